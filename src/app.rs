@@ -1,0 +1,47 @@
+//! `AppState`: everything a handler needs, built once from validated settings, cheap to clone.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::config::Settings;
+use crate::events::Hub;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated settings of this process (as they were at start; `reload` swaps only the token
+    /// and the certificate).
+    pub settings: Arc<Settings>,
+    /// The database.
+    pub store: Store,
+    /// Open WebSocket connections and who hears which event.
+    pub hub: Hub,
+    /// The shared-token check and failed-attempt limiter (also the auth layer's state).
+    pub auth: Auth,
+    /// Cancelled when the server shuts down; reaches every WebSocket task.
+    pub shutdown: CancellationToken,
+    /// When this process started serving.
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, store: Store, shutdown: CancellationToken) -> Self {
+        let auth = Auth::new(&settings);
+        Self {
+            settings: Arc::new(settings),
+            store,
+            hub: Hub::new(),
+            auth,
+            shutdown,
+            started: Instant::now(),
+        }
+    }
+
+    /// Whether clients must authenticate (`features.authentication` in `/api/info`).
+    pub fn auth_enabled(&self) -> bool {
+        self.auth.enabled()
+    }
+}

@@ -1,0 +1,121 @@
+//! Failed-authentication limiter: after `max` failures from one address within `window`, that
+//! address is answered 429 until the window ends. Only failures count. Memory is bounded.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Most addresses tracked at once; beyond this, expired entries are pruned, and if none are,
+/// new addresses are not tracked (the limiter never grows without bound under a spoofed flood).
+const MAX_TRACKED: usize = 100_000;
+
+#[derive(Debug)]
+pub struct FailureLimiter {
+    max: u32,
+    window: Duration,
+    entries: Mutex<HashMap<IpAddr, Entry>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    started: Instant,
+    failures: u32,
+}
+
+impl FailureLimiter {
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max,
+            window,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(retry_after)` while `ip` is blocked.
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let key = bucket(ip);
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries.get(&key) {
+            Some(e) if e.failures >= self.max => {
+                let until = e.started + self.window;
+                if until > now {
+                    Err(until - now)
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Count one failed attempt from `ip`.
+    pub fn record_failure(&self, ip: IpAddr, now: Instant) {
+        let key = bucket(ip);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_TRACKED && !entries.contains_key(&key) {
+            let window = self.window;
+            entries.retain(|_, e| now.duration_since(e.started) < window);
+            if entries.len() >= MAX_TRACKED {
+                return;
+            }
+        }
+        let e = entries.entry(key).or_insert(Entry {
+            started: now,
+            failures: 0,
+        });
+        if now.duration_since(e.started) >= self.window {
+            *e = Entry {
+                started: now,
+                failures: 0,
+            };
+        }
+        e.failures = e.failures.saturating_add(1);
+    }
+}
+
+/// IPv6 addresses are grouped by /64, the smallest block one host usually controls.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_after_max_failures_until_window_passes() {
+        let l = FailureLimiter::new(3, Duration::from_secs(60));
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(l.check(ip, t0).is_ok());
+            l.record_failure(ip, t0);
+        }
+        let retry = l.check(ip, t0 + Duration::from_secs(10)).unwrap_err();
+        assert_eq!(retry, Duration::from_secs(50));
+        assert!(
+            l.check("10.0.0.2".parse().unwrap(), t0).is_ok(),
+            "other addresses unaffected"
+        );
+        assert!(l.check(ip, t0 + Duration::from_secs(61)).is_ok());
+    }
+
+    #[test]
+    fn ipv6_neighbours_share_a_bucket() {
+        let l = FailureLimiter::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        l.record_failure("2001:db8::1".parse().unwrap(), t0);
+        assert!(l.check("2001:db8::2".parse().unwrap(), t0).is_err());
+        assert!(l.check("2001:db9::1".parse().unwrap(), t0).is_ok());
+    }
+}

@@ -1,0 +1,48 @@
+//! The shared owner token: stored as a SHA-256 digest and compared in constant time, so neither
+//! the token nor its length leaks through timing.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The digest of the configured `JEAN2_AUTH_TOKEN`.
+#[derive(Clone)]
+pub struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Whether `presented` is the token. Both sides are hashed to a fixed length first, then
+    /// compared with `subtle`: no early exit, whatever the lengths.
+    pub fn matches(&self, presented: &str) -> bool {
+        let candidate: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        self.0.ct_eq(&candidate).into()
+    }
+}
+
+impl std::fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenDigest(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_only_the_exact_token() {
+        let d = TokenDigest::of("s3cret-token");
+        assert!(d.matches("s3cret-token"));
+        for wrong in [
+            "",
+            "s3cret-toke",
+            "s3cret-tokenn",
+            "S3cret-token",
+            " s3cret-token",
+        ] {
+            assert!(!d.matches(wrong), "{wrong:?}");
+        }
+    }
+}

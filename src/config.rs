@@ -1,0 +1,655 @@
+//! Settings: loaded in one function, in one documented order, validated once.
+//!
+//! Order (later wins): built-in defaults < `$JEAN2_DATA_DIR/.env` < process environment < CLI flags.
+//! The `.env` file is read into a map and never copied into the process environment, so tests build
+//! [`Settings`] from plain maps with [`Settings::from_sources`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default TCP port, as in the Jean2 documentation.
+pub const DEFAULT_PORT: u16 = 8742;
+/// Default bind address: loopback only (see DESIGN.md, "Deliberate differences").
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// Every variable this server understands. Anything else starting with `JEAN2_` in `.env` is
+/// reported as unknown (a typo there otherwise fails silently).
+pub const KNOWN_VARS: &[&str] = &[
+    "JEAN2_DATA_DIR",
+    "JEAN2_HOST",
+    "JEAN2_PORT",
+    "JEAN2_AUTH_TOKEN",
+    "JEAN2_ALLOW_NO_AUTH",
+    "JEAN2_ALLOWED_ORIGINS",
+    "JEAN2_ALLOWED_HOSTS",
+    "JEAN2_AUTH_MAX_FAILURES",
+    "JEAN2_AUTH_FAILURE_WINDOW_SECS",
+    "JEAN2_TLS_ENABLED",
+    "JEAN2_TLS_CERT_FILE",
+    "JEAN2_TLS_KEY_FILE",
+    "JEAN2_DATABASE_PATH",
+    "JEAN2_LOG",
+    "JEAN2_MAX_CONNECTIONS",
+    "JEAN2_LLM_BASE_URL",
+    "JEAN2_LLM_TEMPERATURE",
+    "JEAN2_LLM_MAX_TOKENS",
+    "JEAN2_OAUTH_ENABLED",
+    "JEAN2_PUBLIC_URL",
+    "JEAN2_CLIENT_PORT",
+    "JEAN2_WS_IDLE_TIMEOUT",
+];
+
+/// A secret string: its `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself. Call sites are easy to grep for.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// A preview safe to print: `s3c…ken (12 chars)`; short secrets show nothing but their length.
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        let n = chars.len();
+        if n >= 12 {
+            let head: String = chars[..3].iter().collect();
+            let tail: String = chars[n - 3..].iter().collect();
+            format!("{head}…{tail} ({n} chars)")
+        } else {
+            format!("*** ({n} chars)")
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Certificate and key for HTTPS/WSS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `JEAN2_TLS_CERT_FILE`: PEM certificate chain.
+    pub cert: PathBuf,
+    /// `JEAN2_TLS_KEY_FILE`: PEM private key.
+    pub key: PathBuf,
+}
+
+/// LLM provider configuration.
+#[derive(Debug, Clone, Default)]
+pub struct LlmSettings {
+    /// `JEAN2_LLM_<PROVIDER>_API_KEY`, keyed by the lower-case provider id (`openai`, `deepseek`, …).
+    pub api_keys: BTreeMap<String, Secret>,
+    /// `JEAN2_LLM_BASE_URL`: overrides every provider's base URL (local model servers).
+    pub base_url: Option<String>,
+    /// `JEAN2_LLM_TEMPERATURE`.
+    pub temperature: Option<f32>,
+    /// `JEAN2_LLM_MAX_TOKENS`.
+    pub max_tokens: Option<u32>,
+}
+
+/// OAuth 2.1 layer configuration.
+#[derive(Debug, Clone, Default)]
+pub struct OAuthSettings {
+    /// `JEAN2_OAUTH_ENABLED`.
+    pub enabled: bool,
+    /// `JEAN2_PUBLIC_URL`: the issuer, when the server sits behind a proxy.
+    pub public_url: Option<String>,
+}
+
+/// Validated settings for one server process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `JEAN2_DATA_DIR` (default `~/.jean2`): `.env`, `server.pid`, `server.log`, `data/`.
+    pub data_dir: PathBuf,
+    /// `JEAN2_HOST` / `-h`: bind address.
+    pub host: String,
+    /// `JEAN2_PORT` / `-p`: port (0 picks a free one; tests use that).
+    pub port: u16,
+    /// `JEAN2_AUTH_TOKEN`: the shared owner token; `None` means auth is off.
+    pub auth_token: Option<Secret>,
+    /// `JEAN2_ALLOW_NO_AUTH` / `--allow-no-auth`: permit a non-loopback bind without a token.
+    pub allow_no_auth: bool,
+    /// `JEAN2_ALLOWED_ORIGINS`: comma-separated extra browser origins accepted while auth is off.
+    pub allowed_origins: Vec<String>,
+    /// `JEAN2_ALLOWED_HOSTS`: comma-separated extra `Host` names accepted while auth is off.
+    pub allowed_hosts: Vec<String>,
+    /// `JEAN2_AUTH_MAX_FAILURES`: failed authentications per address before 429 (default 20).
+    pub auth_max_failures: u32,
+    /// `JEAN2_AUTH_FAILURE_WINDOW_SECS`: the window those failures are counted in (default 60 s).
+    pub auth_failure_window: Duration,
+    /// `JEAN2_TLS_ENABLED` + cert/key files.
+    pub tls: Option<TlsFiles>,
+    /// `JEAN2_DATABASE_PATH` (default `<data dir>/data/agent.db`).
+    pub database_path: PathBuf,
+    /// `JEAN2_LOG`: tracing filter (default `info`).
+    pub log_filter: String,
+    /// `JEAN2_MAX_CONNECTIONS`: open TCP connections served at once (default 10000).
+    pub max_connections: usize,
+    /// LLM providers.
+    pub llm: LlmSettings,
+    /// OAuth 2.1.
+    pub oauth: OAuthSettings,
+    /// Interval of the JSON `ping` on every WebSocket (30 s, `PROTOCOL.md` §4.2; tests shorten it).
+    pub ws_heartbeat: Duration,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct CliOverrides {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub allow_no_auth: bool,
+}
+
+/// A configuration error: names the variable, the value and what is expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}={value:?} is not valid: {expected}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        expected: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error("cannot read {path}: {source}")]
+    ReadEnvFile {
+        path: PathBuf,
+        #[source]
+        source: dotenvy::Error,
+    },
+    #[error(
+        "cannot find the home directory; set JEAN2_DATA_DIR to choose where jean2 keeps its data"
+    )]
+    NoHome,
+}
+
+/// What loading produced besides the settings: warnings to print once logging is up.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub warnings: Vec<String>,
+    /// Where the `.env` file was looked for, and whether it existed.
+    pub env_file: PathBuf,
+    pub env_file_found: bool,
+}
+
+/// The data directory: `JEAN2_DATA_DIR` from the process environment, else `~/.jean2`.
+pub fn data_dir_from(env: &BTreeMap<String, String>) -> Result<PathBuf, ConfigError> {
+    if let Some(dir) = env.get("JEAN2_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(expand_tilde(dir, env));
+    }
+    let home = env
+        .get("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or(ConfigError::NoHome)?;
+    Ok(Path::new(home).join(".jean2"))
+}
+
+/// `~` and `~/x` → the home directory.
+pub fn expand_tilde(path: &str, env: &BTreeMap<String, String>) -> PathBuf {
+    match (path.strip_prefix('~'), env.get("HOME")) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            PathBuf::from(format!("{home}{rest}"))
+        }
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Read `<data dir>/.env` into a map. A missing file is an empty map; a malformed one is an error.
+pub fn read_env_file(path: &Path) -> Result<Option<BTreeMap<String, String>>, ConfigError> {
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::ReadEnvFile {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut map = BTreeMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|source| ConfigError::ReadEnvFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        map.insert(k, v);
+    }
+    Ok(Some(map))
+}
+
+impl Settings {
+    /// Load settings the way the binary does: data dir from the process environment, then
+    /// `.env` in it, then the process environment, then `cli`.
+    pub fn load(cli: &CliOverrides) -> Result<(Settings, LoadReport), ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let data_dir = data_dir_from(&env)?;
+        let env_path = data_dir.join(".env");
+        let file = read_env_file(&env_path)?;
+        let found = file.is_some();
+        let (settings, mut report) =
+            Settings::from_sources(data_dir, &file.unwrap_or_default(), &env, cli)?;
+        report.env_file = env_path;
+        report.env_file_found = found;
+        Ok((settings, report))
+    }
+
+    /// Merge the sources (a pure function: no I/O besides checking TLS files).
+    pub fn from_sources(
+        data_dir: PathBuf,
+        file: &BTreeMap<String, String>,
+        env: &BTreeMap<String, String>,
+        cli: &CliOverrides,
+    ) -> Result<(Settings, LoadReport), ConfigError> {
+        let mut report = LoadReport::default();
+        for key in file.keys() {
+            let known = KNOWN_VARS.contains(&key.as_str()) || is_llm_key_var(key);
+            if key.starts_with("JEAN2_") && !known {
+                report
+                    .warnings
+                    .push(format!("unknown variable {key} in .env is ignored (typo?)"));
+            }
+        }
+        let get = |var: &str| -> Option<String> {
+            env.get(var)
+                .or_else(|| file.get(var))
+                .map(|v| v.trim().to_owned())
+        };
+        let non_empty = |var: &str| get(var).filter(|v| !v.is_empty());
+
+        let host = cli
+            .host
+            .clone()
+            .or_else(|| non_empty("JEAN2_HOST"))
+            .unwrap_or_else(|| DEFAULT_HOST.to_owned());
+        let port = match cli.port {
+            Some(p) => p,
+            None => match non_empty("JEAN2_PORT") {
+                Some(v) => parse_port(&v)?,
+                None => DEFAULT_PORT,
+            },
+        };
+        let auth_token = get("JEAN2_AUTH_TOKEN")
+            .filter(|t| !t.is_empty())
+            .map(Secret::new);
+        let allow_no_auth = cli.allow_no_auth || parse_bool("JEAN2_ALLOW_NO_AUTH", get)?;
+
+        let tls = if parse_bool("JEAN2_TLS_ENABLED", get)? {
+            let cert = non_empty("JEAN2_TLS_CERT_FILE").ok_or_else(|| ConfigError::Invalid {
+                var: "JEAN2_TLS_CERT_FILE",
+                value: String::new(),
+                expected: "a PEM certificate file; it is required when JEAN2_TLS_ENABLED=true"
+                    .into(),
+            })?;
+            let key = non_empty("JEAN2_TLS_KEY_FILE").ok_or_else(|| ConfigError::Invalid {
+                var: "JEAN2_TLS_KEY_FILE",
+                value: String::new(),
+                expected: "a PEM private key file; it is required when JEAN2_TLS_ENABLED=true"
+                    .into(),
+            })?;
+            Some(TlsFiles {
+                cert: expand_tilde(&cert, env),
+                key: expand_tilde(&key, env),
+            })
+        } else {
+            None
+        };
+
+        let database_path = non_empty("JEAN2_DATABASE_PATH")
+            .map(|p| expand_tilde(&p, env))
+            .unwrap_or_else(|| data_dir.join("data").join("agent.db"));
+
+        let auth_max_failures = parse_num("JEAN2_AUTH_MAX_FAILURES", get, 20u32, 1)?;
+        let window_secs = parse_num("JEAN2_AUTH_FAILURE_WINDOW_SECS", get, 60u64, 1)?;
+        let max_connections = parse_num("JEAN2_MAX_CONNECTIONS", get, 10_000usize, 16)?;
+
+        let mut api_keys = BTreeMap::new();
+        for (k, v) in file.iter().chain(env.iter()) {
+            if let Some(provider) = llm_provider_of(k) {
+                let v = v.trim();
+                if v.is_empty() {
+                    api_keys.remove(&provider);
+                } else {
+                    api_keys.insert(provider, Secret::new(v));
+                }
+            }
+        }
+        let temperature = match non_empty("JEAN2_LLM_TEMPERATURE") {
+            Some(v) => Some(
+                v.parse::<f32>()
+                    .ok()
+                    .filter(|t| (0.0..=2.0).contains(t))
+                    .ok_or_else(|| ConfigError::Invalid {
+                        var: "JEAN2_LLM_TEMPERATURE",
+                        value: v.clone(),
+                        expected: "a number from 0 to 2".into(),
+                    })?,
+            ),
+            None => None,
+        };
+        let max_tokens = match non_empty("JEAN2_LLM_MAX_TOKENS") {
+            Some(_) => Some(parse_num("JEAN2_LLM_MAX_TOKENS", get, 0u32, 1)?),
+            None => None,
+        };
+        let base_url = non_empty("JEAN2_LLM_BASE_URL");
+        if let Some(u) = &base_url {
+            check_url("JEAN2_LLM_BASE_URL", u)?;
+        }
+        let public_url = non_empty("JEAN2_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_url {
+            check_url("JEAN2_PUBLIC_URL", u)?;
+        }
+
+        let settings = Settings {
+            data_dir,
+            host,
+            port,
+            auth_token,
+            allow_no_auth,
+            allowed_origins: list(get("JEAN2_ALLOWED_ORIGINS")),
+            allowed_hosts: list(get("JEAN2_ALLOWED_HOSTS")),
+            auth_max_failures,
+            auth_failure_window: Duration::from_secs(window_secs),
+            tls,
+            database_path,
+            log_filter: non_empty("JEAN2_LOG").unwrap_or_else(|| "info".to_owned()),
+            max_connections,
+            llm: LlmSettings {
+                api_keys,
+                base_url,
+                temperature,
+                max_tokens,
+            },
+            oauth: OAuthSettings {
+                enabled: parse_bool("JEAN2_OAUTH_ENABLED", get)?,
+                public_url,
+            },
+            ws_heartbeat: Duration::from_secs(30),
+        };
+        settings.check_exposure()?;
+        if settings.auth_token.is_none() && !settings.host_is_loopback() {
+            report.warnings.push(format!(
+                "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",
+                settings.host
+            ));
+        }
+        Ok((settings, report))
+    }
+
+    /// Refuse a non-loopback bind without a token unless the user opted in.
+    fn check_exposure(&self) -> Result<(), ConfigError> {
+        if self.auth_token.is_none() && !self.host_is_loopback() && !self.allow_no_auth {
+            return Err(ConfigError::Refused(format!(
+                "refusing to listen on {} without authentication: anyone on the network could use this server.\n\
+                 Set a token (echo 'JEAN2_AUTH_TOKEN=<long random string>' >> {}) and enter it in the client,\n\
+                 or bind to 127.0.0.1, or opt in with --allow-no-auth / JEAN2_ALLOW_NO_AUTH=true.",
+                self.host,
+                self.data_dir.join(".env").display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the bind address only accepts connections from this machine.
+    pub fn host_is_loopback(&self) -> bool {
+        is_loopback_host(&self.host)
+    }
+
+    /// The URL a client on this machine uses: `http(s)://host:port`.
+    pub fn local_url(&self, port: u16) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let host = match self.host.as_str() {
+            "0.0.0.0" => "127.0.0.1".to_owned(),
+            "::" => "[::1]".to_owned(),
+            h if h.contains(':') => format!("[{h}]"),
+            h => h.to_owned(),
+        };
+        format!("{scheme}://{host}:{port}")
+    }
+
+    /// `<data dir>/server.pid`.
+    pub fn pid_file(&self) -> PathBuf {
+        self.data_dir.join("server.pid")
+    }
+
+    /// `<data dir>/server.log`.
+    pub fn log_file(&self) -> PathBuf {
+        self.data_dir.join("server.log")
+    }
+
+    /// Settings for tests and embedding: defaults with the given data dir, port 0.
+    pub fn for_data_dir(data_dir: PathBuf) -> Settings {
+        let mut env = BTreeMap::new();
+        env.insert("JEAN2_PORT".to_owned(), "0".to_owned());
+        match Settings::from_sources(data_dir, &BTreeMap::new(), &env, &CliOverrides::default()) {
+            Ok((s, _)) => s,
+            Err(e) => unreachable!("defaults are valid: {e}"),
+        }
+    }
+}
+
+/// `localhost`, `127.x.x.x`, `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+fn parse_port(v: &str) -> Result<u16, ConfigError> {
+    v.parse::<u16>().map_err(|_| ConfigError::Invalid {
+        var: "JEAN2_PORT",
+        value: v.to_owned(),
+        expected: "a port number from 1 to 65535".into(),
+    })
+}
+
+fn parse_bool(
+    var: &'static str,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("false") | Some("0") | Some("no") | Some("off") => Ok(false),
+        Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            var,
+            value: other.to_owned(),
+            expected: "true or false".into(),
+        }),
+    }
+}
+
+fn parse_num<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
+    var: &'static str,
+    get: impl Fn(&str) -> Option<String>,
+    default: T,
+    min: T,
+) -> Result<T, ConfigError> {
+    match get(var).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .ok()
+            .filter(|n| *n >= min)
+            .ok_or_else(|| ConfigError::Invalid {
+                var,
+                value: v.clone(),
+                expected: format!("a whole number of at least {min}"),
+            }),
+    }
+}
+
+fn check_url(var: &'static str, value: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
+        _ => Err(ConfigError::Invalid {
+            var,
+            value: value.to_owned(),
+            expected: "an http:// or https:// URL".into(),
+        }),
+    }
+}
+
+fn list(v: Option<String>) -> Vec<String> {
+    v.map(|s| {
+        s.split(',')
+            .map(|x| x.trim().trim_end_matches('/').to_owned())
+            .filter(|x| !x.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn is_llm_key_var(key: &str) -> bool {
+    llm_provider_of(key).is_some()
+}
+
+/// `JEAN2_LLM_OPENAI_API_KEY` → `openai`.
+fn llm_provider_of(key: &str) -> Option<String> {
+    key.strip_prefix("JEAN2_LLM_")?
+        .strip_suffix("_API_KEY")
+        .filter(|p| !p.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(
+        file: &[(&str, &str)],
+        env: &[(&str, &str)],
+        cli: CliOverrides,
+    ) -> Result<Settings, ConfigError> {
+        Settings::from_sources("/d".into(), &map(file), &map(env), &cli).map(|(s, _)| s)
+    }
+
+    #[test]
+    fn defaults_are_loopback_8742_without_auth() {
+        let s = load(&[], &[], CliOverrides::default()).unwrap();
+        assert_eq!(s.host, "127.0.0.1");
+        assert_eq!(s.port, 8742);
+        assert!(s.auth_token.is_none());
+        assert_eq!(s.database_path, PathBuf::from("/d/data/agent.db"));
+    }
+
+    #[test]
+    fn environment_wins_over_file_and_cli_wins_over_both() {
+        let s = load(
+            &[("JEAN2_PORT", "1000"), ("JEAN2_AUTH_TOKEN", "file")],
+            &[("JEAN2_PORT", "2000")],
+            CliOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.port, 2000);
+        assert_eq!(s.auth_token.unwrap().expose(), "file");
+        let s = load(
+            &[("JEAN2_PORT", "1000")],
+            &[("JEAN2_PORT", "2000")],
+            CliOverrides {
+                port: Some(3000),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.port, 3000);
+    }
+
+    #[test]
+    fn bad_port_names_variable_and_value() {
+        for bad in ["abc", "70000", "-1"] {
+            let err = load(&[("JEAN2_PORT", bad)], &[], CliOverrides::default()).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains("JEAN2_PORT") && msg.contains(bad),
+                "{bad}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn tls_without_files_is_an_error_naming_the_variable() {
+        let err = load(
+            &[("JEAN2_TLS_ENABLED", "true")],
+            &[],
+            CliOverrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("JEAN2_TLS_CERT_FILE"), "{err}");
+    }
+
+    #[test]
+    fn public_bind_without_token_is_refused_unless_opted_in() {
+        let err = load(&[("JEAN2_HOST", "0.0.0.0")], &[], CliOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("JEAN2_AUTH_TOKEN"), "{err}");
+        assert!(
+            load(
+                &[("JEAN2_HOST", "0.0.0.0"), ("JEAN2_ALLOW_NO_AUTH", "true")],
+                &[],
+                CliOverrides::default()
+            )
+            .is_ok()
+        );
+        assert!(
+            load(
+                &[("JEAN2_HOST", "0.0.0.0"), ("JEAN2_AUTH_TOKEN", "t")],
+                &[],
+                CliOverrides::default()
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_jean2_variables_in_file_are_warned_about() {
+        let (_, report) = Settings::from_sources(
+            "/d".into(),
+            &map(&[("JEAN2_AUTH_TOKNE", "x"), ("JEAN2_LLM_OPENAI_API_KEY", "k")]),
+            &BTreeMap::new(),
+            &CliOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert!(report.warnings[0].contains("JEAN2_AUTH_TOKNE"));
+    }
+
+    #[test]
+    fn llm_keys_are_collected_per_provider() {
+        let s = load(
+            &[("JEAN2_LLM_OPENAI_API_KEY", "a")],
+            &[("JEAN2_LLM_DEEPSEEK_API_KEY", "b")],
+            CliOverrides::default(),
+        )
+        .unwrap();
+        let keys: Vec<_> = s.llm.api_keys.keys().cloned().collect();
+        assert_eq!(keys, vec!["deepseek", "openai"]);
+    }
+
+    #[test]
+    fn secret_debug_and_mask_hide_the_value() {
+        let s = Secret::new("s3cret-token");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        assert_eq!(s.masked(), "s3c…ken (12 chars)");
+        assert!(!Secret::new("short").masked().contains("sho"));
+    }
+}

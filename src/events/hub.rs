@@ -1,0 +1,218 @@
+//! The hub: every open WebSocket connection, which sessions each has resumed, and a bounded
+//! outbound queue per connection. An event is serialized once and offered to each recipient's
+//! queue; a connection whose queue is full is told to close (a client that does not read is
+//! disconnected rather than slowing anyone else).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::ServerEvent;
+use crate::auth::Principal;
+
+/// Outbound frames a connection may have queued before it counts as not reading.
+pub const OUTBOUND_QUEUE: usize = 256;
+
+pub type ConnId = u64;
+
+/// Who should hear an event.
+#[derive(Debug, Clone, Copy)]
+pub enum Audience<'a> {
+    /// Every connection.
+    All,
+    /// Every connection but one (e.g. `session.created` to the others).
+    AllExcept(ConnId),
+    /// The connections that resumed this session.
+    Session(&'a str),
+    /// One connection.
+    Conn(ConnId),
+}
+
+/// What a connection receives from its queue.
+pub type Frame = Arc<str>;
+
+/// One registered connection, as the connection task sees it.
+pub struct Registration {
+    pub id: ConnId,
+    pub rx: mpsc::Receiver<Frame>,
+    /// Cancelled when the hub wants the connection closed (its queue overflowed).
+    pub evicted: CancellationToken,
+}
+
+struct Conn {
+    tx: mpsc::Sender<Frame>,
+    evicted: CancellationToken,
+    #[expect(dead_code, reason = "read by per-user event filtering (OAuth)")]
+    principal: Principal,
+    sessions: HashSet<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<ConnId, Conn>,
+    sessions: HashMap<String, HashSet<ConnId>>,
+}
+
+/// Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Hub {
+    inner: Arc<Mutex<Inner>>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add a connection.
+    pub fn register(&self, principal: Principal) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let evicted = CancellationToken::new();
+        self.lock().conns.insert(
+            id,
+            Conn {
+                tx,
+                evicted: evicted.clone(),
+                principal,
+                sessions: HashSet::new(),
+            },
+        );
+        Registration { id, rx, evicted }
+    }
+
+    /// Remove a connection and its session memberships.
+    pub fn unregister(&self, id: ConnId) {
+        let mut inner = self.lock();
+        if let Some(conn) = inner.conns.remove(&id) {
+            for s in conn.sessions {
+                if let Some(set) = inner.sessions.get_mut(&s) {
+                    set.remove(&id);
+                    if set.is_empty() {
+                        inner.sessions.remove(&s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Make `id` a participant of `session_id` (idempotent).
+    pub fn join_session(&self, id: ConnId, session_id: &str) {
+        let mut inner = self.lock();
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.sessions.insert(session_id.to_owned());
+            inner
+                .sessions
+                .entry(session_id.to_owned())
+                .or_default()
+                .insert(id);
+        }
+    }
+
+    /// Forget every participant of a session (after it is deleted).
+    pub fn drop_session(&self, session_id: &str) {
+        let mut inner = self.lock();
+        if let Some(ids) = inner.sessions.remove(session_id) {
+            for id in ids {
+                if let Some(c) = inner.conns.get_mut(&id) {
+                    c.sessions.remove(session_id);
+                }
+            }
+        }
+    }
+
+    /// Whether `id` has resumed `session_id`.
+    pub fn is_participant(&self, id: ConnId, session_id: &str) -> bool {
+        self.lock()
+            .sessions
+            .get(session_id)
+            .is_some_and(|s| s.contains(&id))
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.lock().conns.len()
+    }
+
+    /// Send `event` to `audience`. Returns how many connections it was queued for.
+    pub fn publish(&self, audience: Audience<'_>, event: &ServerEvent) -> usize {
+        self.publish_frame(audience, event.to_frame())
+    }
+
+    /// Send an already serialized frame.
+    pub fn publish_frame(&self, audience: Audience<'_>, frame: Frame) -> usize {
+        let inner = self.lock();
+        let mut sent = 0;
+        let mut offer = |conn: &Conn| match conn.tx.try_send(frame.clone()) {
+            Ok(()) => sent += 1,
+            Err(mpsc::error::TrySendError::Full(_)) => conn.evicted.cancel(),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        };
+        match audience {
+            Audience::All => inner.conns.values().for_each(&mut offer),
+            Audience::AllExcept(skip) => inner
+                .conns
+                .iter()
+                .filter(|(id, _)| **id != skip)
+                .for_each(|(_, c)| offer(c)),
+            Audience::Conn(id) => {
+                if let Some(c) = inner.conns.get(&id) {
+                    offer(c)
+                }
+            }
+            Audience::Session(s) => {
+                if let Some(ids) = inner.sessions.get(s) {
+                    for id in ids {
+                        if let Some(c) = inner.conns.get(id) {
+                            offer(c)
+                        }
+                    }
+                }
+            }
+        }
+        sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn session_events_reach_only_participants() {
+        let hub = Hub::new();
+        let mut a = hub.register(Principal::Owner);
+        let mut b = hub.register(Principal::Owner);
+        hub.join_session(a.id, "s1");
+        hub.join_session(a.id, "s1");
+        assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 1);
+        assert!(a.rx.try_recv().is_ok());
+        assert!(b.rx.try_recv().is_err());
+        assert_eq!(
+            hub.publish(Audience::AllExcept(a.id), &ServerEvent::Ping),
+            1
+        );
+        hub.unregister(a.id);
+        assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_evicts_the_connection() {
+        let hub = Hub::new();
+        let a = hub.register(Principal::Owner);
+        for _ in 0..OUTBOUND_QUEUE {
+            hub.publish(Audience::All, &ServerEvent::Ping);
+        }
+        assert!(!a.evicted.is_cancelled());
+        hub.publish(Audience::All, &ServerEvent::Ping);
+        assert!(a.evicted.is_cancelled());
+    }
+}

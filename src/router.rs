@@ -1,0 +1,67 @@
+//! The one route table and the layer stack, read top to bottom.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::{OriginalUri, Request};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::api;
+use crate::app::AppState;
+use crate::auth::layer::{require_rest, require_ws};
+use crate::layers::origin::{OriginPolicy, guard};
+use crate::layers::trace::log_request;
+use crate::ws;
+
+/// Largest request body accepted (JSON bodies are small; attachments come later with their own limit).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// A request that takes longer than this is answered 408 (WebSocket upgrades are exempt once upgraded).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn build(state: AppState) -> Router {
+    let auth = state.auth.clone();
+    let policy = OriginPolicy::new(&state.settings, auth.clone());
+
+    // Everything under /api needs a credential, known path or not (the route map stays hidden).
+    let protected_api = api::router()
+        .fallback(not_found)
+        .layer(from_fn_with_state(auth.clone(), require_rest));
+    let websocket = ws::router().route_layer(from_fn_with_state(auth, require_ws));
+
+    Router::new()
+        .merge(api::public_router())
+        .nest("/api", protected_api)
+        .merge(websocket)
+        .fallback(not_found)
+        .layer(from_fn(log_request))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(policy, guard))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The JSON 404 of `PROTOCOL.md` §2.
+async fn not_found(OriginalUri(uri): OriginalUri, req: Request) -> Response {
+    let method: &Method = req.method();
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({
+            "error": "Not Found",
+            "message": "The requested endpoint does not exist",
+            "path": uri.path(),
+            "method": method.as_str(),
+        })),
+    )
+        .into_response()
+}

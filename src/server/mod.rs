@@ -1,0 +1,172 @@
+//! `run(settings, listener, shutdown)`: serve the router on an already-bound listener, plain or
+//! with rustls, until `shutdown` resolves; then close every WebSocket with a close frame and let
+//! in-flight requests finish. Production passes signals; tests pass a oneshot.
+
+pub mod limit;
+pub mod shutdown;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum_server::Handle;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use hyper_util::rt::TokioTimer;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::config::{ConfigError, Settings};
+use crate::store::Store;
+use limit::LimitAcceptor;
+
+/// How long in-flight requests get to finish after shutdown begins.
+pub const GRACE: Duration = Duration::from_secs(10);
+/// A client must send its request headers within this time.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest request head (headers) accepted; more is answered 431.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// How `jean2 reload` (SIGHUP) reaches a running server: a signal channel, and the function
+/// that reads the configuration again.
+pub struct Reloader {
+    pub signals: mpsc::Receiver<()>,
+    pub load: Box<dyn Fn() -> Result<Settings, ConfigError> + Send>,
+}
+
+/// Serve until `shutdown` resolves.
+pub async fn run(
+    settings: Settings,
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve(settings, listener, shutdown, None).await
+}
+
+/// [`run`], plus reloading of the token and certificate on each reload signal.
+pub async fn serve(
+    settings: Settings,
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    reloader: Option<Reloader>,
+) -> anyhow::Result<()> {
+    let tls = match &settings.tls {
+        Some(files) => Some(RustlsConfig::from_config(tls::load(files)?)),
+        None => None,
+    };
+    let store = Store::open(&settings.database_path).await?;
+    let local: SocketAddr = listener
+        .local_addr()
+        .context("listener has no local address")?;
+    listener
+        .set_nonblocking(true)
+        .context("cannot make the listener non-blocking")?;
+    let max_connections = settings.max_connections;
+    let cancel = CancellationToken::new();
+    let state = AppState::new(settings, store.clone(), cancel.clone());
+    let app = crate::router::build(state.clone());
+
+    let handle = Handle::new();
+    {
+        let handle = handle.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
+            cancel.cancel();
+            handle.graceful_shutdown(Some(GRACE));
+        });
+    }
+    if let Some(reloader) = reloader {
+        tokio::spawn(reload_loop(reloader, state.clone(), tls.clone()));
+    }
+
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        addr = %local,
+        auth = if state.auth_enabled() { "on" } else { "off" },
+        tls = tls.is_some(),
+        database = %state.settings.database_path.display(),
+        "jean2 {} listening on {scheme}://{local}",
+        crate::api::meta::VERSION
+    );
+
+    let make = app.into_make_service_with_connect_info::<SocketAddr>();
+    let result = match tls {
+        Some(config) => {
+            let acceptor = LimitAcceptor::new(
+                RustlsAcceptor::new(config).handshake_timeout(Duration::from_secs(10)),
+                max_connections,
+            );
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(acceptor)
+                .handle(handle);
+            tune(server.http_builder());
+            server.serve(make).await
+        }
+        None => {
+            let acceptor =
+                LimitAcceptor::new(axum_server::accept::DefaultAcceptor::new(), max_connections);
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(acceptor)
+                .handle(handle);
+            tune(server.http_builder());
+            server.serve(make).await
+        }
+    };
+    cancel.cancel();
+    store.close().await;
+    result.context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .keep_alive(true);
+}
+
+async fn reload_loop(mut reloader: Reloader, state: AppState, tls: Option<RustlsConfig>) {
+    while reloader.signals.recv().await.is_some() {
+        match (reloader.load)() {
+            Ok(new) => {
+                state
+                    .auth
+                    .set_token(new.auth_token.as_ref().map(|t| t.expose()));
+                let mut what = vec!["token"];
+                match (&tls, &new.tls) {
+                    (Some(current), Some(files)) => match tls::load(files) {
+                        Ok(cfg) => {
+                            current.reload_from_config(cfg);
+                            what.push("certificate");
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "reload: keeping the old certificate")
+                        }
+                    },
+                    (None, Some(_)) | (Some(_), None) => tracing::warn!(
+                        "reload: turning TLS on or off needs a restart (jean2 restart)"
+                    ),
+                    (None, None) => {}
+                }
+                if new.host != state.settings.host || new.port != state.settings.port {
+                    tracing::warn!("reload: a new host or port needs a restart (jean2 restart)");
+                }
+                tracing::info!(
+                    auth = if state.auth_enabled() { "on" } else { "off" },
+                    "reloaded {}",
+                    what.join(" and ")
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reload failed; keeping the current configuration")
+            }
+        }
+    }
+}

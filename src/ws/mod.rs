@@ -1,0 +1,49 @@
+//! The WebSocket endpoint `/ws`: client message parsing ([`protocol`]), one task per socket
+//! ([`connection`]) and the handlers for each message type ([`dispatch`]).
+
+pub mod connection;
+pub mod dispatch;
+pub mod protocol;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Extension, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::AppError;
+
+/// Largest text frame or message accepted from a client; larger ones close the socket with 1009.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// `GET /ws`. Authentication happens in the layer in front of it (before the upgrade).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(upgrade))
+}
+
+async fn upgrade(
+    State(app): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => {
+            return AppError::BadRequest(format!(
+                "WebSocket upgrade failed: {}",
+                rejection.body_text()
+            ))
+            .into_response();
+        }
+    };
+    // Small buffers: an idle connection should cost a few KiB, not the library's 128 KiB defaults.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_MESSAGE_BYTES * 2)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| connection::run(socket, app, principal))
+}

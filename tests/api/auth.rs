@@ -1,0 +1,1 @@
+//! The shared-token auth table of issue #2.

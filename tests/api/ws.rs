@@ -1,0 +1,1 @@
+//! The WebSocket endpoint: upgrade auth, register, parse errors, heartbeat, limits.
