@@ -1,6 +1,8 @@
-//! A cap on open TCP connections (`JEAN2_MAX_CONNECTIONS`): beyond it, new connections are closed
-//! at once instead of exhausting file descriptors and memory. The permit lives as long as the
-//! connection's stream, upgraded WebSockets included.
+//! What one TCP connection may cost. [`LimitAcceptor`] caps open connections
+//! (`JEAN2_MAX_CONNECTIONS`): beyond it, new connections are closed at once instead of exhausting
+//! file descriptors and memory; the permit lives as long as the connection's stream, upgraded
+//! WebSockets included. [`FirstByteAcceptor`] closes a connection that sends nothing at all
+//! (hyper's protocol sniffing would otherwise wait for a first byte forever).
 
 use std::io;
 use std::pin::Pin;
@@ -10,7 +12,10 @@ use std::task::{Context, Poll};
 
 use axum_server::accept::Accept;
 use futures_util::future::BoxFuture;
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Clone)]
@@ -108,5 +113,45 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Limited<T> {
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+/// Waits (at most `timeout`) for a new connection's first byte before handing it on.
+#[derive(Clone)]
+pub struct FirstByteAcceptor<A> {
+    inner: A,
+    timeout: Duration,
+}
+
+impl<A> FirstByteAcceptor<A> {
+    pub fn new(inner: A, timeout: Duration) -> Self {
+        Self { inner, timeout }
+    }
+}
+
+impl<A, S> Accept<TcpStream, S> for FirstByteAcceptor<A>
+where
+    A: Accept<TcpStream, S> + Clone + Send + Sync + 'static,
+    A::Future: Send + 'static,
+    S: Send + 'static,
+{
+    type Stream = A::Stream;
+    type Service = A::Service;
+    type Future = BoxFuture<'static, io::Result<(Self::Stream, Self::Service)>>;
+
+    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
+        let inner = self.inner.clone();
+        let timeout = self.timeout;
+        Box::pin(async move {
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+                Ok(Ok(_)) => inner.accept(stream, service).await,
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "client sent nothing",
+                )),
+            }
+        })
     }
 }

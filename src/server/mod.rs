@@ -20,11 +20,13 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppState;
 use crate::config::{ConfigError, Settings};
 use crate::store::Store;
-use limit::LimitAcceptor;
+use axum_server::accept::DefaultAcceptor;
+use limit::{FirstByteAcceptor, LimitAcceptor};
 
 /// How long in-flight requests get to finish after shutdown begins.
 pub const GRACE: Duration = Duration::from_secs(10);
-/// A client must send its request headers within this time.
+/// A client must send its first byte, and then each request head, within this time; it is also
+/// how long an idle keep-alive connection is kept.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest request head (headers) accepted; more is answered 431.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -97,7 +99,12 @@ pub async fn serve(
     let result = match tls {
         Some(config) => {
             let acceptor = LimitAcceptor::new(
-                RustlsAcceptor::new(config).handshake_timeout(Duration::from_secs(10)),
+                RustlsAcceptor::new(config)
+                    .handshake_timeout(HEADER_READ_TIMEOUT)
+                    .acceptor(FirstByteAcceptor::new(
+                        DefaultAcceptor::new(),
+                        HEADER_READ_TIMEOUT,
+                    )),
                 max_connections,
             );
             let mut server = axum_server::from_tcp(listener)
@@ -107,8 +114,10 @@ pub async fn serve(
             server.serve(make).await
         }
         None => {
-            let acceptor =
-                LimitAcceptor::new(axum_server::accept::DefaultAcceptor::new(), max_connections);
+            let acceptor = LimitAcceptor::new(
+                FirstByteAcceptor::new(DefaultAcceptor::new(), HEADER_READ_TIMEOUT),
+                max_connections,
+            );
             let mut server = axum_server::from_tcp(listener)
                 .acceptor(acceptor)
                 .handle(handle);
