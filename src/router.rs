@@ -39,13 +39,14 @@ pub fn build(state: AppState) -> Router {
         .nest("/api", protected_api)
         .merge(websocket)
         .fallback(not_found)
-        .layer(from_fn(log_request))
+        // Listed innermost first; each of these wraps every route (so the matched route is known).
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn_with_state(policy, guard))
+        .layer(from_fn(log_request))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

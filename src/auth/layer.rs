@@ -97,7 +97,7 @@ async fn authenticate(auth: Auth, surface: Surface, mut req: Request, next: Next
 fn verified(auth: &Auth, token: &str, ip: IpAddr, now: Instant) -> Option<Principal> {
     let p = auth.verify(token);
     if p.is_none() {
-        tracing::info!(client.ip = %ip, "authentication failed");
+        tracing::debug!(client.ip = %ip, "authentication failed");
         auth.limiter().record_failure(ip, now);
     }
     p

@@ -65,12 +65,22 @@ pub async fn log_request(req: Request, next: Next) -> Response {
     let status = res.status().as_u16();
     let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
     let route = route.as_deref().unwrap_or("<unmatched>");
+    macro_rules! log_at {
+        ($level:ident) => {
+            tracing::$level!(
+                http.route = route,
+                duration_ms = format_args!("{duration_ms:.2}"),
+                request.id = %request_id,
+                "{method} {uri} {status}"
+            )
+        };
+    }
     if route == "/api/health" || route == "/" {
-        tracing::debug!(http.method = %method, http.route = route, http.status = status, duration_ms, request.id = %request_id, "{method} {uri} {status}");
+        log_at!(debug);
     } else if status >= 500 {
-        tracing::warn!(http.method = %method, http.route = route, http.status = status, duration_ms, request.id = %request_id, "{method} {uri} {status}");
+        log_at!(warn);
     } else {
-        tracing::info!(http.method = %method, http.route = route, http.status = status, duration_ms, request.id = %request_id, "{method} {uri} {status}");
+        log_at!(info);
     }
     res
 }
