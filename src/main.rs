@@ -30,10 +30,26 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, leaving out a cause whose text the message already contains
+/// (several error types print their source themselves).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
 }
 
 /// `jean2 server`: load settings, lock the pidfile, bind, serve until SIGINT/SIGTERM, reload on
@@ -59,7 +75,7 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             format!(
-                " (port {} is in use by another program; choose another port with -p / JEAN2_PORT)",
+                " (port {} is in use by another program, perhaps a jean2 with another JEAN2_DATA_DIR; choose another port with -p or JEAN2_PORT)",
                 settings.port
             )
         } else {

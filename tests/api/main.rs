@@ -13,5 +13,6 @@
 mod helpers;
 
 mod auth;
+mod daemon;
 mod meta;
 mod ws;
