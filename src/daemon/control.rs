@@ -208,7 +208,14 @@ pub fn reload() -> anyhow::Result<ExitCode> {
         );
     }
     // The server keeps its configuration when the new one is invalid; say why here and now.
-    let (settings, _) = Settings::load(&CliOverrides::default()).context(
+    // The flags the server was started with are unknown here: take its port, and leave the
+    // exposure check to the server (it refuses and logs why, which is reported below).
+    let overrides = CliOverrides {
+        port: record.port,
+        allow_no_auth: true,
+        host: None,
+    };
+    let (settings, _) = Settings::load(&overrides).context(
         "not reloading: the configuration has an error (the server keeps its current one)",
     )?;
     let log_offset = File::open(&paths.log_file)
@@ -232,7 +239,9 @@ pub fn reload() -> anyhow::Result<ExitCode> {
     loop {
         let new = crate::daemon::log::lines_since(&paths.log_file, offset, 200);
         let lines: Vec<&str> = new.lines().filter(|l| l.contains("reload")).collect();
-        let failed = lines.iter().any(|l| l.contains("reload failed"));
+        let failed = lines
+            .iter()
+            .any(|l| l.contains("reload failed") || l.contains("ERROR"));
         if failed || lines.iter().any(|l| l.contains("reloaded")) {
             print!("{}", indent(&lines.join("\n")));
             if failed {
@@ -332,6 +341,42 @@ fn on_off(on: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spawn_sh(script: &str) -> std::process::Child {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", script])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for "ready", so signals arrive after the script set itself up.
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        child
+    }
+
+    #[test]
+    fn terminate_ends_a_process_with_sigterm_when_it_obeys() {
+        let mut child = spawn_sh("echo ready; exec sleep 30");
+        let how = terminate(child.id(), Duration::from_secs(5), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        assert_eq!(how, Stopped::Gracefully);
+    }
+
+    #[test]
+    fn terminate_kills_a_process_that_ignores_sigterm_after_the_grace_period() {
+        let mut child = spawn_sh("trap '' TERM; echo ready; while :; do sleep 0.05; done");
+        let started = Instant::now();
+        let how = terminate(child.id(), Duration::from_millis(300), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        assert_eq!(how, Stopped::Killed);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
 
     #[test]
     fn uptime_reads_like_a_duration() {

@@ -78,11 +78,22 @@ pub fn start(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             print_started(&settings, &record, &log_path);
             Ok(ExitCode::SUCCESS)
         }
-        Ready::Exited(status) => bail!(
-            "the server exited during start-up ({status}). What it wrote to {}:\n{}",
-            log_path.display(),
-            indent(&lines_since(&log_path, log_offset, LOG_LINES_ON_FAILURE))
-        ),
+        Ready::Exited(status) => {
+            // Another `jean2 start` may have won a race for the pidfile.
+            if let Ok(State::Running(other)) = pidfile::inspect(&pid_file)
+                && let Some(record) = &other.record
+            {
+                bail!(
+                    "jean2 is already running ({}): another start got there first",
+                    record.describe()
+                );
+            }
+            bail!(
+                "the server exited during start-up ({status}). What it wrote to {}:\n{}",
+                log_path.display(),
+                indent(&lines_since(&log_path, log_offset, LOG_LINES_ON_FAILURE))
+            )
+        }
         Ready::TimedOut => {
             let stopped = terminate(child.id(), Duration::from_secs(3), || {
                 matches!(child.try_wait(), Ok(Some(_)))

@@ -245,7 +245,7 @@ fn start_while_running_fails_clearly_and_keeps_the_first_server() {
 fn stale_pidfile_after_kill_9_is_reported_and_cleaned() {
     let d = Daemon::new();
     let pidfile = d.path("server.pid");
-    for cleaner in ["status", "start"] {
+    for cleaner in ["status", "stop", "start"] {
         d.ok(&["start", "-p", "0"]);
         let pid = d.pid();
         nix::sys::signal::kill(
@@ -256,24 +256,29 @@ fn stale_pidfile_after_kill_9_is_reported_and_cleaned() {
         wait_until_lock_released(&pidfile);
         assert!(pidfile.exists(), "kill -9 leaves the file behind");
 
-        let args: &[&str] = if cleaner == "status" {
-            &["status"]
-        } else {
+        let args: &[&str] = if cleaner == "start" {
             &["start", "-p", "0"]
+        } else {
+            &[cleaner]
         };
         let run = d.run(args);
         assert!(
             run.stderr.contains("stale") && run.stderr.contains(&pid.to_string()),
             "{cleaner}: {run:?}"
         );
-        if cleaner == "status" {
-            assert_eq!(run.code, Some(3), "{run:?}");
-            assert!(!pidfile.exists(), "status removed the stale file");
-        } else {
-            assert_eq!(run.code, Some(0), "start after a stale file: {run:?}");
-            assert_ne!(d.pid(), pid, "a new server runs");
-            d.ok(&["stop"]);
+        match cleaner {
+            "status" => assert_eq!(run.code, Some(3), "{run:?}"),
+            "stop" => {
+                assert_eq!(run.code, Some(0), "{run:?}");
+                assert!(run.stdout.contains("not running"), "{run:?}");
+            }
+            _ => {
+                assert_eq!(run.code, Some(0), "start after a stale file: {run:?}");
+                assert_ne!(d.pid(), pid, "a new server runs");
+                d.ok(&["stop"]);
+            }
         }
+        assert!(!pidfile.exists(), "{cleaner} removed the stale file");
     }
 }
 
