@@ -60,6 +60,14 @@ pub fn status() -> anyhow::Result<ExitCode> {
             println!("  URL:      {url}");
             println!("  host:     {}", r.host);
             println!("  port:     {port}");
+            // One public request tells whether it answers, and whether it wants a token.
+            match Probe::new().ok().and_then(|p| p.info(url)) {
+                Some(info) => {
+                    let auth = info["features"]["authentication"].as_bool();
+                    println!("  answers:  yes (auth {})", auth.map_or("unknown", on_off));
+                }
+                None => println!("  answers:  no (see `jean2 logs`)"),
+            }
         }
         _ => {
             println!("jean2 is starting");
