@@ -9,7 +9,7 @@ use clap::Parser;
 
 use jean2::cli::{Cli, Command, ServeArgs};
 use jean2::config::Settings;
-use jean2::daemon::{control, log, pidfile, spawn};
+use jean2::daemon::{control, log, pidfile, spawn, token};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Command::Restart(args) => control::restart(&args),
         Command::Status => control::status(),
         Command::Logs(args) => log::logs(&args),
-        Command::Auth => control::auth(),
+        Command::Auth => token::auth(),
         Command::Reload => control::reload(),
         Command::Version => {
             println!("jean2 {}", env!("CARGO_PKG_VERSION"));

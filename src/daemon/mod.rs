@@ -1,6 +1,6 @@
 //! The daemon: an OS-locked pidfile ([`pidfile`]), `start` re-executing this binary as
 //! `jean2 server` detached with output to `server.log` ([`spawn`]), `status`/`stop`/`restart`/
-//! `reload`/`auth` ([`control`]), `logs` ([`log`]), and the loopback HTTP probe they share
+//! `reload` ([`control`]), `auth` ([`token`]), `logs` ([`log`]), and the loopback HTTP probe they share
 //! ([`probe`]). These commands run before (and without) the server's async runtime.
 
 pub mod control;
@@ -8,6 +8,7 @@ pub mod log;
 pub mod pidfile;
 pub mod probe;
 pub mod spawn;
+pub mod token;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

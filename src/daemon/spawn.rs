@@ -27,7 +27,7 @@ const LOG_LINES_ON_FAILURE: usize = 20;
 pub fn start(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let (settings, report) = Settings::load(&args.overrides())?;
     for w in &report.warnings {
-        eprintln!("jean2: warning: {w}");
+        eprintln!("warning: {w}");
     }
     // The server checks these again, but a bad file is best reported here, not in the log.
     if let Some(files) = &settings.tls {
