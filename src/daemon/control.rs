@@ -85,7 +85,11 @@ pub fn status() -> anyhow::Result<ExitCode> {
             r.version
         );
     }
-    println!("  log:      {}", paths.log_file.display());
+    if paths.log_file.exists() {
+        println!("  log:      {}", paths.log_file.display());
+    } else {
+        println!("  log:      none (a foreground `jean2 server` logs to its terminal)");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
