@@ -22,11 +22,12 @@ pub enum Command {
     Start(ServeArgs),
     /// Stop the background server (SIGTERM, then SIGKILL after 5 s).
     Stop,
-    /// Stop, then start again; how a changed ~/.jean2/.env takes effect.
+    /// Stop, then start again with these flags (they are not remembered from `start`); how a changed
+    /// ~/.jean2/.env takes effect.
     Restart(ServeArgs),
     /// Show whether the server runs: PID, host, port, URL, uptime, version. Exit 0 running, 3 not.
     Status,
-    /// Show the server log (follows it unless --no-follow).
+    /// Show the last lines of server.log, then follow it (Ctrl-C ends) unless --no-follow.
     Logs(LogsArgs),
     /// Run the server in the foreground (for systemd and debugging).
     Server(ServeArgs),

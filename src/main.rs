@@ -1,5 +1,6 @@
-//! The `jean2` binary: parse the command line; daemon commands run without an async runtime;
-//! `server` builds the runtime and serves in the foreground.
+//! The `jean2` binary: parse the command line; daemon commands run without an async runtime
+//! (`start` re-executes this binary as `jean2 server` before any runtime exists); `server` takes
+//! the pidfile lock, binds, builds the runtime and serves in the foreground.
 
 use std::process::ExitCode;
 
@@ -8,30 +9,51 @@ use clap::Parser;
 
 use jean2::cli::{Cli, Command, ServeArgs};
 use jean2::config::Settings;
+use jean2::daemon::{control, log, pidfile, spawn, token};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => foreground(args),
+        Command::Start(args) => spawn::start(&args),
+        Command::Stop => control::stop(),
+        Command::Restart(args) => control::restart(&args),
+        Command::Status => control::status(),
+        Command::Logs(args) => log::logs(&args),
+        Command::Auth => token::auth(),
+        Command::Reload => control::reload(),
         Command::Version => {
             println!("jean2 {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
-        }
-        other => {
-            eprintln!("jean2: `{other:?}` is not available yet");
-            Ok(ExitCode::FAILURE)
         }
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("jean2: error: {e:#}");
+            eprintln!("error: {}", message(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-/// `jean2 server`: load settings, bind, serve until SIGINT/SIGTERM, reload on SIGHUP.
+/// The error and its causes, leaving out a cause whose text the message already contains
+/// (several error types print their source themselves).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
+/// `jean2 server`: load settings, lock the pidfile, bind, serve until SIGINT/SIGTERM, reload on
+/// SIGHUP. The pidfile gets the bound port once the signal handlers are in place.
 fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let overrides = args.overrides();
     let (settings, report) = Settings::load(&overrides)?;
@@ -39,11 +61,21 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
+    let started_at = jean2::time::now_iso();
+    let record = |port: Option<u16>| pidfile::Record {
+        pid: std::process::id(),
+        port,
+        host: settings.host.clone(),
+        started_at: started_at.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        url: port.map(|p| settings.local_url(p)),
+    };
+    let mut pidfile = pidfile::PidfileGuard::acquire(&settings.pid_file(), &record(None))?;
     let addr = format!("{}:{}", settings.host, settings.port);
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             format!(
-                " (port {} is in use: is jean2 already running? try `jean2 status`, or choose another port with -p / JEAN2_PORT)",
+                " (port {} is in use by another program, perhaps a jean2 with another JEAN2_DATA_DIR; choose another port with -p or JEAN2_PORT)",
                 settings.port
             )
         } else {
@@ -51,6 +83,11 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         anyhow::anyhow!("cannot listen on {addr}: {e}{hint}")
     })?;
+    let port = listener
+        .local_addr()
+        .context("the listener has no local address")?
+        .port();
+    let serving = record(Some(port));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,13 +97,19 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
             signals: jean2::server::shutdown::reload_signals()?,
             load: Box::new(move || Settings::load(&overrides).map(|(s, _)| s)),
         };
-        jean2::server::serve(
+        // Only now may `jean2 reload` send SIGHUP: the handler is installed.
+        pidfile
+            .write(&serving)
+            .with_context(|| format!("cannot write {}", pidfile.path().display()))?;
+        let result = jean2::server::serve(
             settings,
             listener,
             jean2::server::shutdown::terminate_signal(),
             Some(reloader),
         )
-        .await
+        .await;
+        drop(pidfile);
+        result
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@
 mod helpers;
 
 mod auth;
+mod daemon;
 mod meta;
 mod tls;
 mod ws;
