@@ -8,6 +8,7 @@
 //! server holds the file, and clean up a stale file when they find one.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
+use std::os::unix::fs::DirBuilderExt;
 use std::io::{self, Read as _};
 use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
@@ -91,7 +92,11 @@ impl PidfileGuard {
             source,
         };
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io_err)?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_err)?;
         }
         let deadline = Instant::now() + ACQUIRE_PATIENCE;
         loop {

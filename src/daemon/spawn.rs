@@ -4,6 +4,7 @@
 //! answers `GET /api/health`, or fail showing what the child wrote to the log.
 
 use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -49,7 +50,11 @@ pub fn start(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         State::NotRunning { stale: None } => {}
     }
 
-    fs::create_dir_all(&settings.data_dir)
+    // The data dir holds the token (.env), the database and the log: private to the user.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&settings.data_dir)
         .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
     let data_dir = std::path::absolute(&settings.data_dir)
         .with_context(|| format!("cannot resolve {}", settings.data_dir.display()))?;
@@ -57,6 +62,7 @@ pub fn start(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let log_offset = log.metadata().map(|m| m.len()).unwrap_or(0);

@@ -2,6 +2,7 @@
 //! binary and run at open). This module tree is the only place SQL lives; database errors are
 //! mapped to [`StoreError`] here, once.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -65,7 +66,11 @@ impl Store {
             source,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| open_err(sqlx::Error::Io(e)))?;
         }
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(open_err)?
