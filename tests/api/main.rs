@@ -13,5 +13,11 @@
 mod helpers;
 
 mod auth;
+mod catalog;
 mod meta;
+mod persistence;
+mod sessions;
+mod workspaces;
 mod ws;
+mod ws_hygiene;
+mod ws_sessions;
