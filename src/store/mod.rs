@@ -10,6 +10,7 @@
 pub mod messages;
 pub mod parts;
 pub mod sessions;
+mod sessions_list;
 pub mod workspaces;
 
 use std::fs::File;
