@@ -13,7 +13,13 @@
 mod helpers;
 
 mod auth;
+mod catalog;
 mod daemon;
 mod meta;
+mod persistence;
+mod sessions;
 mod tls;
+mod workspaces;
 mod ws;
+mod ws_hygiene;
+mod ws_sessions;
