@@ -29,13 +29,26 @@ pub fn build(state: AppState) -> Router {
     let policy = OriginPolicy::new(&state.settings, auth.clone());
 
     // Everything under /api needs a credential, known path or not (the route map stays hidden).
-    let protected_api = api::router()
+    let oauth_on = auth.oauth().is_some();
+    let mut protected_api = api::router();
+    if oauth_on {
+        protected_api = protected_api.merge(api::oauth::user_router());
+    }
+    let protected_api = protected_api
         .fallback(not_found)
         .layer(from_fn_with_state(auth.clone(), require_rest));
     let websocket = ws::router().route_layer(from_fn_with_state(auth, require_ws));
 
+    // The OAuth endpoints are public (they authenticate clients and people themselves).
+    let oauth = if oauth_on {
+        api::oauth::router()
+    } else {
+        Router::new()
+    };
+
     Router::new()
         .merge(api::public_router())
+        .merge(oauth)
         .nest("/api", protected_api)
         .merge(websocket)
         .fallback(not_found)

@@ -3,6 +3,7 @@
 //! `/api` that does.
 
 pub mod meta;
+pub mod oauth;
 
 use axum::Router;
 

@@ -2,6 +2,10 @@
 //! binary and run at open). This module tree is the only place SQL lives; database errors are
 //! mapped to [`StoreError`] here, once.
 
+pub mod apps;
+pub mod oauth_tokens;
+pub mod users;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -86,7 +90,6 @@ impl Store {
     }
 
     /// The pool, for the store's own submodules.
-    #[allow(dead_code, reason = "used by the store submodules as they are added")]
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }

@@ -1,0 +1,384 @@
+//! OAuth 2.1, the protocol core (no HTTP here; `api::oauth` translates). [`OAuth`] holds what the
+//! endpoints and the auth layer share: the store, the issuer, the clock, the signing keys, the
+//! revocation list, the sign-in limiters, the resource-side caches and the per-app request counts.
+//!
+//! - [`authorize`]: validating authorization requests and issuing codes.
+//! - [`grants`]: the token endpoint's grants (code exchange, refresh rotation).
+//! - [`jwt`], [`pkce`], [`secrets`], [`passwords`]: the primitives.
+
+pub mod authorize;
+pub mod cache;
+pub mod errors;
+pub mod grants;
+pub mod jwt;
+pub mod passwords;
+pub mod pkce;
+pub mod secrets;
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+
+use crate::auth::limiter::FailureLimiter;
+use crate::config::Settings;
+use crate::store::apps::App;
+use crate::store::oauth_tokens::Family;
+use crate::store::{Store, StoreError};
+use crate::time::Clock;
+use cache::TtlCache;
+use errors::TokenError;
+use jwt::{Claims, Keyset};
+
+/// Failed sign-ins per account before 429, and the window they count in.
+pub const ACCOUNT_MAX_FAILURES: u32 = 5;
+pub const ACCOUNT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Lifetime of a browser sign-in session.
+pub const LOGIN_SESSION_MS: i64 = 12 * 3600 * 1000;
+
+/// The token endpoint's success answer (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub scope: String,
+}
+
+/// An application authenticated by an API key.
+#[derive(Debug, Clone)]
+pub struct KeyedApp {
+    pub app_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct OAuth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    issuer: String,
+    clock: Clock,
+    secure_cookies: bool,
+    keys: ArcSwap<Keyset>,
+    keys_loaded_at: AtomicI64,
+    revoked: Mutex<HashSet<String>>,
+    api_keys: TtlCache<KeyedApp>,
+    users: TtlCache<bool>,
+    apps: TtlCache<Option<Vec<String>>>,
+    login_by_ip: FailureLimiter<IpAddr>,
+    login_by_account: FailureLimiter<String>,
+    usage: Mutex<HashMap<(String, String), i64>>,
+}
+
+impl OAuth {
+    /// Load (or create, the first time) the signing key and the revocation list.
+    pub async fn init(store: Store, settings: &Settings, port: u16) -> Result<OAuth, StoreError> {
+        let clock = settings.oauth.clock.clone();
+        let now = clock.now_ms();
+        if store.signing_keys().await?.is_empty() {
+            let key = jwt::generate_key(now).map_err(|e| StoreError::Conflict(e.to_string()))?;
+            store.add_signing_key(&key).await?;
+        }
+        let keys = Keyset::from_rows(&store.signing_keys().await?, now);
+        let revoked: HashSet<String> = store.revoked_since(now).await?.into_iter().collect();
+        let ttl = i64::try_from(settings.oauth.cache_ttl.as_millis()).unwrap_or(10_000);
+        Ok(OAuth {
+            inner: Arc::new(Inner {
+                store,
+                issuer: settings.issuer(port),
+                clock,
+                secure_cookies: settings.served_over_https(),
+                keys: ArcSwap::from_pointee(keys),
+                keys_loaded_at: AtomicI64::new(now),
+                revoked: Mutex::new(revoked),
+                api_keys: TtlCache::new(ttl),
+                users: TtlCache::new(ttl),
+                apps: TtlCache::new(ttl),
+                login_by_ip: FailureLimiter::new(
+                    settings.auth_max_failures,
+                    settings.auth_failure_window,
+                ),
+                login_by_account: FailureLimiter::new(ACCOUNT_MAX_FAILURES, ACCOUNT_FAILURE_WINDOW),
+                usage: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The issuer URL (no trailing slash); also the audience of access tokens.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The `resource_metadata` URL of RFC 9728, for `WWW-Authenticate`.
+    pub fn resource_metadata_url(&self) -> String {
+        format!("{}/.well-known/oauth-protected-resource", self.inner.issuer)
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.inner.secure_cookies
+    }
+
+    pub fn keys(&self) -> Arc<Keyset> {
+        self.inner.keys.load_full()
+    }
+
+    /// Re-read the signing keys (another process may have rotated them), at most every 5 s.
+    pub async fn reload_keys(&self) {
+        let now = self.now_ms();
+        let last = self.inner.keys_loaded_at.load(Ordering::Relaxed);
+        if now - last < 5_000 {
+            return;
+        }
+        self.inner.keys_loaded_at.store(now, Ordering::Relaxed);
+        match self.store().signing_keys().await {
+            Ok(rows) => self
+                .inner
+                .keys
+                .store(Arc::new(Keyset::from_rows(&rows, now))),
+            Err(e) => tracing::error!(error = %e, "cannot reload signing keys"),
+        }
+    }
+
+    /// Sign-in limiters: per address and per account (failures only).
+    pub fn login_limits(&self) -> (&FailureLimiter<IpAddr>, &FailureLimiter<String>) {
+        (&self.inner.login_by_ip, &self.inner.login_by_account)
+    }
+
+    /// `Err(retry_after)` when this address or account has failed too often.
+    pub fn check_login_allowed(
+        &self,
+        ip: IpAddr,
+        account: &str,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        self.inner.login_by_ip.check(ip, now)?;
+        self.inner.login_by_account.check(account.to_owned(), now)
+    }
+
+    pub fn record_login_failure(&self, ip: IpAddr, account: &str, now: Instant) {
+        self.inner.login_by_ip.record_failure(ip, now);
+        self.inner
+            .login_by_account
+            .record_failure(account.to_owned(), now);
+    }
+
+    /// Issue an access token and a new refresh token of `family`.
+    pub async fn issue(&self, family: &Family, now_ms: i64) -> Result<TokenResponse, TokenError> {
+        let refresh = secrets::random_token();
+        self.store()
+            .insert_refresh(&secrets::hash(&refresh), &family.id, now_ms)
+            .await?;
+        let now_s = now_ms / 1000;
+        let claims = Claims {
+            iss: self.issuer().to_owned(),
+            sub: family.user_id.clone(),
+            aud: self.issuer().to_owned(),
+            exp: now_s + jwt::ACCESS_TTL_SECS,
+            iat: now_s,
+            jti: uuid::Uuid::new_v4().to_string(),
+            client_id: family.app_id.clone(),
+            scope: family.scope.clone(),
+            sid: family.id.clone(),
+        };
+        let mut keys = self.keys();
+        if !keys.can_sign() {
+            self.reload_keys().await;
+            keys = self.keys();
+        }
+        let access_token = keys.sign(&claims).map_err(TokenError::internal)?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: jwt::ACCESS_TTL_SECS,
+            refresh_token: refresh,
+            scope: family.scope.clone(),
+        })
+    }
+
+    /// Revoke a refresh family and every access token it issued.
+    pub async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        self.store().revoke_family(family_id, self.now_ms()).await?;
+        self.lock_revoked().insert(family_id.to_owned());
+        Ok(())
+    }
+
+    /// Revoke one access token until it would have expired anyway.
+    pub async fn revoke_access_token(&self, claims: &Claims) -> Result<(), StoreError> {
+        self.store()
+            .insert_revoked(&claims.jti, claims.exp * 1000)
+            .await?;
+        self.lock_revoked().insert(claims.jti.clone());
+        Ok(())
+    }
+
+    fn lock_revoked(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.inner.revoked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Check a JWT access token: signature and claims (CPU only), then the revocation list, then
+    /// that the user and the application are still active (cached briefly).
+    pub async fn verify_access_token(&self, token: &str) -> Option<Claims> {
+        let now = self.now_ms();
+        let mut result = self.keys().verify(token, self.issuer(), self.issuer(), now);
+        if result == Err(jwt::JwtError::UnknownKey) {
+            self.reload_keys().await;
+            result = self.keys().verify(token, self.issuer(), self.issuer(), now);
+        }
+        let claims = match result {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(reason = %e, "access token refused");
+                return None;
+            }
+        };
+        {
+            let revoked = self.lock_revoked();
+            if revoked.contains(&claims.jti) || revoked.contains(&claims.sid) {
+                return None;
+            }
+        }
+        if !self.user_active(&claims.sub).await
+            || self.app_scopes(&claims.client_id).await.is_none()
+        {
+            return None;
+        }
+        Some(claims)
+    }
+
+    async fn user_active(&self, user_id: &str) -> bool {
+        let now = self.now_ms();
+        if let Some(v) = self.inner.users.get(user_id, now) {
+            return v;
+        }
+        let active = matches!(self.store().user_by_id(user_id).await, Ok(Some(u)) if !u.disabled);
+        self.inner.users.put(user_id, active, now);
+        active
+    }
+
+    /// The scopes of an active application; `None` when it is unknown or revoked.
+    pub async fn app_scopes(&self, app_id: &str) -> Option<Vec<String>> {
+        let now = self.now_ms();
+        if let Some(v) = self.inner.apps.get(app_id, now) {
+            return v;
+        }
+        let scopes = match self.store().app(app_id).await {
+            Ok(Some(app)) if !app.revoked => Some(app.scopes),
+            _ => None,
+        };
+        self.inner.apps.put(app_id, scopes.clone(), now);
+        scopes
+    }
+
+    /// The application behind an API key, if the key is live and its application active.
+    pub async fn verify_api_key(&self, key: &str) -> Option<KeyedApp> {
+        if !secrets::is_api_key(key) {
+            return None;
+        }
+        let now = self.now_ms();
+        let hash = secrets::hash(key);
+        if let Some(app) = self.inner.api_keys.get(&hash, now) {
+            return Some(app);
+        }
+        let row = self.store().api_key_by_hash(&hash).await.ok().flatten()?;
+        if row.revoked || row.expires_at.is_some_and(|t| t <= now) {
+            return None;
+        }
+        let scopes = self.app_scopes(&row.app_id).await?;
+        let app = KeyedApp {
+            app_id: row.app_id,
+            scopes,
+        };
+        self.inner.api_keys.put(&hash, app.clone(), now);
+        Some(app)
+    }
+
+    /// The application a `client_id` names: its id, or (public apps only) one of its API keys.
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<App>, StoreError> {
+        let app_id = if secrets::is_api_key(client_id) {
+            match self.verify_api_key(client_id).await {
+                Some(k) => k.app_id,
+                None => return Ok(None),
+            }
+        } else {
+            client_id.to_owned()
+        };
+        Ok(self
+            .store()
+            .app(&app_id)
+            .await?
+            // An API key names only a public client; confidential ones authenticate by secret.
+            .filter(|a| !(a.revoked || a.confidential && secrets::is_api_key(client_id))))
+    }
+
+    /// Authenticate the client of a token, revocation or introspection request.
+    pub async fn authenticate_client(
+        &self,
+        client_id: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<App, TokenError> {
+        let client_id = client_id.ok_or_else(|| {
+            TokenError::InvalidClient("client authentication is required: send client_id (and client_secret for confidential clients)".into())
+        })?;
+        let unknown =
+            || TokenError::InvalidClient("unknown client or wrong client credentials".into());
+        let app = self.find_client(client_id).await?.ok_or_else(unknown)?;
+        match (&app.secret_hash, secret) {
+            (Some(hash), Some(s)) if app.confidential && secrets::matches_hash(s, hash) => Ok(app),
+            (_, Some(_)) if !app.confidential => Err(TokenError::InvalidClient(
+                "this is a public client; it has no client_secret".into(),
+            )),
+            (_, None) if !app.confidential => Ok(app),
+            _ => Err(unknown()),
+        }
+    }
+
+    /// Count one request of an application (flushed to the store by [`OAuth::flush_usage`]).
+    pub fn count_request(&self, app_id: &str) {
+        let day = crate::time::day_of(self.now_ms());
+        let mut usage = self.inner.usage.lock().unwrap_or_else(|e| e.into_inner());
+        *usage.entry((app_id.to_owned(), day)).or_default() += 1;
+    }
+
+    /// Write the request counts gathered since the last flush.
+    pub async fn flush_usage(&self) {
+        let pending: Vec<((String, String), i64)> = {
+            let mut usage = self.inner.usage.lock().unwrap_or_else(|e| e.into_inner());
+            usage.drain().collect()
+        };
+        for ((app, day), n) in pending {
+            if let Err(e) = self.store().add_usage(&app, &day, n).await {
+                tracing::error!(error = %e, app.id = %app, "cannot record request counts");
+            }
+        }
+    }
+
+    /// Flush request counts every few seconds until `stop` is cancelled (the server flushes a
+    /// last time itself, before it closes the store).
+    pub async fn run_usage_flusher(self, stop: tokio_util::sync::CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.flush_usage().await,
+                () = stop.cancelled() => break,
+            }
+        }
+    }
+}
