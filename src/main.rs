@@ -13,6 +13,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => foreground(args),
+        Command::Users(c) => jean2::admin::users(c),
+        Command::Apps(c) => jean2::admin::apps(c),
+        Command::Keys(c) => jean2::admin::keys(c),
         Command::Version => {
             println!("jean2 {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

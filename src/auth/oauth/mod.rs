@@ -198,11 +198,9 @@ impl OAuth {
             scope: family.scope.clone(),
             sid: family.id.clone(),
         };
-        let mut keys = self.keys();
-        if !keys.can_sign() {
-            self.reload_keys().await;
-            keys = self.keys();
-        }
+        // `jean2 keys rotate-signing` (another process) may have added a newer key.
+        self.reload_keys().await;
+        let keys = self.keys();
         let access_token = keys.sign(&claims).map_err(TokenError::internal)?;
         Ok(TokenResponse {
             access_token,
