@@ -14,4 +14,7 @@ mod helpers;
 
 mod auth;
 mod meta;
+mod oauth;
+mod oauth_negative;
+mod oauth_support;
 mod ws;
