@@ -15,6 +15,7 @@ mod helpers;
 mod auth;
 mod meta;
 mod oauth;
+mod oauth_cli;
 mod oauth_negative;
 mod oauth_support;
 mod ws;

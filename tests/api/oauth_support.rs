@@ -12,7 +12,7 @@ use jean2::time::Clock;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TOKEN, TestApp, spawn_app_with};
+use crate::helpers::{TOKEN, TestApp, spawn_on};
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const VERIFIER: &str = "a-long-random-verifier-string-of-at-least-43-characters";
@@ -26,16 +26,22 @@ pub struct OAuthApp {
 
 /// A server with OAuth on (and the shared token [`TOKEN`]); `customize` may adjust more.
 pub async fn spawn_oauth_with(customize: impl FnOnce(&mut jean2::config::Settings)) -> OAuthApp {
+    spawn_oauth_on(tempfile::tempdir().expect("temp dir"), customize).await
+}
+
+/// [`spawn_oauth_with`] on an existing data directory.
+pub async fn spawn_oauth_on(
+    dir: tempfile::TempDir,
+    customize: impl FnOnce(&mut jean2::config::Settings),
+) -> OAuthApp {
     let clock = Clock::system();
-    let c = clock.clone();
-    let app = spawn_app_with(move |s| {
-        s.auth_token = Some(jean2::config::Secret::new(TOKEN));
-        s.oauth.enabled = true;
-        s.oauth.clock = c;
-        s.oauth.cache_ttl = Duration::ZERO;
-        customize(s);
-    })
-    .await;
+    let mut s = jean2::config::Settings::for_data_dir(dir.path().to_owned());
+    s.auth_token = Some(jean2::config::Secret::new(TOKEN));
+    s.oauth.enabled = true;
+    s.oauth.clock = clock.clone();
+    s.oauth.cache_ttl = Duration::ZERO;
+    customize(&mut s);
+    let app = spawn_on(dir, s).await;
     let store = Store::open(&app.settings.database_path)
         .await
         .expect("store");
