@@ -14,6 +14,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 
 use crate::config::Settings;
+use crate::store::Scope;
 use limiter::FailureLimiter;
 use oauth::OAuth;
 use token::TokenDigest;
@@ -69,6 +70,25 @@ impl Principal {
             Principal::App { scopes, .. } | Principal::User { scopes, .. } => {
                 scopes.iter().any(|s| s == scope)
             }
+        }
+    }
+
+    /// Whether this principal may see data of a workspace owned by `owner` (`None`: the owner's).
+    pub fn may_see(&self, owner: Option<&str>) -> bool {
+        match self.scope() {
+            Scope::All => true,
+            Scope::Owner(me) => owner == Some(me.as_str()),
+        }
+    }
+
+    /// Which workspaces and sessions this principal may see: the one place identity becomes a
+    /// store filter. A user sees their own; an application's API key (no person) sees the
+    /// workspaces it created itself (owner `app:<id>`); the owner sees everything.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Principal::Anonymous | Principal::Owner => Scope::All,
+            Principal::User { user_id, .. } => Scope::Owner(user_id.clone()),
+            Principal::App { app_id, .. } => Scope::Owner(format!("app:{app_id}")),
         }
     }
 }

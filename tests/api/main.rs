@@ -13,9 +13,16 @@
 mod helpers;
 
 mod auth;
+mod catalog;
 mod meta;
 mod oauth;
 mod oauth_cli;
 mod oauth_negative;
 mod oauth_support;
+mod oauth_users;
+mod persistence;
+mod sessions;
+mod workspaces;
 mod ws;
+mod ws_hygiene;
+mod ws_sessions;

@@ -42,7 +42,7 @@ pub async fn spawn_oauth_on(
     s.oauth.cache_ttl = Duration::ZERO;
     customize(&mut s);
     let app = spawn_on(dir, s).await;
-    let store = Store::open(&app.settings.database_path)
+    let store = Store::open_unlocked(&app.settings.database_path)
         .await
         .expect("store");
     OAuthApp { app, clock, store }
