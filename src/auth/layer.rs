@@ -86,21 +86,19 @@ async fn authenticate(auth: Auth, surface: Surface, mut req: Request, next: Next
     }
     let ip = peer_ip(&req);
     let now = Instant::now();
-    let www = www_authenticate(auth.oauth());
     if let Err(retry) = auth.limiter().check(ip, now) {
         return too_many(retry.as_secs().max(1));
     }
-    let principal = match resolve(&auth, surface, req.headers(), req.uri().query()).await {
-        Resolved::Missing => None,
-        Resolved::Valid(p) => Some(p),
+    let p = match resolve(&auth, surface, req.headers(), req.uri().query()).await {
+        Resolved::Valid(p) => p,
+        Resolved::Missing => {
+            return unauthorized_with(surface, www_authenticate(auth.oauth(), false));
+        }
         Resolved::Invalid => {
             tracing::info!(client.ip = %ip, "authentication failed");
             auth.limiter().record_failure(ip, now);
-            None
+            return unauthorized_with(surface, www_authenticate(auth.oauth(), true));
         }
-    };
-    let Some(p) = principal else {
-        return unauthorized_with(surface, www);
     };
     let needed = match (surface, req.method()) {
         (Surface::WebSocket, _) => SCOPE_READ,
@@ -213,16 +211,22 @@ pub fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `Bearer`, or with OAuth on `Bearer resource_metadata="…"` (RFC 9728).
-fn www_authenticate(oauth: Option<&OAuth>) -> HeaderValue {
-    match oauth {
-        None => HeaderValue::from_static("Bearer"),
-        Some(o) => HeaderValue::from_str(&format!(
-            "Bearer resource_metadata=\"{}\"",
-            o.resource_metadata_url()
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("Bearer")),
-    }
+/// `Bearer`, or with OAuth on `Bearer resource_metadata="…"` (RFC 9728), with
+/// `error="invalid_token"` when a credential was presented and refused (RFC 6750 §3.1).
+fn www_authenticate(oauth: Option<&OAuth>, invalid: bool) -> HeaderValue {
+    let Some(o) = oauth else {
+        return HeaderValue::from_static("Bearer");
+    };
+    let error = if invalid {
+        "error=\"invalid_token\", "
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "Bearer {error}resource_metadata=\"{}\"",
+        o.resource_metadata_url()
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
 /// 403 for a valid token without the scope this request needs (RFC 6750 §3.1).

@@ -71,7 +71,7 @@ pub async fn serve(
             .await
             .context("cannot start OAuth")?;
         tracing::info!(issuer = %oauth.issuer(), "OAuth 2.1 is on");
-        tokio::spawn(oauth.clone().run_usage_flusher(cancel.clone()));
+        tokio::spawn(oauth.clone().run_housekeeping(cancel.clone()));
         state.auth.set_oauth(oauth);
     }
     let app = crate::router::build(state.clone());

@@ -142,13 +142,27 @@ impl Store {
         Ok(())
     }
 
-    /// Drop codes that expired more than a day ago (kept that long so a late reuse is still seen).
-    pub async fn prune_codes(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM auth_codes WHERE expires_at < ?")
-            .bind(now_ms - 86_400_000)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+    /// Drop what can no longer matter: codes expired over a day ago (kept that long so a late
+    /// reuse is still recognised), ended sign-in sessions, lapsed revocations and families
+    /// (with their refresh tokens) past their absolute lifetime. Returns the rows removed.
+    pub async fn prune_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for (sql, cutoff) in [
+            (
+                "DELETE FROM auth_codes WHERE expires_at < ?",
+                now_ms - 86_400_000,
+            ),
+            ("DELETE FROM login_sessions WHERE expires_at < ?", now_ms),
+            ("DELETE FROM revoked_tokens WHERE expires_at < ?", now_ms),
+            ("DELETE FROM refresh_families WHERE expires_at < ?", now_ms),
+        ] {
+            n += sqlx::query(sql)
+                .bind(cutoff)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
     }
 
     pub async fn create_family(&self, f: &Family) -> Result<(), StoreError> {

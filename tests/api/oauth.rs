@@ -319,6 +319,16 @@ async fn shared_token_still_works_and_401s_point_at_the_resource_metadata() {
     );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["message"], "Invalid or missing API token");
+    let wrong = s.app.get_auth("/api/auth/verify", "not-a-token").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(
+        wrong.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\", resource_metadata="),
+        "{:?}",
+        wrong.headers()["www-authenticate"]
+    );
 }
 
 #[tokio::test]

@@ -152,3 +152,34 @@ async fn a_read_only_token_cannot_change_anything_over_rest_or_websocket() {
     let answer = ws.recv_json().await;
     assert_eq!(answer["code"], "forbidden", "{answer}");
 }
+
+#[tokio::test]
+async fn only_the_owner_may_turn_server_folders_into_workspaces() {
+    let s = spawn_oauth().await;
+    s.add_user("u@example.com").await;
+    let app = s.public_app(&[]).await;
+    let token = s.tokens_for(&app.client_id, "u@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let folder = s.app.data_dir.path().join("somewhere");
+    let body = json!({"name": "mine", "path": folder.display().to_string()});
+    let (status, err) = post(&s, &token, "/api/workspaces", body.clone()).await;
+    assert_eq!(status, 403, "a user names no server folder: {err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("isVirtual"),
+        "{err}"
+    );
+    assert_eq!(
+        post(&s, &app.api_key, "/api/workspaces", body.clone())
+            .await
+            .0,
+        403,
+        "nor does an app key"
+    );
+    assert_eq!(
+        post(&s, TOKEN, "/api/workspaces", body).await.0,
+        201,
+        "the owner may"
+    );
+}

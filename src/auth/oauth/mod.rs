@@ -40,14 +40,23 @@ pub const ACCOUNT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Lifetime of a browser sign-in session.
 pub const LOGIN_SESSION_MS: i64 = 12 * 3600 * 1000;
 
-/// The token endpoint's success answer (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+/// The token endpoint's success answer (RFC 6749 §5.1). `Debug` hides the tokens.
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
     pub refresh_token: String,
     pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An application authenticated by an API key.
@@ -155,11 +164,6 @@ impl OAuth {
                 .store(Arc::new(Keyset::from_rows(&rows, now))),
             Err(e) => tracing::error!(error = %e, "cannot reload signing keys"),
         }
-    }
-
-    /// Sign-in limiters: per address and per account (failures only).
-    pub fn login_limits(&self) -> (&FailureLimiter<IpAddr>, &FailureLimiter<String>) {
-        (&self.inner.login_by_ip, &self.inner.login_by_account)
     }
 
     /// `Err(retry_after)` when this address or account has failed too often.
@@ -368,13 +372,27 @@ impl OAuth {
         }
     }
 
-    /// Flush request counts every few seconds until `stop` is cancelled (the server flushes a
-    /// last time itself, before it closes the store).
-    pub async fn run_usage_flusher(self, stop: tokio_util::sync::CancellationToken) {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
+    /// Housekeeping until `stop` is cancelled: flush request counts every few seconds, and drop
+    /// expired codes, sessions and revocations hourly. (The server flushes the counts a last
+    /// time itself, before it closes the store.)
+    pub async fn run_housekeeping(self, stop: tokio_util::sync::CancellationToken) {
+        const FLUSH_EVERY: Duration = Duration::from_secs(5);
+        const PRUNE_EVERY_TICKS: u32 = 720;
+        let mut tick = tokio::time::interval(FLUSH_EVERY);
+        let mut ticks = 0u32;
         loop {
             tokio::select! {
-                _ = tick.tick() => self.flush_usage().await,
+                _ = tick.tick() => {
+                    self.flush_usage().await;
+                    if ticks.is_multiple_of(PRUNE_EVERY_TICKS) {
+                        match self.store().prune_expired(self.now_ms()).await {
+                            Ok(n) if n > 0 => tracing::debug!(rows = n, "pruned expired OAuth records"),
+                            Ok(_) => {}
+                            Err(e) => tracing::error!(error = %e, "cannot prune expired OAuth records"),
+                        }
+                    }
+                    ticks = ticks.wrapping_add(1);
+                }
                 () = stop.cancelled() => break,
             }
         }
