@@ -201,3 +201,46 @@ impl Store {
         Ok(user)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn outside_identities_link_by_email_only_when_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let ada = store
+            .create_user("Ada@example.com", Some("$argon2id$x"), false)
+            .await
+            .unwrap();
+        let linked = store
+            .resolve_identity("https://idp.example", "sub-1", "ada@EXAMPLE.com", true)
+            .await
+            .unwrap();
+        assert_eq!(linked.id, ada.id, "verified email: the same person");
+        let again = store
+            .resolve_identity(
+                "https://idp.example",
+                "sub-1",
+                "whatever@example.com",
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.id, ada.id, "a known (issuer, subject) keeps its user");
+        let stranger = store
+            .resolve_identity("https://other.example", "sub-9", "ada@example.com", false)
+            .await
+            .unwrap();
+        assert_ne!(stranger.id, ada.id, "unverified email: never linked");
+        assert!(
+            store
+                .create_user("ADA@example.com", None, false)
+                .await
+                .is_err(),
+            "emails are unique regardless of case"
+        );
+        store.close().await;
+    }
+}
