@@ -129,6 +129,16 @@ impl Store {
         Ok(again.map_or(CodeUse::Unknown, CodeUse::Reused))
     }
 
+    /// A code as stored, without using it.
+    pub async fn code_by_hash(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CODE_COLS} FROM auth_codes WHERE code_hash = ?"
+        ))
+        .bind(code_hash)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     pub async fn set_code_family(
         &self,
         code_hash: &str,

@@ -434,3 +434,35 @@ async fn oauth_routes_do_not_exist_when_oauth_is_off() {
     );
     assert_eq!(app.get("/oauth/authorize").await.status(), 404);
 }
+
+#[tokio::test]
+async fn codes_and_refresh_tokens_presented_by_another_client_are_refused_without_burning_them() {
+    let s = spawn_oauth().await;
+    s.add_user("a@example.com").await;
+    let app = s.public_app(&[]).await;
+    let thief = s.public_app(&[]).await;
+    let code = s
+        .code_for(&mut Browser::new(), &app.client_id, "a@example.com")
+        .await;
+    let (status, err) = s.exchange(&thief.client_id, &code).await;
+    assert_eq!(
+        (status.as_u16(), err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "another client's code"
+    );
+    let (status, t) = s.exchange(&app.client_id, &code).await;
+    assert_eq!(status, 200, "the rightful client still redeems it: {t}");
+
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let (_, err) = s.refresh(&thief.client_id, refresh).await;
+    assert_eq!(
+        err["error"], "invalid_grant",
+        "another client's refresh token"
+    );
+    s.clock.advance(Duration::from_secs(10));
+    let (status, body) = s.refresh(&app.client_id, refresh).await;
+    assert_eq!(
+        status, 200,
+        "not counted as a use, so no replay alarm: {body}"
+    );
+}

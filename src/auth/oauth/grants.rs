@@ -120,6 +120,14 @@ pub async fn exchange_code(
     let code = code.ok_or_else(|| TokenError::InvalidRequest("code is required".into()))?;
     let now = oauth.now_ms();
     let code_hash = secrets::hash(code);
+    // Another client presenting this code must not burn it for its rightful owner.
+    if let Some(peek) = oauth.store().code_by_hash(&code_hash).await?
+        && peek.app_id != app.id
+    {
+        return Err(TokenError::InvalidGrant(
+            "the authorization code was issued to another client".into(),
+        ));
+    }
     let row = match oauth.store().redeem_code(&code_hash, now).await? {
         CodeUse::First(row) => row,
         CodeUse::Reused(row) => {
@@ -169,15 +177,26 @@ pub async fn refresh(
     let token =
         token.ok_or_else(|| TokenError::InvalidRequest("refresh_token is required".into()))?;
     let now = oauth.now_ms();
+    let hash = secrets::hash(token);
     let unknown = || TokenError::InvalidGrant("the refresh token is unknown".into());
-    let (row, first) = oauth
+    let peek = oauth
         .store()
-        .use_refresh(&secrets::hash(token), now)
+        .refresh_by_hash(&hash)
         .await?
         .ok_or_else(unknown)?;
     let mut family = oauth
         .store()
-        .family(&row.family_id)
+        .family(&peek.family_id)
+        .await?
+        .ok_or_else(unknown)?;
+    // Refuse another client (or a dead family) before marking the token used, so a stolen
+    // token presented elsewhere does not count as its owner's use.
+    if let RefreshDecision::Refuse(why) = check_refresh(&peek, true, &family, &app.id, now) {
+        return Err(TokenError::InvalidGrant(why.into()));
+    }
+    let (row, first) = oauth
+        .store()
+        .use_refresh(&hash, now)
         .await?
         .ok_or_else(unknown)?;
     match check_refresh(&row, first, &family, &app.id, now) {
