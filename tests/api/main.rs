@@ -18,6 +18,7 @@ mod meta;
 mod oauth;
 mod oauth_cli;
 mod oauth_negative;
+mod oauth_resource;
 mod oauth_support;
 mod oauth_users;
 mod persistence;
