@@ -358,3 +358,47 @@ async fn failed_sign_ins_are_limited_per_account_with_retry_after() {
     );
     assert!(res.retry_after.unwrap().parse::<u64>().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn under_tls_the_issuer_is_https_and_cookies_are_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let s = spawn_oauth_on(dir, |s| {
+        s.tls = Some(jean2::config::TlsFiles {
+            cert: cert_path,
+            key: key_path,
+        });
+    })
+    .await;
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let meta: Value = client
+        .get(s.app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(s.app.base.starts_with("https://"));
+    assert_eq!(meta["issuer"], s.app.base, "the issuer is the https URL");
+    let app = s.public_app(&[]).await;
+    let res = client
+        .get(authorize_url(&s.app, &app.client_id, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
