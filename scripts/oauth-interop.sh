@@ -13,10 +13,10 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 ISSUER="http://127.0.0.1:$PORT"
 EMAIL=interop@example.com
 PASSWORD="interop-password-$RANDOM$RANDOM"
-export JEAN2_DATA_DIR="$DATA" JEAN2_OAUTH_ENABLED=true JEAN2_LOG=warn
+export JEAN2_DATA_DIR="$DATA" JEAN2_OAUTH_ENABLED=true JEAN2_LOG=debug
 unset JEAN2_AUTH_TOKEN JEAN2_PUBLIC_URL
 
-cleanup() { [[ -n "${SERVER:-}" ]] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"; }
+cleanup() { [[ -n "${SERVER:-}" ]] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; [[ -n "${KEEP:-}" ]] || rm -rf "$DATA"; }
 trap cleanup EXIT
 
 printf '%s\n' "$PASSWORD" | $BIN users add --email "$EMAIL" --password-stdin
@@ -24,7 +24,7 @@ PUBLIC=$($BIN apps create --name "Interop SPA" --redirect-uri http://127.0.0.1/c
 CONF=$($BIN apps create --name "Interop service" --redirect-uri http://127.0.0.1/callback --confidential --json)
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
-$BIN server -p "$PORT" &
+$BIN server -p "$PORT" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "$ISSUER/api/health" >/dev/null && break; sleep 0.1; done
 
@@ -38,3 +38,14 @@ if [[ -z "$PYTHON" ]]; then
 fi
 "$PYTHON" scripts/oauth_interop.py "$ISSUER" "$EMAIL" "$PASSWORD" \
   "$(field "$PUBLIC" client_id)" "$(field "$CONF" client_id)" "$(field "$CONF" client_secret)"
+
+# Nothing secret reaches the log, even at debug level.
+for secret in "$PASSWORD" "$(field "$CONF" client_secret)" "$(field "$PUBLIC" api_key)"; do
+  if grep -qF -- "$secret" "$DATA/server.log"; then
+    echo "FAIL: a secret appears in the server log" >&2; exit 1
+  fi
+done
+if grep -qE 'code=[A-Za-z0-9_-]{20}|refresh_token=[A-Za-z0-9_-]{20}' "$DATA/server.log"; then
+  echo "FAIL: a code or token appears in the server log" >&2; exit 1
+fi
+echo "ok  no password, secret, key, code or token in the debug log ($(wc -l <"$DATA/server.log") lines)"
