@@ -466,3 +466,53 @@ async fn codes_and_refresh_tokens_presented_by_another_client_are_refused_withou
         "not counted as a use, so no replay alarm: {body}"
     );
 }
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_address_across_accounts() {
+    let s = spawn_oauth_with(|s| s.auth_max_failures = 3).await;
+    s.add_user("real@example.com").await;
+    let app = s.public_app(&[]).await;
+    let mut browser = Browser::new();
+    let page = browser
+        .get(&authorize_url(&s.app, &app.client_id, None))
+        .await;
+    let csrf = hidden(&page.body, "csrf");
+    let attempt = |email: &str, password: &str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf.clone()),
+            ("response_type", "code".into()),
+            ("client_id", app.client_id.clone()),
+            ("redirect_uri", REDIRECT.into()),
+            ("code_challenge", pkce::challenge_of(VERIFIER)),
+            ("code_challenge_method", "S256".into()),
+            ("email", email.into()),
+            ("password", password.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    };
+    for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]
+        .iter()
+        .enumerate()
+    {
+        let res = browser
+            .post(&s.app.url("/oauth/login"), &attempt(email, "guess"))
+            .await;
+        assert_eq!(
+            res.status, 401,
+            "guess {i} (unknown accounts fail like wrong passwords)"
+        );
+    }
+    let res = browser
+        .post(
+            &s.app.url("/oauth/login"),
+            &attempt("real@example.com", PASSWORD),
+        )
+        .await;
+    assert_eq!(
+        res.status, 429,
+        "this address is limited, whichever account it tries"
+    );
+    assert!(res.retry_after.is_some());
+}
