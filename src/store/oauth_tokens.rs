@@ -199,10 +199,15 @@ impl Store {
         .await?)
     }
 
-    /// Revoke every refresh token of a family, and remember the family as revoked so the
-    /// access tokens it issued stop working too.
-    pub async fn revoke_family(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
-        let fam = self.family(id).await?.ok_or(StoreError::NotFound)?;
+    /// Revoke every refresh token of a family, and remember the family as revoked until
+    /// `remember_until` (when the last access token it issued has expired) so those stop
+    /// working too.
+    pub async fn revoke_family(
+        &self,
+        id: &str,
+        now_ms: i64,
+        remember_until: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
         )
@@ -210,7 +215,7 @@ impl Store {
         .bind(id)
         .execute(self.pool())
         .await?;
-        self.insert_revoked(id, fam.expires_at).await
+        self.insert_revoked(id, remember_until).await
     }
 
     pub async fn insert_refresh(
@@ -279,13 +284,14 @@ impl Store {
     }
 
     /// Revocations that still matter at `now_ms`.
-    pub async fn revoked_since(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM revoked_tokens WHERE expires_at > ?")
+    /// `(id, remembered until)` of every revocation still in force.
+    pub async fn revoked_since(&self, now_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT id, expires_at FROM revoked_tokens WHERE expires_at > ?")
                 .bind(now_ms)
                 .fetch_all(self.pool())
-                .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+                .await?,
+        )
     }
 
     /// Signing keys, newest first.

@@ -402,3 +402,43 @@ async fn under_tls_the_issuer_is_https_and_cookies_are_secure() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn revocations_and_signing_keys_survive_a_restart() {
+    // A stable issuer, as in production (the default one names the port, which tests change).
+    let issuer =
+        |s: &mut jean2::config::Settings| s.oauth.public_url = Some("http://jean.test".into());
+    let s = spawn_oauth_with(issuer).await;
+    s.add_user("a@example.com").await;
+    let app = s.public_app(&[]).await;
+    let revoked = s.tokens_for(&app.client_id, "a@example.com").await;
+    let kept = s.tokens_for(&app.client_id, "a@example.com").await;
+    let res = s
+        .app
+        .client
+        .post(s.app.url("/oauth/revoke"))
+        .form(&[
+            ("token", revoked["refresh_token"].as_str().unwrap()),
+            ("client_id", &app.client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let OAuthApp {
+        app: server, store, ..
+    } = s;
+    store.close().await;
+    let dir = server.stop().await;
+    let s = spawn_oauth_on(dir, issuer).await;
+    assert_eq!(
+        s.me(revoked["access_token"].as_str().unwrap()).await.0,
+        401,
+        "still revoked"
+    );
+    assert_eq!(
+        s.me(kept["access_token"].as_str().unwrap()).await.0,
+        200,
+        "same signing key after restart"
+    );
+}

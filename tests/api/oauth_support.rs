@@ -179,7 +179,12 @@ impl OAuthApp {
         assert!(location.starts_with(REDIRECT), "{location}");
         let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
         assert_eq!(q["state"], "xyz", "state is echoed");
-        assert_eq!(q["iss"], self.app.base, "iss is the issuer (RFC 9207)");
+        let issuer = self.app.settings.oauth.public_url.clone();
+        assert_eq!(
+            q["iss"],
+            issuer.unwrap_or_else(|| self.app.base.clone()),
+            "iss is the issuer (RFC 9207)"
+        );
         q["code"].clone()
     }
 

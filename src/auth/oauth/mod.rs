@@ -19,7 +19,7 @@ pub mod resource;
 pub mod secrets;
 pub mod usage;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -82,7 +82,8 @@ struct Inner {
     secure_cookies: bool,
     keys: ArcSwap<Keyset>,
     keys_loaded_at: AtomicI64,
-    revoked: Mutex<HashSet<String>>,
+    /// Revoked access-token ids and families, with when they may be forgotten (Unix ms).
+    revoked: Mutex<HashMap<String, i64>>,
     api_keys: TtlCache<KeyedApp>,
     users: TtlCache<bool>,
     apps: TtlCache<Option<Vec<String>>>,
@@ -101,7 +102,7 @@ impl OAuth {
             store.add_signing_key(&key).await?;
         }
         let keys = Keyset::from_rows(&store.signing_keys().await?, now);
-        let revoked: HashSet<String> = store.revoked_since(now).await?.into_iter().collect();
+        let revoked: HashMap<String, i64> = store.revoked_since(now).await?.into_iter().collect();
         let ttl = i64::try_from(settings.oauth.cache_ttl.as_millis()).unwrap_or(10_000);
         Ok(OAuth {
             inner: Arc::new(Inner {
@@ -218,23 +219,30 @@ impl OAuth {
         })
     }
 
-    /// Revoke a refresh family and every access token it issued.
+    /// Revoke a refresh family and every access token it issued. No token of it is issued after
+    /// this, so the family is remembered until the last one has expired.
     pub async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
-        self.store().revoke_family(family_id, self.now_ms()).await?;
-        self.lock_revoked().insert(family_id.to_owned());
+        let now = self.now_ms();
+        let until = now + (jwt::ACCESS_TTL_SECS + 60) * 1000;
+        self.store().revoke_family(family_id, now, until).await?;
+        self.lock_revoked().insert(family_id.to_owned(), until);
         Ok(())
     }
 
     /// Revoke one access token until it would have expired anyway.
     pub async fn revoke_access_token(&self, claims: &Claims) -> Result<(), StoreError> {
-        self.store()
-            .insert_revoked(&claims.jti, claims.exp * 1000)
-            .await?;
-        self.lock_revoked().insert(claims.jti.clone());
+        let until = claims.exp * 1000;
+        self.store().insert_revoked(&claims.jti, until).await?;
+        self.lock_revoked().insert(claims.jti.clone(), until);
         Ok(())
     }
 
-    pub(crate) fn lock_revoked(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    /// Forget revocations whose tokens have all expired.
+    pub(crate) fn prune_revoked(&self, now_ms: i64) {
+        self.lock_revoked().retain(|_, until| *until > now_ms);
+    }
+
+    pub(crate) fn lock_revoked(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
         self.inner.revoked.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -27,7 +27,7 @@ impl OAuth {
         };
         {
             let revoked = self.lock_revoked();
-            if revoked.contains(&claims.jti) || revoked.contains(&claims.sid) {
+            if revoked.contains_key(&claims.jti) || revoked.contains_key(&claims.sid) {
                 return None;
             }
         }

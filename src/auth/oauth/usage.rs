@@ -39,6 +39,7 @@ impl OAuth {
                 _ = tick.tick() => {
                     self.flush_usage().await;
                     if ticks.is_multiple_of(PRUNE_EVERY_TICKS) {
+                        self.prune_revoked(self.now_ms());
                         match self.store().prune_expired(self.now_ms()).await {
                             Ok(n) if n > 0 => tracing::debug!(rows = n, "pruned expired OAuth records"),
                             Ok(_) => {}
