@@ -183,3 +183,20 @@ async fn requests_are_counted_per_application_per_day() {
     assert_eq!(usage.len(), 1);
     assert_eq!(usage[0].1, 3, "{usage:?}");
 }
+
+#[tokio::test]
+async fn with_oauth_on_a_credential_is_required_even_without_a_shared_token() {
+    let s = spawn_oauth_with(|s| s.auth_token = None).await;
+    let app = s.public_app(&[]).await;
+    assert_eq!(s.app.get("/api/auth/verify").await.status(), 401);
+    assert_eq!(
+        s.app
+            .get_auth("/api/auth/verify", &app.api_key)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(s.app.ws(None).await.err(), Some(401));
+    let info: Value = s.app.get("/api/info").await.json().await.unwrap();
+    assert_eq!(info["features"]["authentication"], true, "{info}");
+}
