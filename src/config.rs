@@ -103,6 +103,11 @@ pub struct OAuthSettings {
     pub enabled: bool,
     /// `JEAN2_PUBLIC_URL`: the issuer, when the server sits behind a proxy.
     pub public_url: Option<String>,
+    /// The clock of the OAuth core (codes, tokens, sessions). The system clock; tests move it.
+    pub clock: crate::time::Clock,
+    /// How long a verified API key, user or application status is trusted before the database is
+    /// asked again (default 10 s; revocations made by the admin CLI take effect within it).
+    pub cache_ttl: Duration,
 }
 
 /// Validated settings for one server process.
@@ -372,10 +377,13 @@ impl Settings {
             oauth: OAuthSettings {
                 enabled: parse_bool("JEAN2_OAUTH_ENABLED", get)?,
                 public_url,
+                clock: crate::time::Clock::system(),
+                cache_ttl: Duration::from_secs(10),
             },
             ws_heartbeat: Duration::from_secs(30),
         };
         settings.check_exposure()?;
+        settings.check_oauth_transport()?;
         if settings.auth_token.is_none() && !settings.host_is_loopback() {
             report.warnings.push(format!(
                 "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",
@@ -397,6 +405,43 @@ impl Settings {
             )));
         }
         Ok(())
+    }
+
+    /// OAuth takes passwords: only over TLS, on loopback, or behind an https proxy.
+    fn check_oauth_transport(&self) -> Result<(), ConfigError> {
+        let https_proxy = self
+            .oauth
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+        if self.oauth.enabled && self.tls.is_none() && !self.host_is_loopback() && !https_proxy {
+            return Err(ConfigError::Refused(format!(
+                "refusing to enable OAuth (JEAN2_OAUTH_ENABLED=true) on {} over plain HTTP: people would send \
+                 their passwords unencrypted.\n\
+                 Turn on TLS (JEAN2_TLS_ENABLED=true with JEAN2_TLS_CERT_FILE and JEAN2_TLS_KEY_FILE), or bind to \
+                 127.0.0.1, or, behind a TLS-terminating proxy, set JEAN2_PUBLIC_URL=https://<your public name>.",
+                self.host
+            )));
+        }
+        Ok(())
+    }
+
+    /// The OAuth issuer: `JEAN2_PUBLIC_URL`, else this server's own URL on `port`.
+    pub fn issuer(&self, port: u16) -> String {
+        match &self.oauth.public_url {
+            Some(u) => u.clone(),
+            None => self.local_url(port),
+        }
+    }
+
+    /// Whether browsers reach this server over https (cookies get `Secure`).
+    pub fn served_over_https(&self) -> bool {
+        self.tls.is_some()
+            || self
+                .oauth
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
     }
 
     /// Whether the bind address only accepts connections from this machine.
@@ -643,6 +688,29 @@ mod tests {
         .unwrap();
         let keys: Vec<_> = s.llm.api_keys.keys().cloned().collect();
         assert_eq!(keys, vec!["deepseek", "openai"]);
+    }
+
+    #[test]
+    fn oauth_over_plain_http_on_a_public_bind_is_refused() {
+        let public = [
+            ("JEAN2_HOST", "0.0.0.0"),
+            ("JEAN2_AUTH_TOKEN", "t"),
+            ("JEAN2_OAUTH_ENABLED", "true"),
+        ];
+        let err = load(&public, &[], CliOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("JEAN2_PUBLIC_URL") && err.contains("JEAN2_TLS_ENABLED"),
+            "{err}"
+        );
+        let mut behind_proxy = public.to_vec();
+        behind_proxy.push(("JEAN2_PUBLIC_URL", "https://jean.example"));
+        let s = load(&behind_proxy, &[], CliOverrides::default()).unwrap();
+        assert_eq!(s.issuer(8742), "https://jean.example");
+        let loopback = [("JEAN2_OAUTH_ENABLED", "true")];
+        let s = load(&loopback, &[], CliOverrides::default()).unwrap();
+        assert_eq!(s.issuer(9000), "http://127.0.0.1:9000");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! The map, top to bottom (a module uses only modules below it):
 //!
 //! - [`cli`]: the command line and its help text.
+//! - [`admin`]: `jean2 users|apps|keys`: OAuth administration, straight on the database.
 //! - [`daemon`]: pidfile, detached start, status, stop, reload of the background server.
 //! - [`server`]: `run(settings, listener, shutdown)`, plain or rustls, graceful shutdown, limits.
 //! - [`router`]: the one route table and the layer stack.
@@ -19,6 +20,7 @@
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
 //! - [`time`]: wire timestamps.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

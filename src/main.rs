@@ -22,6 +22,9 @@ fn main() -> ExitCode {
         Command::Logs(args) => log::logs(&args),
         Command::Auth => token::auth(),
         Command::Reload => control::reload(),
+        Command::Users(c) => jean2::admin::users(c),
+        Command::Apps(c) => jean2::admin::apps(c),
+        Command::Keys(c) => jean2::admin::keys(c),
         Command::Version => {
             println!("jean2 {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

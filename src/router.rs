@@ -29,16 +29,29 @@ pub fn build(state: AppState) -> Router {
     let policy = OriginPolicy::new(&state.settings, auth.clone());
 
     // Everything under /api needs a credential, known path or not (the route map stays hidden).
+    let oauth_on = auth.oauth().is_some();
+    let mut protected_api = api::router();
+    if oauth_on {
+        protected_api = protected_api.merge(api::oauth::user_router());
+    }
     // A known path with a method it does not serve is unknown too (upstream routes by
     // method and path): the same JSON 404, not axum's empty 405.
-    let protected_api = api::router()
+    let protected_api = protected_api
         .method_not_allowed_fallback(not_found)
         .fallback(not_found)
         .layer(from_fn_with_state(auth.clone(), require_rest));
     let websocket = ws::router().route_layer(from_fn_with_state(auth, require_ws));
 
+    // The OAuth endpoints are public (they authenticate clients and people themselves).
+    let oauth = if oauth_on {
+        api::oauth::router()
+    } else {
+        Router::new()
+    };
+
     Router::new()
         .merge(api::public_router())
+        .merge(oauth)
         .nest("/api", protected_api)
         .merge(websocket)
         .fallback(not_found)

@@ -4,6 +4,7 @@
 
 pub mod meta;
 pub mod models;
+pub mod oauth;
 pub mod paging;
 pub mod preconfigs;
 pub mod sessions;

@@ -83,8 +83,10 @@ async fn create(
             other => other.into(),
         })?;
     // Open clients refresh their session list on this event.
-    app.hub.publish(
+    let owner = app.store.workspace_owner(&session.workspace_id).await?;
+    app.hub.publish_owned(
         Audience::All,
+        owner.as_deref(),
         &ServerEvent::session_created(session.clone()),
     );
     Ok((StatusCode::CREATED, ApiJson(json!({ "session": session }))))

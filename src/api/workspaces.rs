@@ -70,12 +70,26 @@ async fn create_default(app: &AppState, scope: &Scope) -> Result<Workspace, AppE
     Ok(app.store.create_workspace(scope, new, &now_iso()).await?)
 }
 
+/// Folders of the server's file system are the owner's: a person signed in through OAuth (or an
+/// application's key) gets virtual workspaces only, never a path of their choosing.
+fn server_folders_are_the_owners(scope: &Scope) -> Result<(), AppError> {
+    match scope {
+        Scope::All => Ok(()),
+        Scope::Owner(_) => Err(AppError::Forbidden(
+            "Only the server's owner may use folders of the server as workspaces; create a virtual workspace instead ({\"name\": ..., \"isVirtual\": true} without a path)".into(),
+        )),
+    }
+}
+
 async fn create(
     State(app): State<AppState>,
     Caller(scope): Caller,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, ApiJson<Value>), AppError> {
     let input = parse_create(&body)?;
+    if input.path.is_some() || !input.additional_paths.is_empty() {
+        server_folders_are_the_owners(&scope)?;
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let dir = make_dir(&input, &app.settings.data_dir, &id).await?;
     let new = NewWorkspace {
@@ -115,6 +129,9 @@ async fn update(
         .await
         .map_err(not_found("Workspace"))?;
     let input = parse_update(&body)?;
+    if input.additional_paths.is_some() {
+        server_folders_are_the_owners(&scope)?;
+    }
     let additional_paths = match &input.additional_paths {
         Some(p) => Some(existing_paths(p).await),
         None => None,

@@ -1,7 +1,14 @@
 //! The auth middleware over `/api` and `/ws`. It reads `Authorization: Bearer <token>` (the
 //! scheme case-insensitively) or `?token=`; a present header decides alone. Failures answer 401
-//! with the exact body of `PROTOCOL.md` §2 and `WWW-Authenticate: Bearer`; too many failures
-//! from one address answer 429 with `Retry-After`.
+//! with the exact body of `PROTOCOL.md` §2 and `WWW-Authenticate: Bearer` (with
+//! `resource_metadata` when OAuth is on); too many failures from one address answer 429 with
+//! `Retry-After`.
+//!
+//! With OAuth on, a bearer credential may also be a JWT access token (→ that user) or an API key
+//! (→ that application; also `X-API-Key`). On REST those come from headers only — `?token=` is
+//! the shared token's alone; on the WebSocket upgrade any of them may come as `?token=` or as the
+//! subprotocol `jean2.bearer.<token>`. Application principals are then held to their scopes
+//! (`read` for GET/HEAD and the upgrade, `write` for the rest) and counted per app per day.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
@@ -12,7 +19,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{Auth, Principal};
+use super::oauth::{OAuth, secrets};
+use super::{Auth, Principal, SCOPE_READ, SCOPE_WRITE};
+
+/// The header an application may send its API key in.
+pub const API_KEY_HEADER: &str = "x-api-key";
+/// The WebSocket subprotocol prefix that carries a credential (browsers cannot set headers).
+pub const WS_BEARER_PROTOCOL: &str = "jean2.bearer.";
 
 /// What a request presented.
 #[derive(Debug, PartialEq, Eq)]
@@ -50,7 +63,7 @@ pub fn query_token(query: &str) -> Option<String> {
 }
 
 /// Which 401 body to send.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Surface {
     Rest,
     WebSocket,
@@ -76,31 +89,159 @@ async fn authenticate(auth: Auth, surface: Surface, mut req: Request, next: Next
     if let Err(retry) = auth.limiter().check(ip, now) {
         return too_many(retry.as_secs().max(1));
     }
-    let principal = match presented(req.headers(), req.uri().query()) {
-        Presented::None => None,
-        Presented::Header(None) => {
+    let p = match resolve(&auth, surface, req.headers(), req.uri().query()).await {
+        Resolved::Valid(p) => p,
+        Resolved::Missing => {
+            return unauthorized_with(surface, www_authenticate(auth.oauth(), false));
+        }
+        Resolved::Invalid => {
+            tracing::debug!(client.ip = %ip, "authentication failed");
             auth.limiter().record_failure(ip, now);
-            None
+            return unauthorized_with(surface, www_authenticate(auth.oauth(), true));
         }
-        Presented::Header(Some(t)) => verified(&auth, t, ip, now),
-        Presented::Query(t) => verified(&auth, &t, ip, now),
     };
-    match principal {
-        Some(p) => {
-            req.extensions_mut().insert(p);
-            next.run(req).await
+    let needed = match (surface, req.method()) {
+        (Surface::WebSocket, _) => SCOPE_READ,
+        (Surface::Rest, &Method::GET | &Method::HEAD) => SCOPE_READ,
+        (Surface::Rest, _) => SCOPE_WRITE,
+    };
+    if !p.allows(needed) {
+        return insufficient_scope(needed);
+    }
+    if let (Some(oauth), Some(app)) = (auth.oauth(), p.app_id()) {
+        oauth.count_request(app);
+    }
+    req.extensions_mut().insert(p);
+    next.run(req).await
+}
+
+/// The outcome of reading a request's credentials.
+enum Resolved {
+    /// Nothing was presented.
+    Missing,
+    Valid(Principal),
+    /// Something was presented and it is not valid (counts as a failure).
+    Invalid,
+}
+
+/// Read and check every credential the surface allows.
+async fn resolve(
+    auth: &Auth,
+    surface: Surface,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Resolved {
+    let oauth = auth.oauth();
+    let api_key = oauth
+        .and(headers.get(API_KEY_HEADER))
+        .map(|v| v.to_str().unwrap_or(""));
+    let bearer = match presented(headers, query) {
+        Presented::Header(None) => return Resolved::Invalid,
+        Presented::Header(Some(t)) => Some(t.to_owned()),
+        Presented::Query(t) if surface == Surface::Rest => {
+            // REST: the query string carries the shared token only, never access tokens or keys.
+            return match auth.verify(&t) {
+                Some(p) if api_key.is_none() => Resolved::Valid(p),
+                _ => Resolved::Invalid,
+            };
         }
-        None => unauthorized(surface),
+        Presented::Query(t) => Some(t),
+        Presented::None if surface == Surface::WebSocket && oauth.is_some() => {
+            subprotocol_token(headers)
+        }
+        Presented::None => None,
+    };
+    let (Some(oauth), Some(key)) = (oauth, api_key) else {
+        return match bearer {
+            None => Resolved::Missing,
+            Some(t) => check_bearer(auth, &t).await,
+        };
+    };
+    // An API key, alone or with a user's token that must belong to the same application.
+    let Some(app) = oauth.verify_api_key(key).await else {
+        return Resolved::Invalid;
+    };
+    match bearer {
+        None => Resolved::Valid(Principal::App {
+            app_id: app.app_id,
+            scopes: app.scopes,
+        }),
+        Some(t) => match check_bearer(auth, &t).await {
+            Resolved::Valid(p) if p.app_id() == Some(app.app_id.as_str()) => Resolved::Valid(p),
+            _ => Resolved::Invalid,
+        },
     }
 }
 
-fn verified(auth: &Auth, token: &str, ip: IpAddr, now: Instant) -> Option<Principal> {
-    let p = auth.verify(token);
-    if p.is_none() {
-        tracing::debug!(client.ip = %ip, "authentication failed");
-        auth.limiter().record_failure(ip, now);
+/// One bearer credential: the shared token, an API key or a JWT access token.
+async fn check_bearer(auth: &Auth, token: &str) -> Resolved {
+    if let Some(p) = auth.verify(token) {
+        return Resolved::Valid(p);
     }
-    p
+    let Some(oauth) = auth.oauth() else {
+        return Resolved::Invalid;
+    };
+    let principal = if secrets::is_api_key(token) {
+        oauth.verify_api_key(token).await.map(|k| Principal::App {
+            app_id: k.app_id,
+            scopes: k.scopes,
+        })
+    } else {
+        oauth
+            .verify_access_token(token)
+            .await
+            .map(|c| Principal::User {
+                scopes: c.scope.split_whitespace().map(str::to_owned).collect(),
+                user_id: c.sub,
+                app_id: c.client_id,
+            })
+    };
+    principal.map_or(Resolved::Invalid, Resolved::Valid)
+}
+
+/// The token of a `jean2.bearer.<token>` entry in `Sec-WebSocket-Protocol`.
+pub fn subprotocol_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(WS_BEARER_PROTOCOL))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// `Bearer`, or with OAuth on `Bearer resource_metadata="…"` (RFC 9728), with
+/// `error="invalid_token"` when a credential was presented and refused (RFC 6750 §3.1).
+fn www_authenticate(oauth: Option<&OAuth>, invalid: bool) -> HeaderValue {
+    let Some(o) = oauth else {
+        return HeaderValue::from_static("Bearer");
+    };
+    let error = if invalid {
+        "error=\"invalid_token\", "
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "Bearer {error}resource_metadata=\"{}\"",
+        o.resource_metadata_url()
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// 403 for a valid token without the scope this request needs (RFC 6750 §3.1).
+fn insufficient_scope(scope: &'static str) -> Response {
+    let body = json!({
+        "error": "forbidden",
+        "message": format!("This token does not have the {scope} scope needed for this request"),
+    });
+    let mut res = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+    )) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
 }
 
 /// The peer address, from axum's connect info.
@@ -113,6 +254,11 @@ pub fn peer_ip(req: &Request) -> IpAddr {
 
 /// 401 with the body the clients know.
 pub fn unauthorized(surface: Surface) -> Response {
+    unauthorized_with(surface, HeaderValue::from_static("Bearer"))
+}
+
+/// 401 with the body the clients know and this `WWW-Authenticate`.
+pub fn unauthorized_with(surface: Surface, www: HeaderValue) -> Response {
     let body = match surface {
         Surface::Rest => json!({
             "error": "Unauthorized",
@@ -125,8 +271,7 @@ pub fn unauthorized(surface: Surface) -> Response {
         }),
     };
     let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-    res.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    res.headers_mut().insert(header::WWW_AUTHENTICATE, www);
     res
 }
 
@@ -144,6 +289,17 @@ fn too_many(retry_secs: u64) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subprotocol_carries_a_bearer_token() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            "jean2.v1, jean2.bearer.abc.def".parse().unwrap(),
+        );
+        assert_eq!(subprotocol_token(&h).as_deref(), Some("abc.def"));
+        assert_eq!(subprotocol_token(&HeaderMap::new()), None);
+    }
 
     fn headers(auth: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

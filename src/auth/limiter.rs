@@ -1,7 +1,9 @@
-//! Failed-authentication limiter: after `max` failures from one address within `window`, that
-//! address is answered 429 until the window ends. Only failures count. Memory is bounded.
+//! Failed-authentication limiter: after `max` failures from one key (an address, or an account
+//! for sign-ins) within `window`, that key is answered 429 until the window ends. Only failures
+//! count. Memory is bounded.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -10,11 +12,28 @@ use std::time::{Duration, Instant};
 /// new addresses are not tracked (the limiter never grows without bound under a spoofed flood).
 const MAX_TRACKED: usize = 100_000;
 
+/// What failures are counted by. Addresses are grouped (see [`bucket`]); accounts are not.
+pub trait LimitKey: Hash + Eq + Clone {
+    fn bucket(&self) -> Self;
+}
+
+impl LimitKey for IpAddr {
+    fn bucket(&self) -> Self {
+        bucket(*self)
+    }
+}
+
+impl LimitKey for String {
+    fn bucket(&self) -> Self {
+        self.clone()
+    }
+}
+
 #[derive(Debug)]
-pub struct FailureLimiter {
+pub struct FailureLimiter<K = IpAddr> {
     max: u32,
     window: Duration,
-    entries: Mutex<HashMap<IpAddr, Entry>>,
+    entries: Mutex<HashMap<K, Entry>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +42,7 @@ struct Entry {
     failures: u32,
 }
 
-impl FailureLimiter {
+impl<K: LimitKey> FailureLimiter<K> {
     pub fn new(max: u32, window: Duration) -> Self {
         Self {
             max,
@@ -33,8 +52,8 @@ impl FailureLimiter {
     }
 
     /// `Err(retry_after)` while `ip` is blocked.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let key = bucket(ip);
+    pub fn check(&self, ip: K, now: Instant) -> Result<(), Duration> {
+        let key = ip.bucket();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match entries.get(&key) {
             Some(e) if e.failures >= self.max => {
@@ -50,8 +69,8 @@ impl FailureLimiter {
     }
 
     /// Count one failed attempt from `ip`.
-    pub fn record_failure(&self, ip: IpAddr, now: Instant) {
-        let key = bucket(ip);
+    pub fn record_failure(&self, ip: K, now: Instant) {
+        let key = ip.bucket();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_TRACKED && !entries.contains_key(&key) {
             let window = self.window;
@@ -94,7 +113,7 @@ mod tests {
 
     #[test]
     fn blocks_after_max_failures_until_window_passes() {
-        let l = FailureLimiter::new(3, Duration::from_secs(60));
+        let l: FailureLimiter = FailureLimiter::new(3, Duration::from_secs(60));
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..3 {
@@ -112,7 +131,7 @@ mod tests {
 
     #[test]
     fn ipv6_neighbours_share_a_bucket() {
-        let l = FailureLimiter::new(1, Duration::from_secs(60));
+        let l: FailureLimiter = FailureLimiter::new(1, Duration::from_secs(60));
         let t0 = Instant::now();
         l.record_failure("2001:db8::1".parse().unwrap(), t0);
         assert!(l.check("2001:db8::2".parse().unwrap(), t0).is_err());

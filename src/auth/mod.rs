@@ -1,12 +1,14 @@
 //! Authentication: credentials → [`Principal`]. The shared owner token ([`token`]), the
-//! failed-attempt limiter ([`limiter`]) and the tower layer in front of `/api` and `/ws`
-//! ([`layer`]). The layer has its own state ([`Auth`]), not `AppState`, so it can be tested alone.
+//! failed-attempt limiter ([`limiter`]), OAuth 2.1 ([`oauth`]: apps, users, JWT access tokens,
+//! API keys) and the tower layer in front of `/api` and `/ws` ([`layer`]). The layer has its own
+//! state ([`Auth`]), not `AppState`, so it can be tested alone.
 
 pub mod layer;
 pub mod limiter;
+pub mod oauth;
 pub mod token;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -14,6 +16,7 @@ use arc_swap::ArcSwapOption;
 use crate::config::Settings;
 use crate::store::Scope;
 use limiter::FailureLimiter;
+use oauth::OAuth;
 use token::TokenDigest;
 
 /// Who is calling. Attached to every request that passed the auth layer.
@@ -23,7 +26,20 @@ pub enum Principal {
     Anonymous,
     /// The shared `JEAN2_AUTH_TOKEN`: the owner, who sees everything.
     Owner,
+    /// An application, by one of its API keys (`jean_sk_…`), acting for itself.
+    App { app_id: String, scopes: Vec<String> },
+    /// A person, by a JWT access token issued to `app_id`, limited to `scopes`.
+    User {
+        user_id: String,
+        app_id: String,
+        scopes: Vec<String>,
+    },
 }
+
+/// The scope that lets a token read (GETs, resuming sessions).
+pub const SCOPE_READ: &str = "read";
+/// The scope that lets a token change things (everything else, chat).
+pub const SCOPE_WRITE: &str = "write";
 
 impl Principal {
     /// Whether this principal sees every workspace (the owner, or anyone while auth is off).
@@ -31,14 +47,48 @@ impl Principal {
         matches!(self, Principal::Anonymous | Principal::Owner)
     }
 
+    /// The person behind this principal, if it is a user's token.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Principal::User { user_id, .. } => Some(user_id),
+            _ => None,
+        }
+    }
+
+    /// The application behind this principal (API key or user token).
+    pub fn app_id(&self) -> Option<&str> {
+        match self {
+            Principal::App { app_id, .. } | Principal::User { app_id, .. } => Some(app_id),
+            _ => None,
+        }
+    }
+
+    /// Whether this principal may act within `scope`. The owner may do anything.
+    pub fn allows(&self, scope: &str) -> bool {
+        match self {
+            Principal::Anonymous | Principal::Owner => true,
+            Principal::App { scopes, .. } | Principal::User { scopes, .. } => {
+                scopes.iter().any(|s| s == scope)
+            }
+        }
+    }
+
+    /// Whether this principal may see data of a workspace owned by `owner` (`None`: the owner's).
+    pub fn may_see(&self, owner: Option<&str>) -> bool {
+        match self.scope() {
+            Scope::All => true,
+            Scope::Owner(me) => owner == Some(me.as_str()),
+        }
+    }
+
     /// Which workspaces and sessions this principal may see: the one place identity becomes a
-    /// store filter. (The OAuth layer maps a user principal to `Scope::Owner(user_id)` here.)
+    /// store filter. A user sees their own; an application's API key (no person) sees the
+    /// workspaces it created itself (owner `app:<id>`); the owner sees everything.
     pub fn scope(&self) -> Scope {
-        if self.sees_everything() {
-            Scope::All
-        } else {
-            // Fail closed: a principal that is not the owner and has no user id sees nothing.
-            Scope::Owner(String::new())
+        match self {
+            Principal::Anonymous | Principal::Owner => Scope::All,
+            Principal::User { user_id, .. } => Scope::Owner(user_id.clone()),
+            Principal::App { app_id, .. } => Scope::Owner(format!("app:{app_id}")),
         }
     }
 }
@@ -52,6 +102,8 @@ pub struct Auth {
 struct AuthInner {
     token: ArcSwapOption<TokenDigest>,
     limiter: FailureLimiter,
+    /// Set once at start when `JEAN2_OAUTH_ENABLED=true`.
+    oauth: OnceLock<OAuth>,
 }
 
 impl Auth {
@@ -68,13 +120,26 @@ impl Auth {
             inner: Arc::new(AuthInner {
                 token: ArcSwapOption::new(token.map(|t| Arc::new(TokenDigest::of(t)))),
                 limiter: FailureLimiter::new(max_failures, window),
+                oauth: OnceLock::new(),
             }),
         }
     }
 
-    /// Whether a credential is required (a token is configured).
+    /// Whether a credential is required (a token is configured, or OAuth is on).
     pub fn enabled(&self) -> bool {
-        self.inner.token.load().is_some()
+        self.inner.token.load().is_some() || self.inner.oauth.get().is_some()
+    }
+
+    /// Turn on OAuth (once, at start): access tokens and API keys are accepted from now on.
+    pub fn set_oauth(&self, oauth: OAuth) {
+        if self.inner.oauth.set(oauth).is_err() {
+            tracing::warn!("OAuth was already set up; keeping the first");
+        }
+    }
+
+    /// The OAuth core, when `JEAN2_OAUTH_ENABLED=true`.
+    pub fn oauth(&self) -> Option<&OAuth> {
+        self.inner.oauth.get()
     }
 
     /// Replace the shared token (`jean2 reload`); `None` turns auth off.

@@ -8,8 +8,8 @@
 //! server holds the file, and clean up a stale file when they find one.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::os::unix::fs::DirBuilderExt;
 use std::io::{self, Read as _};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -2,6 +2,13 @@
 //! outbound queue per connection. An event is serialized once and offered to each recipient's
 //! queue; a connection whose queue is full is told to close (a client that does not read is
 //! disconnected rather than slowing anyone else).
+//!
+//! Each person's events are theirs: a broadcast (`All`, `AllExcept`) reaches a user's or an
+//! application's connection only when published with [`Hub::publish_owned`] naming the owner of
+//! the workspace it is about, and that owner is the connection's; a plain [`Hub::publish`]
+//! broadcast reaches only connections that see everything (the owner, or everyone while auth is
+//! off), so a broadcast that forgets its owner leaks nothing. Session audiences need no filter:
+//! joining a session (resume) already checked that the connection may see it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +52,6 @@ pub struct Registration {
 struct Conn {
     tx: mpsc::Sender<Frame>,
     evicted: CancellationToken,
-    #[expect(dead_code, reason = "read by per-user event filtering (OAuth)")]
     principal: Principal,
     sessions: HashSet<String>,
 }
@@ -147,8 +153,28 @@ impl Hub {
         self.publish_frame(audience, event.to_frame())
     }
 
+    /// Send an event about a workspace owned by `owner` (`None`: the owner's own). Broadcasts
+    /// reach only the connections whose principal may see that workspace.
+    pub fn publish_owned(
+        &self,
+        audience: Audience<'_>,
+        owner: Option<&str>,
+        event: &ServerEvent,
+    ) -> usize {
+        self.offer(audience, Some(owner), event.to_frame())
+    }
+
     /// Send an already serialized frame.
     pub fn publish_frame(&self, audience: Audience<'_>, frame: Frame) -> usize {
+        self.offer(audience, None, frame)
+    }
+
+    /// `owner`: `Some(o)` when the event is known to be about a workspace of `o`.
+    fn offer(&self, audience: Audience<'_>, owner: Option<Option<&str>>, frame: Frame) -> usize {
+        let may_see = |c: &Conn| match owner {
+            Some(o) => c.principal.may_see(o),
+            None => c.principal.sees_everything(),
+        };
         let inner = self.lock();
         let mut sent = 0;
         let mut offer = |conn: &Conn| match conn.tx.try_send(frame.clone()) {
@@ -157,11 +183,15 @@ impl Hub {
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         };
         match audience {
-            Audience::All => inner.conns.values().for_each(&mut offer),
+            Audience::All => inner
+                .conns
+                .values()
+                .filter(|c| may_see(c))
+                .for_each(&mut offer),
             Audience::AllExcept(skip) => inner
                 .conns
                 .iter()
-                .filter(|(id, _)| **id != skip)
+                .filter(|(id, c)| **id != skip && may_see(c))
                 .for_each(|(_, c)| offer(c)),
             Audience::Conn(id) => {
                 if let Some(c) = inner.conns.get(&id) {
@@ -202,6 +232,37 @@ mod tests {
         );
         hub.unregister(a.id);
         assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 0);
+    }
+
+    #[tokio::test]
+    async fn broadcasts_reach_users_only_for_their_own_workspaces() {
+        let hub = Hub::new();
+        let user = |id: &str| Principal::User {
+            user_id: id.into(),
+            app_id: "app".into(),
+            scopes: vec!["read".into()],
+        };
+        let mut owner = hub.register(Principal::Owner);
+        let mut alice = hub.register(user("alice"));
+        let mut bob = hub.register(user("bob"));
+        assert_eq!(
+            hub.publish_owned(Audience::All, Some("alice"), &ServerEvent::Ping),
+            2
+        );
+        assert!(owner.rx.try_recv().is_ok() && alice.rx.try_recv().is_ok());
+        assert!(
+            bob.rx.try_recv().is_err(),
+            "bob never hears about alice's workspace"
+        );
+        assert_eq!(
+            hub.publish(Audience::All, &ServerEvent::Ping),
+            1,
+            "unowned: owner only"
+        );
+        assert_eq!(
+            hub.publish_owned(Audience::AllExcept(owner.id), None, &ServerEvent::Ping),
+            0
+        );
     }
 
     #[tokio::test]

@@ -68,6 +68,14 @@ pub async fn serve(
     let max_connections = settings.max_connections;
     let cancel = CancellationToken::new();
     let state = AppState::new(settings, store.clone(), cancel.clone());
+    if state.settings.oauth.enabled {
+        let oauth = crate::auth::oauth::OAuth::init(store.clone(), &state.settings, local.port())
+            .await
+            .context("cannot start OAuth")?;
+        tracing::info!(issuer = %oauth.issuer(), "OAuth 2.1 is on");
+        tokio::spawn(oauth.clone().run_housekeeping(cancel.clone()));
+        state.auth.set_oauth(oauth);
+    }
     let app = crate::router::build(state.clone());
 
     let handle = Handle::new();
@@ -126,6 +134,9 @@ pub async fn serve(
         }
     };
     cancel.cancel();
+    if let Some(oauth) = state.auth.oauth() {
+        oauth.flush_usage().await;
+    }
     store.close().await;
     result.context("server failed")?;
     tracing::info!("stopped");

@@ -7,10 +7,14 @@
 //! store is open, so a second server on the same file refuses to start instead of sharing it
 //! (each server keeps connection and "running" state in memory; two would disagree).
 
+pub mod apps;
 pub mod messages;
+pub mod oauth_tokens;
+pub mod ownership;
 pub mod parts;
 pub mod sessions;
 mod sessions_list;
+pub mod users;
 pub mod workspaces;
 
 use std::fs::File;
@@ -116,14 +120,15 @@ impl Store {
         Self::open_with(path, true).await
     }
 
-    /// Open without taking the lock file, for short admin commands that run beside a server
-    /// (SQLite's own locking keeps concurrent writers safe; the server's in-memory state is
-    /// what must not be doubled, and a one-off command has none).
-    pub async fn open_beside_server(path: &Path) -> Result<Store, StoreError> {
+    /// Open without taking the server's lock file: for the admin commands (`jean2 users|apps|
+    /// keys`), which make short transactional changes next to a running server (SQLite's WAL
+    /// and busy timeout serialise the writers), and for tests that inspect a live server's
+    /// database. Never serve from a store opened this way.
+    pub async fn open_unlocked(path: &Path) -> Result<Store, StoreError> {
         Self::open_with(path, false).await
     }
 
-    async fn open_with(path: &Path, exclusive: bool) -> Result<Store, StoreError> {
+    async fn open_with(path: &Path, lock: bool) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.display().to_string(),
             source,
@@ -135,11 +140,7 @@ impl Store {
                 .create(dir)
                 .map_err(|e| open_err(sqlx::Error::Io(e)))?;
         }
-        let lock = if exclusive {
-            Some(take_lock(path)?)
-        } else {
-            None
-        };
+        let lock = if lock { Some(take_lock(path)?) } else { None };
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(open_err)?
             .filename(path)

@@ -2,7 +2,7 @@
 //! (which the client shows as a toast), so every type a normal client sends must be listed here.
 
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::auth::{Principal, SCOPE_WRITE};
 use crate::events::ServerEvent;
 use crate::events::hub::{Audience, ConnId};
 
@@ -40,7 +40,36 @@ impl ConnCtx {
     }
 }
 
+/// Message types a token with only the `read` scope may send; every other type changes
+/// something (or may, once implemented) and needs `write`.
+const READ_ONLY: &[&str] = &[
+    "pong",
+    "client.register",
+    "session.resume",
+    "notification.acknowledge",
+    "permission.list",
+    "session.control.claim",
+    "session.control.release",
+    "session.control.request_takeover",
+    "session.control.respond_takeover",
+];
+
 pub async fn handle(ctx: &mut ConnCtx, msg: Incoming) {
+    if !READ_ONLY.contains(&msg.kind.as_str()) && !ctx.principal.allows(SCOPE_WRITE) {
+        let message = format!(
+            "This token does not have the write scope needed for {}",
+            msg.kind
+        );
+        let event = match msg
+            .body
+            .get("sessionId")
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(sid) => ServerEvent::session_error("forbidden", message, sid),
+            None => ServerEvent::error("forbidden", message),
+        };
+        return ctx.send(&event);
+    }
     match msg.kind.as_str() {
         "pong" => ctx.missed_pongs = 0,
         "client.register" => register(ctx, &msg),

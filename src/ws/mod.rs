@@ -18,6 +18,9 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::AppError;
 
+/// The subprotocol the server answers when a client offers it.
+pub const WS_PROTOCOL: &str = "jean2.v1";
+
 /// Largest text frame or message accepted from a client; larger ones close the socket with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
@@ -41,6 +44,9 @@ async fn upgrade(
             .into_response();
         }
     };
+    // A browser that sent its credential as the `jean2.bearer.<token>` subprotocol also offers
+    // `jean2.v1`, and must see it chosen (a browser fails a handshake that picks none).
+    let ws = ws.protocols([WS_PROTOCOL]);
     // Small buffers: an idle connection should cost a few KiB, not the library's 128 KiB defaults.
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(0)

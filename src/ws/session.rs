@@ -128,9 +128,18 @@ pub async fn create(ctx: &mut ConnCtx, msg: &Incoming) {
     preconfigs::apply(&ctx.app.settings.data_dir, &mut new).await;
     match store.create_session(&scope, new, &now_iso()).await {
         Ok(session) => {
+            let owner = store
+                .workspace_owner(&workspace.id)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "cannot look up a workspace owner; telling the owner only");
+                    Some(String::new())
+                });
             let event = ServerEvent::session_created(session);
             ctx.send(&event);
-            ctx.app.hub.publish(Audience::AllExcept(ctx.id), &event);
+            ctx.app
+                .hub
+                .publish_owned(Audience::AllExcept(ctx.id), owner.as_deref(), &event);
         }
         Err(e) => fail(ctx, e, None),
     }

@@ -1,0 +1,49 @@
+//! The OAuth 2.1 endpoints (HTTP only; the protocol lives in `auth::oauth`). Mounted by
+//! `router.rs` only when `JEAN2_OAUTH_ENABLED=true`, outside the shared-token layer:
+//! `/oauth/*` and `/.well-known/*` ([`router`]); `/api/v1/user/me` sits under `/api` behind the
+//! auth layer ([`user_router`]).
+
+pub mod authorize;
+pub mod discovery;
+pub mod forms;
+pub mod html;
+pub mod token;
+pub mod userinfo;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::auth::oauth::OAuth;
+
+/// The public OAuth routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/authorize", get(authorize::authorize))
+        .route("/oauth/login", post(authorize::login))
+        .route("/oauth/consent", post(authorize::consent))
+        .route("/oauth/logout", post(authorize::logout))
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(token::revoke))
+        .route("/oauth/introspect", post(token::introspect))
+        .route("/oauth/userinfo", get(userinfo::userinfo))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::authorization_server),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(discovery::protected_resource),
+        )
+        .route("/.well-known/jwks.json", get(discovery::jwks))
+}
+
+/// Routes under `/api` (relative paths) that need OAuth.
+pub fn user_router() -> Router<AppState> {
+    Router::new().route("/v1/user/me", get(userinfo::me))
+}
+
+/// The OAuth core of a running server. The routes are mounted only when it exists.
+pub(crate) fn core(app: &AppState) -> Option<OAuth> {
+    app.auth.oauth().cloned()
+}
