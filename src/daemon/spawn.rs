@@ -159,8 +159,16 @@ fn print_started(settings: &Settings, record: &Record, log_path: &Path) {
 /// What to say about authentication, one line per item.
 pub fn auth_lines(settings: &Settings) -> Vec<String> {
     let env_file = settings.data_dir.join(".env");
+    let oauth = if settings.oauth.enabled {
+        " + OAuth 2.1 (users and apps, see `jean2 users` / `jean2 apps`)"
+    } else {
+        ""
+    };
     match &settings.auth_token {
-        Some(token) => vec![format!("on (token {})", token.masked())],
+        Some(token) => vec![format!("on (token {}){oauth}", token.masked())],
+        None if settings.oauth.enabled => {
+            vec![format!("on: OAuth 2.1 only (no shared token){oauth}")]
+        }
         None => {
             let mut lines = Vec::new();
             if settings.host_is_loopback() {

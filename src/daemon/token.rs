@@ -52,9 +52,14 @@ pub fn auth() -> anyhow::Result<ExitCode> {
             );
         }
     }
+    if settings.oauth.enabled {
+        println!(
+            "  OAuth 2.1: on (JEAN2_OAUTH_ENABLED) — users and apps authenticate with access tokens and API keys"
+        );
+    }
     report_running_server(
         &Paths::of(settings.data_dir.clone()),
-        settings.auth_token.is_some(),
+        settings.auth_token.is_some() || settings.oauth.enabled,
     );
     Ok(ExitCode::SUCCESS)
 }
