@@ -12,6 +12,7 @@
 //! - [`app`]: `AppState`, built once from settings.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, the auth layer.
 //! - [`events`]: server → client events and the hub that routes them.
+//! - [`llm`]: the streaming client for OpenAI-compatible chat-completions providers.
 //! - [`store`]: SQLite through sqlx; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
@@ -26,6 +27,7 @@ pub mod daemon;
 pub mod error;
 pub mod events;
 pub mod layers;
+pub mod llm;
 pub mod router;
 pub mod server;
 pub mod store;

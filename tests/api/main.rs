@@ -13,5 +13,8 @@
 mod helpers;
 
 mod auth;
+#[allow(dead_code, reason = "each test module scripts a different behaviour")]
+mod fake_llm;
+mod llm_client;
 mod meta;
 mod ws;
