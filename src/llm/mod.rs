@@ -1,9 +1,12 @@
-//! LLM providers: the OpenAI-compatible chat-completions client (streaming over SSE), its SSE
-//! decoder and chunk parser, and the classification of provider failures.
+//! LLM providers: the registry of OpenAI-compatible providers and their models ([`registry`]),
+//! which `GET /api/models` lists and the chat turn resolves a session's model with; the
+//! streaming chat-completions client ([`client`]) with its SSE decoder ([`sse`]), chunk parser
+//! ([`chunk`]) and the classification of provider failures ([`error`]).
 
 pub mod chunk;
 pub mod client;
 pub mod error;
+pub mod registry;
 pub mod sse;
 
 pub use chunk::{Delta, Usage};

@@ -24,6 +24,9 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{Store, StoreError, json_col};
 
+/// Messages in a transcript page unless asked otherwise (the newest page `session.resumed` sends).
+pub const TRANSCRIPT_PAGE: u32 = 50;
+
 /// Token counts of an assistant message (`tokens` on the wire).
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
