@@ -117,6 +117,20 @@ impl LlmClient {
         })
     }
 
+    /// Like [`LlmClient::new`]; if the TLS stack cannot be set up (it always can with the
+    /// bundled ring provider) the failure is logged and reqwest's defaults are used.
+    pub fn from_settings(cfg: &LlmSettings) -> Self {
+        Self::new(cfg).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot configure the LLM HTTP client; using defaults");
+            Self {
+                http: reqwest::Client::default(),
+                idle_timeout: cfg.idle_timeout,
+                max_retries: cfg.max_retries,
+                retry_base_delay: cfg.retry_base_delay,
+            }
+        })
+    }
+
     /// Start a streaming completion. `on_retry` hears every retry decision.
     pub async fn stream(
         &self,
@@ -161,6 +175,11 @@ impl LlmClient {
                 }
             }
         }
+    }
+
+    /// One attempt, no retries (for best-effort calls such as title generation).
+    pub async fn stream_once(&self, req: &ChatRequest) -> Result<ChatStream, LlmError> {
+        self.send_once(req).await
     }
 
     /// 1 s, 2 s, 4 s, … capped at 30 s (scaled by the configured base).

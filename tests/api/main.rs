@@ -13,6 +13,7 @@
 mod helpers;
 
 mod auth;
+mod chat;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
 mod llm_client;
