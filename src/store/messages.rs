@@ -3,7 +3,7 @@
 //! The API a chat turn uses (all on [`Store`]; times are parameters, Unix ms):
 //! - [`Store::create_message`]`(&Message) -> Message`: inserts and allocates `sequence` as
 //!   MAX+1 within the session in the same statement (the returned message carries it).
-//! - [`Store::create_part`]`(&Part)`: inserts a part; `part.data` holds `type` and every
+//! - [`Store::create_part`]`(&Part)` (in `parts.rs`): inserts a part; `part.data` holds `type` and every
 //!   type-specific field (`text`, `state`, …), stored as the `data` JSON column.
 //! - [`Store::update_part_data`]`(part_id, &data)`: replaces a part's data (a streamed text
 //!   snapshot, a tool state change).
@@ -18,10 +18,11 @@
 //! `runningAt`) and [`Store::add_session_tokens`].
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+pub use super::parts::Part;
 use super::{Store, StoreError, json_col};
 
 /// Messages in a transcript page unless asked otherwise (the newest page `session.resumed` sends).
@@ -111,38 +112,6 @@ impl Message {
     }
 }
 
-/// A part: `{id, messageId, createdAt}` merged flat with its `data` (which holds `type`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Part {
-    pub id: String,
-    pub message_id: String,
-    #[serde(skip)]
-    pub session_id: String,
-    /// Unix ms.
-    pub created_at: i64,
-    #[serde(flatten)]
-    pub data: Map<String, Value>,
-}
-
-impl Part {
-    /// A part with a fresh id; `data` must hold `type` (e.g. `{"type":"text","text":"Hi"}`).
-    pub fn new(message: &Message, created_at: i64, data: Map<String, Value>) -> Self {
-        Self {
-            id: uuid::Uuid::new_v4().to_string(),
-            message_id: message.id.clone(),
-            session_id: message.session_id.clone(),
-            created_at,
-            data,
-        }
-    }
-
-    /// The `type` field of the data.
-    pub fn kind(&self) -> &str {
-        self.data.get("type").and_then(Value::as_str).unwrap_or("")
-    }
-}
-
 /// `{"message": Message, "parts": Part[]}`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MessageWithParts {
@@ -215,17 +184,6 @@ fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
         created_at: row.try_get("created_at")?,
         sequence: n("sequence")?,
         assistant,
-    })
-}
-
-fn part_from_row(row: &SqliteRow) -> Result<Part, StoreError> {
-    let data: String = row.try_get("data")?;
-    Ok(Part {
-        id: row.try_get("id")?,
-        message_id: row.try_get("message_id")?,
-        session_id: row.try_get("session_id")?,
-        created_at: row.try_get("created_at")?,
-        data: json_col("parts.data", &data)?,
     })
 }
 
@@ -321,42 +279,6 @@ impl Store {
         .await?)
     }
 
-    /// Insert a part (its message must exist).
-    pub async fn create_part(&self, part: &Part) -> Result<(), StoreError> {
-        let call_id = part.data.get("callId").and_then(Value::as_str);
-        sqlx::query(
-            "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&part.id)
-        .bind(&part.message_id)
-        .bind(&part.session_id)
-        .bind(part.kind())
-        .bind(call_id)
-        .bind(Value::Object(part.data.clone()).to_string())
-        .bind(part.created_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Replace a part's data (e.g. the text streamed so far).
-    pub async fn update_part_data(
-        &self,
-        part_id: &str,
-        data: &Map<String, Value>,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE parts SET data = ? WHERE id = ?")
-            .bind(Value::Object(data.clone()).to_string())
-            .bind(part_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
     /// One message with its parts.
     pub async fn message_with_parts(&self, id: &str) -> Result<MessageWithParts, StoreError> {
         let message = self.get_message(id).await?;
@@ -413,41 +335,6 @@ impl Store {
             oldest_sequence,
             newest_sequence,
         })
-    }
-
-    async fn attach_parts(
-        &self,
-        messages: Vec<Message>,
-    ) -> Result<Vec<MessageWithParts>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-        let ids = serde_json::to_string(&ids).map_err(|source| StoreError::BadJson {
-            column: "messages.id",
-            source,
-        })?;
-        let rows = sqlx::query(
-            "SELECT id, message_id, session_id, data, created_at FROM parts \
-             WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
-        )
-        .bind(ids)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out: Vec<MessageWithParts> = messages
-            .into_iter()
-            .map(|message| MessageWithParts {
-                message,
-                parts: Vec::new(),
-            })
-            .collect();
-        for row in &rows {
-            let part = part_from_row(row)?;
-            if let Some(m) = out.iter_mut().find(|m| m.message.id == part.message_id) {
-                m.parts.push(part);
-            }
-        }
-        Ok(out)
     }
 }
 

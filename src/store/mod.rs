@@ -8,6 +8,7 @@
 //! (each server keeps connection and "running" state in memory; two would disagree).
 
 pub mod messages;
+pub mod parts;
 pub mod sessions;
 pub mod workspaces;
 

@@ -13,9 +13,15 @@
 mod helpers;
 
 mod auth;
+mod catalog;
 mod chat;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
 mod llm_client;
 mod meta;
+mod persistence;
+mod sessions;
+mod workspaces;
 mod ws;
+mod ws_hygiene;
+mod ws_sessions;
