@@ -66,6 +66,16 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0 // CLK_TCK is 100 on Linux
 }
 
+/// The server process, killed when this goes out of scope (also when a client panics).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -181,7 +191,7 @@ async fn main() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(&bin)
+    let child = Command::new(&bin)
         .args(["server", "-p", &port.to_string()])
         .env_clear()
         .env("HOME", dir.path())
@@ -190,9 +200,10 @@ async fn main() {
         .env("JEAN2_LLM_OPENAI_API_KEY", "sk-bench")
         .env("JEAN2_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .spawn()
         .expect("start jean2");
+    let server = Server(child);
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
@@ -211,7 +222,7 @@ async fn main() {
         .map(|_| tokio::spawn(client(port, start.clone())))
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await; // let every client resume
-    let cpu0 = cpu_seconds(child.id());
+    let cpu0 = cpu_seconds(server.0.id());
     let t0 = Instant::now();
     go.send(true).unwrap();
     let mut all = Vec::new();
@@ -219,9 +230,8 @@ async fn main() {
         all.extend(t.await.unwrap());
     }
     let wall = t0.elapsed();
-    let cpu = cpu_seconds(child.id()) - cpu0;
-    let _ = child.kill();
-    let _ = child.wait();
+    let cpu = cpu_seconds(server.0.id()) - cpu0;
+    drop(server);
 
     all.sort_unstable();
     let chunks = all.len();

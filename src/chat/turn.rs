@@ -3,6 +3,7 @@
 //! (`completed`, `error` or `interrupted`). Step 10 (`runningAt: null`) belongs to the worker
 //! in [`super::worker`], which sends it after every turn however the turn ended.
 
+use futures_util::FutureExt;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -72,6 +73,36 @@ pub async fn run(
     publish(&ServerEvent::MessageCreated {
         message: Box::new(assistant.clone()),
     });
+    let result = reply_and_finish(app, plan, &assistant, messages, origin, cancel).await;
+    if result.is_err() {
+        // The store failed mid-reply: still end the message, so no client waits on it.
+        let update = MessageUpdate {
+            status: Some("error".into()),
+            completed_at: Some(now_ms()),
+            error: Some("The reply could not be saved".into()),
+            ..MessageUpdate::default()
+        };
+        if let Ok(m) = app.store.update_message(&assistant.id, &update).await {
+            publish(&ServerEvent::MessageUpdated {
+                message: Box::new(m),
+            });
+        }
+    }
+    result
+}
+
+/// Steps 5–9 for the assistant message just created.
+async fn reply_and_finish(
+    app: &AppState,
+    plan: &Plan,
+    assistant: &Message,
+    messages: Vec<crate::llm::ChatMessage>,
+    origin: ConnId,
+    cancel: &CancellationToken,
+) -> Result<Outcome, StoreError> {
+    let sid = plan.session.id.as_str();
+    let m = &plan.model;
+    let publish = |e: &ServerEvent| app.hub.publish(Audience::Session(sid), e);
     let mut reply = Reply::new(app.clone(), assistant.clone(), assistant.created_at);
     let mut step = reply
         .create_part(json!({"type": "step", "number": 1, "status": "started"}))
@@ -224,9 +255,14 @@ async fn stream(
         }
     };
     let mut finish = None;
+    // A delta read ahead while merging, handled before reading more.
+    let mut carry = None;
     loop {
         let due = reply.flush_due();
-        let next = tokio::select! {
+        let next = if let Some(n) = carry.take() {
+            n
+        } else {
+            tokio::select! {
             biased;
             _ = cancel.cancelled() => return End::Interrupted(INTERRUPTED),
             _ = app.shutdown.cancelled() => return End::Interrupted(SHUTDOWN),
@@ -237,10 +273,17 @@ async fn stream(
                 continue;
             }
             n = provider.next() => n,
+            }
         };
         let result = match next {
-            Ok(Some(Delta::Content(t))) => reply.push(Field::Text, t).await,
-            Ok(Some(Delta::Reasoning(t))) => reply.push(Field::Reasoning, t).await,
+            Ok(Some(Delta::Content(mut t))) => {
+                carry = coalesce(app, sid, &mut provider, Field::Text, &mut t);
+                reply.push(Field::Text, t).await
+            }
+            Ok(Some(Delta::Reasoning(mut t))) => {
+                carry = coalesce(app, sid, &mut provider, Field::Reasoning, &mut t);
+                reply.push(Field::Reasoning, t).await
+            }
             Ok(Some(Delta::Usage(u))) => {
                 *usage = Some(u);
                 Ok(())
@@ -264,6 +307,35 @@ async fn stream(
             ));
         }
     }
+}
+
+/// Frames waiting for the slowest participant above which deltas are merged.
+const COALESCE_AT: usize = 32;
+/// The most deltas merged into one `part.append`.
+const COALESCE_MAX: usize = 256;
+
+/// When the session's readers fall behind, append to `buf` the deltas of the same field that
+/// the provider has already delivered (without waiting), so one `part.append` carries them.
+/// Returns a delta of another kind read on the way, to be handled next.
+fn coalesce(
+    app: &AppState,
+    sid: &str,
+    provider: &mut crate::llm::ChatStream,
+    field: Field,
+    buf: &mut String,
+) -> Option<Result<Option<Delta>, LlmError>> {
+    if app.hub.session_backlog(sid) < COALESCE_AT {
+        return None;
+    }
+    for _ in 0..COALESCE_MAX {
+        // `next` is cancel-safe: a poll that finds nothing ready loses nothing.
+        match provider.next().now_or_never()? {
+            Ok(Some(Delta::Content(t))) if field == Field::Text => buf.push_str(&t),
+            Ok(Some(Delta::Reasoning(t))) if field == Field::Reasoning => buf.push_str(&t),
+            other => return Some(other),
+        }
+    }
+    None
 }
 
 async fn sleep_until(due: Option<std::time::Instant>) {
