@@ -4,7 +4,10 @@
 //! Prints the latency from the provider writing a chunk to the client reading its `part.append`
 //! (p50, p99, max) and the server's CPU time per chunk (from /proc).
 //!
-//! Usage: `chat_load <path to jean2> [sessions] [chunks]` (see scripts/bench-chat.sh).
+//! Usage: `chat_load <path to jean2> [sessions] [chunks] [interval µs]` (see
+//! scripts/bench-chat.sh). With no interval the provider bursts, so the latency printed is mostly
+//! the time chunks wait in buffers behind earlier ones; a paced run (e.g. 1000 µs) shows the
+//! latency the server adds to each chunk.
 
 #![allow(
     clippy::unwrap_used,
@@ -26,6 +29,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 static CHUNKS: OnceLock<usize> = OnceLock::new();
+/// Time between two chunks of one reply; zero sends as fast as possible.
+static INTERVAL: OnceLock<Duration> = OnceLock::new();
 
 fn now_ns() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
@@ -37,7 +42,12 @@ async fn completions(body: Bytes) -> Response {
         .as_str()
         .is_some_and(|c| c.contains("title"));
     let n = if is_title { 1 } else { *CHUNKS.get().unwrap() };
+    let interval = *INTERVAL.get().unwrap();
+    let start = tokio::time::Instant::now();
     let stream = futures_util::stream::unfold(0usize, move |i| async move {
+        if !interval.is_zero() && i < n {
+            tokio::time::sleep_until(start + interval * i as u32).await;
+        }
         let frame = if i < n {
             let c =
                 json!({"choices": [{"index": 0, "delta": {"content": format!("{} ", now_ns())}}]});
@@ -166,12 +176,14 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let bin = args
         .get(1)
-        .expect("usage: chat_load <jean2 binary> [sessions] [chunks]")
+        .expect("usage: chat_load <jean2 binary> [sessions] [chunks] [interval µs]")
         .clone();
     let sessions: usize = args.get(2).map_or(50, |s| s.parse().unwrap());
     CHUNKS
         .set(args.get(3).map_or(2000, |s| s.parse().unwrap()))
         .unwrap();
+    let interval_us: u64 = args.get(4).map_or(0, |s| s.parse().unwrap());
+    INTERVAL.set(Duration::from_micros(interval_us)).unwrap();
     now_ns();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -236,7 +248,7 @@ async fn main() {
     all.sort_unstable();
     let chunks = all.len();
     println!(
-        "sessions: {sessions}, chunks per reply: {}, chunks delivered: {chunks}",
+        "sessions: {sessions}, chunks per reply: {}, chunk interval: {interval_us} µs (0: as fast as possible), chunks delivered: {chunks}",
         CHUNKS.get().unwrap()
     );
     println!(

@@ -1,10 +1,14 @@
 //! The assistant reply as it streams: the text and reasoning parts (each created together with
 //! its first chunk, then extended with `part.append`), persisted as snapshots at most every
-//! [`FLUSH_EVERY`] and at the end, so a crash loses at most that much text.
+//! [`FLUSH_EVERY`] and at the end, so a crash loses at most that much text. Snapshots are
+//! written by a writer task of their own, in order, so the stream never waits for SQLite (whose
+//! single writer is shared by every session streaming at once).
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::app::AppState;
 use crate::events::{Audience, ServerEvent};
@@ -43,10 +47,23 @@ pub struct Reply {
     reasoning: Option<Live>,
     last_flush: Instant,
     last_created: i64,
+    /// Snapshots `(part id, data)` for the writer task; `None` once finished.
+    snapshots: Option<mpsc::UnboundedSender<(String, Map<String, Value>)>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl Reply {
     pub fn new(app: AppState, message: Message, last_created: i64) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(String, Map<String, Value>)>();
+        let store = app.store.clone();
+        let session_id = message.session_id.clone();
+        let writer = tokio::spawn(async move {
+            while let Some((part_id, data)) = rx.recv().await {
+                if let Err(e) = store.update_part_data(&part_id, &data).await {
+                    tracing::error!(session.id = %session_id, error = %e, "cannot save the streamed text");
+                }
+            }
+        });
         Self {
             app,
             message,
@@ -54,6 +71,8 @@ impl Reply {
             reasoning: None,
             last_flush: Instant::now(),
             last_created,
+            snapshots: Some(tx),
+            writer: Some(writer),
         }
     }
 
@@ -103,7 +122,7 @@ impl Reply {
             };
             self.publish(&event);
             if self.last_flush.elapsed() >= FLUSH_EVERY {
-                self.flush().await?;
+                self.flush();
             }
             return Ok(());
         }
@@ -131,22 +150,31 @@ impl Reply {
         dirty.then(|| self.last_flush + FLUSH_EVERY)
     }
 
-    /// Write the text streamed so far.
-    pub async fn flush(&mut self) -> Result<(), StoreError> {
+    /// Hand the text streamed so far to the writer task (does not wait for the write).
+    pub fn flush(&mut self) {
         self.last_flush = Instant::now();
         for live in [&mut self.text, &mut self.reasoning].into_iter().flatten() {
             if live.dirty {
                 live.part
                     .data
                     .insert("text".into(), Value::String(live.text.clone()));
-                self.app
-                    .store
-                    .update_part_data(&live.part.id, &live.part.data)
-                    .await?;
+                if let Some(tx) = &self.snapshots {
+                    let _ = tx.send((live.part.id.clone(), live.part.data.clone()));
+                }
                 live.dirty = false;
             }
         }
-        Ok(())
+    }
+
+    /// The final snapshot, and wait until every snapshot is written.
+    pub async fn finish(&mut self) {
+        self.flush();
+        self.snapshots = None;
+        if let Some(writer) = self.writer.take()
+            && let Err(e) = writer.await
+        {
+            tracing::error!(error = %e, "the snapshot writer panicked");
+        }
     }
 
     /// The text received so far (for the title and logs).

@@ -119,9 +119,7 @@ async fn reply_and_finish(
     };
     let mut usage: Option<Usage> = None;
     let end = stream(app, sid, &request, &mut reply, &mut usage, cancel).await;
-    if let Err(e) = reply.flush().await {
-        tracing::error!(session.id = sid, error = %e, "cannot save the streamed text");
-    }
+    reply.finish().await;
 
     // 7: the step ends.
     let u = usage.unwrap_or_default();
@@ -267,9 +265,7 @@ async fn stream(
             _ = cancel.cancelled() => return End::Interrupted(INTERRUPTED),
             _ = app.shutdown.cancelled() => return End::Interrupted(SHUTDOWN),
             _ = sleep_until(due) => {
-                if let Err(e) = reply.flush().await {
-                    tracing::error!(session.id = sid, error = %e, "cannot save the streamed text");
-                }
+                reply.flush();
                 continue;
             }
             n = provider.next() => n,
