@@ -10,6 +10,7 @@
 pub mod messages;
 pub mod parts;
 pub mod sessions;
+mod sessions_list;
 pub mod workspaces;
 
 use std::fs::File;
@@ -111,6 +112,17 @@ impl Store {
     /// Open (creating if needed) the database at `path`, take its lock file and run the
     /// migrations. Fails with [`StoreError::Locked`] while another server holds the lock.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, true).await
+    }
+
+    /// Open without taking the lock file, for short admin commands that run beside a server
+    /// (SQLite's own locking keeps concurrent writers safe; the server's in-memory state is
+    /// what must not be doubled, and a one-off command has none).
+    pub async fn open_beside_server(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, false).await
+    }
+
+    async fn open_with(path: &Path, exclusive: bool) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.display().to_string(),
             source,
@@ -118,7 +130,11 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         }
-        let lock = take_lock(path)?;
+        let lock = if exclusive {
+            Some(take_lock(path)?)
+        } else {
+            None
+        };
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(open_err)?
             .filename(path)
@@ -136,7 +152,7 @@ impl Store {
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store {
             pool,
-            lock: Arc::new(Mutex::new(Some(lock))),
+            lock: Arc::new(Mutex::new(lock)),
         })
     }
 

@@ -124,7 +124,7 @@ pub struct TokenTotals {
     pub no_cache: i64,
 }
 
-const COLS: &str = "id, preconfig_id, workspace_id, title, status, created_at, updated_at, metadata, \
+pub(super) const COLS: &str = "id, preconfig_id, workspace_id, title, status, created_at, updated_at, metadata, \
     selected_model, selected_provider, selected_variant, prompt_tokens, completion_tokens, \
     total_tokens, cache_read_tokens, cache_write_tokens, no_cache_tokens, parent_id, agent_name, \
     subagent_status, running_at, compacting, tags, auto_approve_severity, agent_id";
@@ -133,7 +133,7 @@ const COLS: &str = "id, preconfig_id, workspace_id, title, status, created_at, u
 const VISIBLE: &str =
     "workspace_id IN (SELECT id FROM workspaces WHERE ?1 IS NULL OR owner_id = ?1)";
 
-fn from_row(row: &SqliteRow) -> Result<Session, StoreError> {
+pub(super) fn from_row(row: &SqliteRow) -> Result<Session, StoreError> {
     let metadata: Option<String> = row.try_get("metadata")?;
     let tags: Option<String> = row.try_get("tags")?;
     let num =
@@ -332,67 +332,6 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         self.get_session(&Scope::All, id).await
-    }
-
-    /// List sessions, newest `updatedAt` first (ties: larger id first). With `root_only`, the
-    /// children of the page's roots are appended after the page (same order).
-    pub async fn list_sessions(
-        &self,
-        scope: &Scope,
-        q: &SessionQuery,
-    ) -> Result<SessionPage, StoreError> {
-        let (after_upd, after_id) = match &q.after {
-            Some((u, i)) => (Some(u.as_str()), Some(i.as_str())),
-            None => (None, None),
-        };
-        let fetch = q.limit.map(|l| i64::from(l) + 1).unwrap_or(-1);
-        let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM sessions WHERE {VISIBLE} \
-             AND (?2 IS NULL OR workspace_id = ?2) AND (?3 IS NULL OR status = ?3) \
-             AND (?4 = 0 OR parent_id IS NULL) \
-             AND (?5 IS NULL OR updated_at < ?5 OR (updated_at = ?5 AND id < ?6)) \
-             ORDER BY updated_at DESC, id DESC LIMIT ?7"
-        ))
-        .bind(scope.owner())
-        .bind(&q.workspace_id)
-        .bind(&q.status)
-        .bind(q.root_only)
-        .bind(after_upd)
-        .bind(after_id)
-        .bind(fetch)
-        .fetch_all(self.pool())
-        .await?;
-        let mut sessions = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-        let mut next = None;
-        if let Some(limit) = q.limit
-            && sessions.len() > limit as usize
-        {
-            sessions.truncate(limit as usize);
-            next = sessions
-                .last()
-                .map(|s| (s.updated_at.clone(), s.id.clone()));
-        }
-        if q.root_only && !sessions.is_empty() {
-            let children = self.children_of(&sessions).await?;
-            sessions.extend(children);
-        }
-        Ok(SessionPage { sessions, next })
-    }
-
-    async fn children_of(&self, parents: &[Session]) -> Result<Vec<Session>, StoreError> {
-        let ids: Vec<&str> = parents.iter().map(|s| s.id.as_str()).collect();
-        let ids = serde_json::to_string(&ids).map_err(|source| StoreError::BadJson {
-            column: "sessions.id",
-            source,
-        })?;
-        let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM sessions WHERE parent_id IN (SELECT value FROM json_each(?1)) \
-             ORDER BY updated_at DESC, id DESC"
-        ))
-        .bind(ids)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(from_row).collect()
     }
 }
 

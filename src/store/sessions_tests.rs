@@ -151,6 +151,11 @@ async fn a_second_store_on_the_same_file_is_refused_until_the_first_closes() {
     let err = Store::open(&dir.path().join("t.db")).await.unwrap_err();
     assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
     assert!(err.to_string().contains("another jean2 server"), "{err}");
+    let beside = Store::open_beside_server(&dir.path().join("t.db")).await;
+    assert!(
+        beside.is_ok(),
+        "an admin command may open it beside the server: {beside:?}"
+    );
     first.close().await;
     let again = Store::open(&dir.path().join("t.db")).await;
     assert!(again.is_ok(), "{again:?}");

@@ -240,3 +240,18 @@ async fn unknown_workspace_ids_are_404_never_400() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_serve_is_the_json_404() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (Method::DELETE, "/api/workspaces"),
+        (Method::POST, "/api/models"),
+        (Method::DELETE, "/api/sessions/tags"),
+    ] {
+        let (status, res) = app.call(method.clone(), path, None).await;
+        assert_eq!(status, 404, "{method} {path}");
+        assert_eq!(res["error"], "Not Found", "{method} {path}");
+        assert_eq!(res["method"], method.as_str(), "{method} {path}");
+    }
+}

@@ -76,7 +76,7 @@ async fn a_client_that_stops_reading_is_disconnected_and_others_keep_up() {
     // `slow` stops reading. Renames with a 100 KB title fill its socket and then its queue.
     let mut writer = app.ws(None).await.unwrap();
     let title = "t".repeat(100 * 1024);
-    let renames = 600;
+    let renames = 450;
     let started = Instant::now();
     for i in 0..renames {
         writer.send_json(&json!({"type": "session.rename", "sessionId": sid, "title": format!("{i}{title}")})).await;
@@ -109,6 +109,7 @@ async fn a_client_that_stops_reading_is_disconnected_and_others_keep_up() {
     })
     .await
     .expect("the slow client's connection ends");
+    eprintln!("slow client: received {received}, ended {ended:?}");
     assert!(
         received < renames,
         "frames were dropped, not all delivered late ({received})"
