@@ -383,3 +383,54 @@ pub fn provider_error_event(e: &LlmError, sid: &str) -> ServerEvent {
         other => ServerEvent::session_error(other.code(), e.message.clone(), sid),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::llm::ChatStream;
+
+    const CHUNKS: [&str; 4] = [
+        "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"reasoning\":\"r\"}}]}\n\n",
+    ];
+
+    async fn app() -> (AppState, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::for_data_dir(dir.path().to_owned());
+        let store = crate::store::Store::open(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        (
+            AppState::new(settings, store, CancellationToken::new()),
+            dir,
+        )
+    }
+
+    #[tokio::test]
+    async fn deltas_are_merged_only_while_readers_fall_behind() {
+        let (app, _dir) = app().await;
+        let mut conn = app.hub.register(crate::auth::Principal::Owner);
+        app.hub.join_session(conn.id, "s");
+
+        let mut provider = ChatStream::from_sse(CHUNKS.to_vec());
+        let mut buf = String::new();
+        assert!(coalesce(&app, "s", &mut provider, Field::Text, &mut buf).is_none());
+        assert_eq!(buf, "", "a reader keeping up gets every chunk on its own");
+
+        for _ in 0..COALESCE_AT {
+            app.hub.publish(Audience::Session("s"), &ServerEvent::Ping);
+        }
+        let mut buf = String::from("a");
+        provider.next().await.unwrap(); // "a", already in buf
+        let carry = coalesce(&app, "s", &mut provider, Field::Text, &mut buf);
+        assert_eq!(buf, "abc", "the ready text deltas are merged");
+        assert!(
+            matches!(carry, Some(Ok(Some(Delta::Reasoning(ref r)))) if r == "r"),
+            "a delta of another kind is handed back: {carry:?}"
+        );
+        while conn.rx.try_recv().is_ok() {}
+    }
+}

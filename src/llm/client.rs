@@ -283,6 +283,20 @@ pub struct ChatStream {
 }
 
 impl ChatStream {
+    /// A stream over in-memory SSE bytes (tests of code that consumes a stream).
+    #[cfg(test)]
+    pub fn from_sse(pieces: Vec<&'static str>) -> Self {
+        let items: Vec<reqwest::Result<Bytes>> =
+            pieces.into_iter().map(|p| Ok(Bytes::from(p))).collect();
+        ChatStream {
+            body: futures_util::stream::iter(items).boxed(),
+            decoder: SseDecoder::new(),
+            pending: VecDeque::new(),
+            idle_timeout: Duration::from_secs(5),
+            state: State::Open,
+        }
+    }
+
     /// The next delta; `Ok(None)` once the reply is complete.
     pub async fn next(&mut self) -> Result<Option<Delta>, LlmError> {
         loop {
