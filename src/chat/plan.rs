@@ -8,7 +8,7 @@ use super::preconfigs::{self, Preconfig};
 use crate::app::AppState;
 use crate::events::ServerEvent;
 use crate::llm::ChatMessage;
-use crate::llm::registry::{Registry, ResolvedModel};
+use crate::llm::registry::{Registry, ResolveError, ResolvedModel};
 use crate::store::{Scope, Session, Store, StoreError};
 
 /// Everything a turn needs that the pre-checks established.
@@ -77,7 +77,13 @@ pub async fn prepare(app: &AppState, scope: &Scope, session_id: &str) -> Result<
             model_choice.as_deref(),
             provider_choice.as_deref(),
         )
-        .map_err(|e| ServerEvent::error("no_api_key", e.to_string()))?;
+        .map_err(|e| {
+            let code = match e {
+                ResolveError::NoApiKey(_) => "no_api_key",
+                ResolveError::UnknownProvider(_) => "unknown_provider",
+            };
+            ServerEvent::error(code, e.to_string())
+        })?;
     let setting = |k: &str| preconfig.as_ref().and_then(|p| p.settings.get(k));
     Ok(Plan {
         model,

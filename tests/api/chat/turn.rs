@@ -282,6 +282,13 @@ async fn pre_check_failures_answer_the_sender_once_without_a_session_id() {
     );
     assert!(e.get("sessionId").is_none());
 
+    ws.send_json(&json!({"type": "session.update_model", "sessionId": sid, "modelId": "m", "providerId": "nope"})).await;
+    recv_type(&mut ws, "session.updated").await;
+    send_chat(&mut ws, &sid, "hi").await;
+    let e = ws.recv_json().await;
+    assert_eq!(e["code"], "unknown_provider", "{e}");
+    assert_eq!(e["message"], "Unknown provider: nope");
+
     ws.send_json(&json!({"type": "session.create", "preconfigId": "no-such-preconfig"}))
         .await;
     let other = recv_type(&mut ws, "session.created").await["session"]["id"]
