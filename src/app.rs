@@ -6,8 +6,10 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
+use crate::chat::Runs;
 use crate::config::Settings;
 use crate::events::Hub;
+use crate::llm::LlmClient;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -25,11 +27,16 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// When this process started serving.
     pub started: Instant,
+    /// The HTTP client for LLM providers (connection pool, timeouts, retry policy).
+    pub llm: LlmClient,
+    /// Chat turns running now, per session, with the messages queued behind them (memory only).
+    pub runs: Runs,
 }
 
 impl AppState {
     pub fn new(settings: Settings, store: Store, shutdown: CancellationToken) -> Self {
         let auth = Auth::new(&settings);
+        let llm = LlmClient::from_settings(&settings.llm);
         Self {
             settings: Arc::new(settings),
             store,
@@ -37,6 +44,8 @@ impl AppState {
             auth,
             shutdown,
             started: Instant::now(),
+            llm,
+            runs: Runs::new(),
         }
     }
 

@@ -36,6 +36,8 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_LLM_BASE_URL",
     "JEAN2_LLM_TEMPERATURE",
     "JEAN2_LLM_MAX_TOKENS",
+    "JEAN2_LLM_IDLE_TIMEOUT_SECS",
+    "JEAN2_LLM_MAX_RETRIES",
     "JEAN2_OAUTH_ENABLED",
     "JEAN2_PUBLIC_URL",
     "JEAN2_CLIENT_PORT",
@@ -84,7 +86,7 @@ pub struct TlsFiles {
 }
 
 /// LLM provider configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LlmSettings {
     /// `JEAN2_LLM_<PROVIDER>_API_KEY`, keyed by the lower-case provider id (`openai`, `deepseek`, …).
     pub api_keys: BTreeMap<String, Secret>,
@@ -94,6 +96,31 @@ pub struct LlmSettings {
     pub temperature: Option<f32>,
     /// `JEAN2_LLM_MAX_TOKENS`.
     pub max_tokens: Option<u32>,
+    /// Time allowed to open the TCP/TLS connection to a provider (10 s; not an env var).
+    pub connect_timeout: Duration,
+    /// `JEAN2_LLM_IDLE_TIMEOUT_SECS` (default 120): longest silence allowed while waiting for the
+    /// response headers or between two stream chunks before the turn fails with `error.timeout`.
+    pub idle_timeout: Duration,
+    /// `JEAN2_LLM_MAX_RETRIES` (default 3): retries of a 429/5xx answer before any chunk arrived.
+    pub max_retries: u32,
+    /// First retry delay when the provider gives no `Retry-After` (1 s, doubling; not an env var,
+    /// tests shorten it).
+    pub retry_base_delay: Duration,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            api_keys: BTreeMap::new(),
+            base_url: None,
+            temperature: None,
+            max_tokens: None,
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            max_retries: 3,
+            retry_base_delay: Duration::from_secs(1),
+        }
+    }
 }
 
 /// OAuth 2.1 layer configuration.
@@ -373,6 +400,14 @@ impl Settings {
                 base_url,
                 temperature,
                 max_tokens,
+                idle_timeout: Duration::from_secs(parse_num(
+                    "JEAN2_LLM_IDLE_TIMEOUT_SECS",
+                    get,
+                    120u64,
+                    1,
+                )?),
+                max_retries: parse_num("JEAN2_LLM_MAX_RETRIES", get, 3u32, 0)?,
+                ..LlmSettings::default()
             },
             oauth: OAuthSettings {
                 enabled: parse_bool("JEAN2_OAUTH_ENABLED", get)?,

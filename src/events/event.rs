@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::store::{MessageWithParts, Session};
+use crate::store::{Message, MessageWithParts, Part, Session};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type")]
@@ -50,6 +50,93 @@ pub enum ServerEvent {
     SessionReopened { session: Box<Session> },
     #[serde(rename = "session.deleted", rename_all = "camelCase")]
     SessionDeleted { session_id: String },
+    // ---- the chat turn (`PROTOCOL.md` §4.5) ----
+    #[serde(rename = "message.created")]
+    MessageCreated { message: Box<Message> },
+    /// An assistant message changed state (`completed`, `error`, `interrupted`).
+    #[serde(rename = "message.updated")]
+    MessageUpdated { message: Box<Message> },
+    #[serde(rename = "part.created", rename_all = "camelCase")]
+    PartCreated { session_id: String, part: Box<Part> },
+    #[serde(rename = "part.updated", rename_all = "camelCase")]
+    PartUpdated { session_id: String, part: Box<Part> },
+    /// One streamed delta for a part the client has seen `part.created` for.
+    #[serde(rename = "part.append", rename_all = "camelCase")]
+    PartAppend {
+        session_id: String,
+        part_id: String,
+        /// `text` or `reasoning`.
+        field: &'static str,
+        delta: String,
+    },
+    #[serde(rename = "chat.usage", rename_all = "camelCase")]
+    ChatUsage {
+        session_id: String,
+        usage: Usage,
+        model: String,
+    },
+    /// A provider retry: `scheduled` (with `delayMs`, `retryAt`), `started`, `exhausted`,
+    /// `cancelled`.
+    #[serde(rename = "chat.retry", rename_all = "camelCase")]
+    ChatRetry {
+        session_id: String,
+        status: &'static str,
+        retry_number: u32,
+        max_retries: u32,
+        error_type: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delay_ms: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_at: Option<i64>,
+    },
+    /// `error.rate_limit`, `error.server`, `error.timeout`: a provider failure ending a turn.
+    #[serde(rename = "error.rate_limit", rename_all = "camelCase")]
+    ErrorRateLimit(ProviderError),
+    #[serde(rename = "error.server", rename_all = "camelCase")]
+    ErrorServer(ProviderError),
+    #[serde(rename = "error.timeout", rename_all = "camelCase")]
+    ErrorTimeout(ProviderError),
+    /// A message was queued behind the running turn.
+    #[serde(rename = "queue.added", rename_all = "camelCase")]
+    QueueAdded {
+        session_id: String,
+        item: QueuedItem,
+    },
+    #[serde(rename = "queue.removed", rename_all = "camelCase")]
+    QueueRemoved {
+        session_id: String,
+        queue_id: String,
+    },
+    /// The queue of a session (after `session.resume` when it is not empty).
+    #[serde(rename = "queue.list", rename_all = "camelCase")]
+    QueueList {
+        session_id: String,
+        items: Vec<QueuedItem>,
+    },
+}
+
+/// The body of `error.rate_limit` / `error.server` / `error.timeout`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderError {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+/// A message waiting behind a running turn (kept in memory only).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedItem {
+    pub id: String,
+    pub session_id: String,
+    pub content: String,
+    /// Unix ms.
+    pub created_at: i64,
 }
 
 /// The body of `session.resumed` (`PROTOCOL.md` §4.4).

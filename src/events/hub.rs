@@ -143,6 +143,22 @@ impl Hub {
             .is_some_and(|s| s.contains(&id))
     }
 
+    /// The longest outbound queue among a session's participants (frames waiting to be
+    /// written). A producer much faster than its readers (a local model bursting chunks) uses it
+    /// to merge deltas instead of filling a queue until the reader is evicted.
+    pub fn session_backlog(&self, session_id: &str) -> usize {
+        let inner = self.lock();
+        inner
+            .sessions
+            .get(session_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.conns.get(id))
+            .map(|c| OUTBOUND_QUEUE.saturating_sub(c.tx.capacity()))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.lock().conns.len()
@@ -263,6 +279,22 @@ mod tests {
             hub.publish_owned(Audience::AllExcept(owner.id), None, &ServerEvent::Ping),
             0
         );
+    }
+
+    #[tokio::test]
+    async fn session_backlog_is_the_longest_participant_queue() {
+        let hub = Hub::new();
+        let mut a = hub.register(Principal::Owner);
+        let b = hub.register(Principal::Owner);
+        hub.join_session(a.id, "s");
+        hub.join_session(b.id, "s");
+        assert_eq!(hub.session_backlog("s"), 0);
+        for _ in 0..3 {
+            hub.publish(Audience::Session("s"), &ServerEvent::Ping);
+        }
+        assert!(a.rx.try_recv().is_ok());
+        assert_eq!(hub.session_backlog("s"), 3, "b has read nothing");
+        assert_eq!(hub.session_backlog("other"), 0);
     }
 
     #[tokio::test]

@@ -1,5 +1,14 @@
 //! LLM providers: the registry of OpenAI-compatible providers and their models ([`registry`]),
-//! which `GET /api/models` lists and the chat turn resolves a session's model with. The
-//! streaming client lives next to it.
+//! which `GET /api/models` lists and the chat turn resolves a session's model with; the
+//! streaming chat-completions client ([`client`]) with its SSE decoder ([`sse`]), chunk parser
+//! ([`chunk`]) and the classification of provider failures ([`error`]).
 
+pub mod chunk;
+pub mod client;
+pub mod error;
 pub mod registry;
+pub mod sse;
+
+pub use chunk::{Delta, Usage};
+pub use client::{ChatMessage, ChatRequest, ChatStream, LlmClient, RetryNotice, RetryPhase};
+pub use error::{LlmError, LlmErrorKind};

@@ -59,6 +59,7 @@ pub async fn serve(
         None => None,
     };
     let store = Store::open(&settings.database_path).await?;
+    crate::chat::recover::recover(&store).await?;
     let local: SocketAddr = listener
         .local_addr()
         .context("listener has no local address")?;

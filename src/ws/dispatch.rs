@@ -7,7 +7,7 @@ use crate::events::ServerEvent;
 use crate::events::hub::{Audience, ConnId};
 
 use super::protocol::{self, Incoming};
-use super::session;
+use super::{chat, session};
 
 /// Per-connection state the handlers see.
 pub struct ConnCtx {
@@ -81,10 +81,9 @@ pub async fn handle(ctx: &mut ConnCtx, msg: Incoming) {
         "session.delete" => session::delete(ctx, &msg).await,
         "session.update" => session::update(ctx, &msg).await,
         "session.update_model" => session::update_model(ctx, &msg).await,
-        // The chat turn and its queue (issue 4) replace this arm.
-        "chat.message" | "queue.add" | "queue.remove" | "session.interrupt" => {
-            not_implemented(ctx, &msg, "Chat is not available on this server yet")
-        }
+        "chat.message" | "queue.add" => chat::message(ctx, &msg).await,
+        "queue.remove" => chat::queue_remove(ctx, &msg),
+        "session.interrupt" => chat::interrupt(ctx, &msg),
         // Routine client traffic with nothing to answer yet: acknowledged silently, because an
         // error here would show the user a toast for something they did not ask for
         // (notification.acknowledge follows every reply; permission.list and control claims

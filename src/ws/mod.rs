@@ -2,6 +2,7 @@
 //! ([`connection`]), the handlers for each message type ([`dispatch`]) and the session
 //! lifecycle messages ([`session`]).
 
+pub mod chat;
 pub mod connection;
 pub mod dispatch;
 pub mod protocol;

@@ -174,12 +174,19 @@ pub async fn resume(ctx: &mut ConnCtx, msg: &Incoming) {
         messages: transcript.messages.clone(),
         transcript,
         usage: Usage::of(&session),
-        is_running: session.running_at.is_some(),
+        is_running: session.running_at.is_some() || ctx.app.runs.is_running(&session.id),
         control: uncontrolled(&session.id),
         session,
     };
     let session_id = resumed.session.id.clone();
     ctx.send(&ServerEvent::SessionResumed(Box::new(resumed)));
+    let queued = ctx.app.runs.queued(&session_id);
+    if !queued.is_empty() {
+        ctx.send(&ServerEvent::QueueList {
+            session_id: session_id.clone(),
+            items: queued,
+        });
+    }
     ctx.send(&ServerEvent::AskPendingSync {
         session_id,
         requests: Vec::new(),
@@ -270,6 +277,8 @@ pub async fn delete(ctx: &mut ConnCtx, msg: &Incoming) {
     if let Err(e) = ctx.app.store.delete_session(&scope, &f.session_id).await {
         return fail(ctx, e, Some(&f.session_id));
     }
+    // A reply streaming into a deleted session has nowhere to go.
+    ctx.app.runs.interrupt(&f.session_id);
     let event = ServerEvent::SessionDeleted {
         session_id: f.session_id.clone(),
     };

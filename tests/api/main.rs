@@ -14,7 +14,11 @@ mod helpers;
 
 mod auth;
 mod catalog;
+mod chat;
 mod daemon;
+#[allow(dead_code, reason = "each test module scripts a different behaviour")]
+mod fake_llm;
+mod llm_client;
 mod meta;
 mod oauth;
 mod oauth_cli;

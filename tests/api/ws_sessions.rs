@@ -236,16 +236,11 @@ async fn routine_client_messages_are_accepted_silently() {
 }
 
 #[tokio::test]
-async fn chat_messages_answer_not_implemented_until_chat_exists() {
+async fn unsupported_session_actions_answer_not_implemented() {
+    // chat.message, queue.* and session.interrupt are handled by the chat (tests/api/chat).
     let app = spawn_app().await;
     let mut ws = connected(&app).await;
-    for (kind, sid) in [
-        ("chat.message", Some("s")),
-        ("queue.add", Some("s")),
-        ("queue.remove", None),
-        ("session.interrupt", Some("s")),
-        ("session.fork", Some("s")),
-    ] {
+    for (kind, sid) in [("session.fork", Some("s")), ("session.compact", Some("s"))] {
         let mut msg = json!({"type": kind, "content": "Hello", "queueId": "q"});
         if let Some(s) = sid {
             msg["sessionId"] = json!(s);

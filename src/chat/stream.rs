@@ -1,0 +1,208 @@
+//! The provider stream of one reply: start it (retries announced as `chat.retry`), forward each
+//! delta into the reply's parts, flush snapshots on time, and stop at once on interrupt or
+//! shutdown. When the session's readers fall behind, deltas already delivered are merged so a
+//! bursting provider cannot fill a client's queue until it is evicted.
+
+use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use super::reply::{Field, Reply};
+use super::turn::retry_event;
+use crate::app::AppState;
+use crate::events::{Audience, ServerEvent};
+use crate::llm::{ChatRequest, ChatStream, Delta, LlmError, LlmErrorKind, RetryNotice, Usage};
+
+/// How the provider stream ended.
+pub enum End {
+    Completed { finish: String },
+    Failed(LlmError),
+    Interrupted(&'static str),
+}
+
+/// Call the provider and forward every delta until the reply ends, fails or is interrupted.
+pub async fn stream(
+    app: &AppState,
+    sid: &str,
+    request: &ChatRequest,
+    reply: &mut Reply,
+    usage: &mut Option<Usage>,
+    cancel: &CancellationToken,
+) -> End {
+    const INTERRUPTED: &str = "Interrupted by user";
+    const SHUTDOWN: &str = "Interrupted: the server shut down";
+    let mut retried = None;
+    let on_retry = |n: RetryNotice| {
+        retried = Some((n.retry_number, n.max_retries, n.error.kind));
+        app.hub
+            .publish(Audience::Session(sid), &retry_event(sid, &n));
+    };
+    let started = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => None,
+        _ = app.shutdown.cancelled() => None,
+        r = app.llm.stream(request, on_retry) => Some(r),
+    };
+    let mut provider = match started {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return End::Failed(e),
+        None => {
+            if let Some((n, max, kind)) = retried {
+                app.hub.publish(
+                    Audience::Session(sid),
+                    &ServerEvent::ChatRetry {
+                        session_id: sid.to_owned(),
+                        status: "cancelled",
+                        retry_number: n,
+                        max_retries: max,
+                        error_type: kind.code(),
+                        message: INTERRUPTED.to_owned(),
+                        delay_ms: None,
+                        retry_at: None,
+                    },
+                );
+            }
+            return End::Interrupted(if cancel.is_cancelled() {
+                INTERRUPTED
+            } else {
+                SHUTDOWN
+            });
+        }
+    };
+    let mut finish = None;
+    // A delta read ahead while merging, handled before reading more.
+    let mut carry = None;
+    loop {
+        let due = reply.flush_due();
+        let next = if let Some(n) = carry.take() {
+            n
+        } else {
+            tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return End::Interrupted(INTERRUPTED),
+            _ = app.shutdown.cancelled() => return End::Interrupted(SHUTDOWN),
+            _ = sleep_until(due) => {
+                reply.flush();
+                continue;
+            }
+            n = provider.next() => n,
+            }
+        };
+        let result = match next {
+            Ok(Some(Delta::Content(mut t))) => {
+                carry = coalesce(app, sid, &mut provider, Field::Text, &mut t);
+                reply.push(Field::Text, t).await
+            }
+            Ok(Some(Delta::Reasoning(mut t))) => {
+                carry = coalesce(app, sid, &mut provider, Field::Reasoning, &mut t);
+                reply.push(Field::Reasoning, t).await
+            }
+            Ok(Some(Delta::Usage(u))) => {
+                *usage = Some(u);
+                Ok(())
+            }
+            Ok(Some(Delta::Finish(f))) => {
+                finish = Some(f);
+                Ok(())
+            }
+            Ok(None) => {
+                return End::Completed {
+                    finish: finish.unwrap_or_else(|| "stop".into()),
+                };
+            }
+            Err(e) => return End::Failed(e),
+        };
+        if let Err(e) = result {
+            tracing::error!(session.id = sid, error = %e, "cannot save a streamed part");
+            return End::Failed(LlmError::new(
+                LlmErrorKind::Request,
+                "The reply could not be saved",
+            ));
+        }
+    }
+}
+
+/// Frames waiting for the slowest participant above which deltas are merged.
+const COALESCE_AT: usize = 32;
+/// The most deltas merged into one `part.append`.
+const COALESCE_MAX: usize = 256;
+
+/// When the session's readers fall behind, append to `buf` the deltas of the same field that
+/// the provider has already delivered (without waiting), so one `part.append` carries them.
+/// Returns a delta of another kind read on the way, to be handled next.
+fn coalesce(
+    app: &AppState,
+    sid: &str,
+    provider: &mut ChatStream,
+    field: Field,
+    buf: &mut String,
+) -> Option<Result<Option<Delta>, LlmError>> {
+    if app.hub.session_backlog(sid) < COALESCE_AT {
+        return None;
+    }
+    for _ in 0..COALESCE_MAX {
+        // `next` is cancel-safe: a poll that finds nothing ready loses nothing.
+        match provider.next().now_or_never()? {
+            Ok(Some(Delta::Content(t))) if field == Field::Text => buf.push_str(&t),
+            Ok(Some(Delta::Reasoning(t))) if field == Field::Reasoning => buf.push_str(&t),
+            other => return Some(other),
+        }
+    }
+    None
+}
+
+async fn sleep_until(due: Option<std::time::Instant>) {
+    match due {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    const CHUNKS: [&str; 4] = [
+        "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"reasoning\":\"r\"}}]}\n\n",
+    ];
+
+    async fn app() -> (AppState, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::for_data_dir(dir.path().to_owned());
+        let store = crate::store::Store::open(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        (
+            AppState::new(settings, store, CancellationToken::new()),
+            dir,
+        )
+    }
+
+    #[tokio::test]
+    async fn deltas_are_merged_only_while_readers_fall_behind() {
+        let (app, _dir) = app().await;
+        let mut conn = app.hub.register(crate::auth::Principal::Owner);
+        app.hub.join_session(conn.id, "s");
+
+        let mut provider = ChatStream::from_sse(CHUNKS.to_vec());
+        let mut buf = String::new();
+        assert!(coalesce(&app, "s", &mut provider, Field::Text, &mut buf).is_none());
+        assert_eq!(buf, "", "a reader keeping up gets every chunk on its own");
+
+        for _ in 0..COALESCE_AT {
+            app.hub.publish(Audience::Session("s"), &ServerEvent::Ping);
+        }
+        let mut buf = String::from("a");
+        provider.next().await.unwrap(); // "a", already in buf
+        let carry = coalesce(&app, "s", &mut provider, Field::Text, &mut buf);
+        assert_eq!(buf, "abc", "the ready text deltas are merged");
+        assert!(
+            matches!(carry, Some(Ok(Some(Delta::Reasoning(ref r)))) if r == "r"),
+            "a delta of another kind is handed back: {carry:?}"
+        );
+        while conn.rx.try_recv().is_ok() {}
+    }
+}

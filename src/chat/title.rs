@@ -1,0 +1,159 @@
+//! Session titles: after a reply in a session still titled "New Session" (or "New"), ask the
+//! same provider for a short title and send `session.renamed` to the participants. A failure
+//! is logged and reported as `error title_generation_error`; it never touches the chat.
+
+use super::plan::Plan;
+use crate::app::AppState;
+use crate::events::{Audience, ServerEvent};
+use crate::llm::{ChatMessage, ChatRequest, Delta, LlmError};
+use crate::store::Scope;
+use crate::store::sessions::SessionPatch;
+use crate::time::now_iso;
+
+/// The system prompt of a title request (the fake provider in the tests recognises "title").
+pub const TITLE_PROMPT: &str = "You write a short title for a conversation. Answer with the title \
+only: at most 6 words, no quotes, no trailing punctuation.";
+
+/// Upstream's default titles (case-insensitive): only these are replaced.
+pub fn is_default_title(title: &str) -> bool {
+    let t = title.trim();
+    t.is_empty() || t.eq_ignore_ascii_case("new session") || t.eq_ignore_ascii_case("new")
+}
+
+/// Generate and store a title for `plan.session` from its first exchange. Runs detached.
+pub async fn generate(app: AppState, plan: Plan, user_text: String, reply_text: String) {
+    let sid = plan.session.id.clone();
+    match try_generate(&app, &plan, &user_text, &reply_text).await {
+        Ok(Some(session)) => {
+            app.hub.publish(
+                Audience::Session(&sid),
+                &ServerEvent::SessionRenamed {
+                    session: Box::new(session),
+                },
+            );
+        }
+        Ok(None) => {}
+        Err(message) => {
+            tracing::warn!(session.id = %sid, error = %message, "title generation failed");
+            app.hub.publish(
+                Audience::Session(&sid),
+                &ServerEvent::session_error(
+                    "title_generation_error",
+                    format!("Could not generate a title: {message}"),
+                    &sid,
+                ),
+            );
+        }
+    }
+}
+
+async fn try_generate(
+    app: &AppState,
+    plan: &Plan,
+    user_text: &str,
+    reply_text: &str,
+) -> Result<Option<crate::store::Session>, String> {
+    let clip = |s: &str| s.chars().take(2000).collect::<String>();
+    let request = ChatRequest {
+        base_url: plan.model.base_url.clone(),
+        api_key: Some(plan.model.api_key.clone()),
+        model: plan.model.model_id.clone(),
+        messages: vec![
+            ChatMessage::new("system", TITLE_PROMPT),
+            ChatMessage::new(
+                "user",
+                format!(
+                    "User: {}\n\nAssistant: {}\n\nTitle:",
+                    clip(user_text),
+                    clip(reply_text)
+                ),
+            ),
+        ],
+        temperature: Some(0.3),
+        max_tokens: None,
+    };
+    let raw = complete(app, &request).await.map_err(|e| e.message)?;
+    let title = clean(&raw);
+    if title.is_empty() {
+        return Err("the model answered with an empty title".into());
+    }
+    // The user may have renamed the session meanwhile: never overwrite that.
+    let current = app
+        .store
+        .get_session(&Scope::All, &plan.session.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !is_default_title(&current.title) {
+        return Ok(None);
+    }
+    let patch = SessionPatch {
+        title: Some(title),
+        ..SessionPatch::default()
+    };
+    app.store
+        .update_session(&Scope::All, &plan.session.id, patch, &now_iso())
+        .await
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// The whole content of a (streamed) reply, without retries: a title is not worth a wait.
+async fn complete(app: &AppState, request: &ChatRequest) -> Result<String, LlmError> {
+    let mut stream = app.llm.stream_once(request).await?;
+    let mut out = String::new();
+    while let Some(d) = stream.next().await? {
+        if let Delta::Content(t) = d {
+            out.push_str(&t);
+        }
+    }
+    Ok(out)
+}
+
+/// First non-empty line, without quotes, `Title:` or trailing dots; at most 80 characters.
+fn clean(raw: &str) -> String {
+    let line = raw
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let line = line
+        .strip_prefix("Title:")
+        .or_else(|| line.strip_prefix("title:"))
+        .unwrap_or(line);
+    let quote = |c: char| matches!(c, '"' | '\'' | '*' | '`' | '“' | '”');
+    let t = line
+        .trim()
+        .trim_start_matches(quote)
+        .trim_end_matches(|c: char| quote(c) || c == '.' || c == '!')
+        .trim();
+    t.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_cleaned() {
+        let cases = [
+            ("plain", "Rust ownership basics", "Rust ownership basics"),
+            ("quoted", "\"Trip to Lyon\".", "Trip to Lyon"),
+            (
+                "prefixed, multi-line",
+                "\nTitle: Sorting in Go\nextra",
+                "Sorting in Go",
+            ),
+        ];
+        for (label, raw, want) in cases {
+            assert_eq!(clean(raw), want, "{label}");
+        }
+    }
+
+    #[test]
+    fn default_titles_are_recognised() {
+        for t in ["New Session", "new session", "New", " new ", ""] {
+            assert!(is_default_title(t), "{t:?}");
+        }
+        assert!(!is_default_title("My chat"));
+    }
+}

@@ -1,0 +1,276 @@
+//! A fake OpenAI-compatible provider: a real HTTP server on port 0 answering
+//! `POST /v1/chat/completions` with scripted SSE streams (chunks, reasoning, usage, 429 then
+//! success, 500, slow streams, malformed chunks, early disconnects). It records every request
+//! body so tests can check the conversation that was sent. Title-generation requests (their
+//! system prompt mentions a "title") are answered separately so they never eat a script.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+/// What the fake does for one chat request.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// Stream these reasoning deltas, then these content deltas, then usage and `[DONE]`,
+    /// waiting `delay` before each chunk.
+    Reply {
+        reasoning: Vec<String>,
+        content: Vec<String>,
+        usage: (i64, i64, i64),
+        delay: Duration,
+    },
+    /// Answer with this status (and `Retry-After` seconds if set) and an OpenAI error body.
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+        message: String,
+    },
+    /// Stream these content deltas, then a chunk that is not JSON.
+    Malformed { content: Vec<String> },
+    /// Stream these content deltas, then cut the connection (no finish, no `[DONE]`).
+    Disconnect { content: Vec<String> },
+    /// Send the headers, then these deltas, then nothing at all (for idle timeouts).
+    Stall { content: Vec<String> },
+}
+
+impl Script {
+    pub fn reply(content: &[&str]) -> Script {
+        Script::Reply {
+            reasoning: vec![],
+            content: content.iter().map(|s| s.to_string()).collect(),
+            usage: (10, content.len() as i64, 0),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn slow(content: &[&str], delay: Duration) -> Script {
+        match Script::reply(content) {
+            Script::Reply {
+                reasoning,
+                content,
+                usage,
+                ..
+            } => Script::Reply {
+                reasoning,
+                content,
+                usage,
+                delay,
+            },
+            other => other,
+        }
+    }
+
+    pub fn status(status: u16, retry_after: Option<&str>) -> Script {
+        Script::Status {
+            status,
+            retry_after: retry_after.map(str::to_owned),
+            message: format!("scripted {status}"),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    scripts: VecDeque<Script>,
+    requests: Vec<Value>,
+    title_requests: Vec<Value>,
+    /// `None`: answer title requests with "Fake Title"; `Some(status)`: fail with it.
+    title_failure: Option<u16>,
+}
+
+/// Handle to a running fake provider.
+#[derive(Clone)]
+pub struct FakeLlm {
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeLlm {
+    /// Start on 127.0.0.1:0. With no script queued a request gets `reply(["Hello", " there"])`.
+    pub async fn start() -> FakeLlm {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let app = Router::new()
+            .route("/v1/chat/completions", post(completions))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeLlm { addr, inner }
+    }
+
+    /// The base URL to configure (`…/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn push(&self, script: Script) -> &Self {
+        self.inner.lock().unwrap().scripts.push_back(script);
+        self
+    }
+
+    pub fn fail_titles(&self, status: u16) {
+        self.inner.lock().unwrap().title_failure = Some(status);
+    }
+
+    /// Chat request bodies received so far (title requests excluded).
+    pub fn requests(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+
+    pub fn title_requests(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().title_requests.clone()
+    }
+}
+
+fn is_title_request(body: &Value) -> bool {
+    body["messages"][0]["role"] == "system"
+        && body["messages"][0]["content"]
+            .as_str()
+            .is_some_and(|c| c.to_lowercase().contains("title"))
+}
+
+async fn completions(State(inner): State<Arc<Mutex<Inner>>>, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let script = {
+        let mut g = inner.lock().unwrap();
+        if is_title_request(&body) {
+            g.title_requests.push(body);
+            match g.title_failure {
+                Some(status) => Script::status(status, None),
+                None => Script::reply(&["Fake", " Title"]),
+            }
+        } else {
+            g.requests.push(body);
+            g.scripts
+                .pop_front()
+                .unwrap_or_else(|| Script::reply(&["Hello", " there"]))
+        }
+    };
+    respond(script)
+}
+
+fn chunk(delta: Value, finish: Option<&str>) -> String {
+    let v = json!({
+        "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    });
+    format!("data: {v}\n\n")
+}
+
+fn sse(frames: Vec<(Duration, String)>, end: Option<std::io::Error>) -> Response {
+    let stream = async_stream(frames, end);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+/// Frames with delays, then optionally an error that aborts the connection, or a hang.
+fn async_stream(
+    frames: Vec<(Duration, String)>,
+    end: Option<std::io::Error>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    let stall = end
+        .as_ref()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::WouldBlock);
+    let end = end.filter(|_| !stall);
+    futures_util::stream::unfold(
+        (frames.into_iter(), end, stall),
+        |(mut it, end, stall)| async move {
+            match it.next() {
+                Some((delay, text)) => {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    Some((Ok(Bytes::from(text)), (it, end, stall)))
+                }
+                None if stall => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    None
+                }
+                None => {
+                    // Let the chunks already written reach the client before the cut.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    end.map(|e| (Err(e), (it, None, false)))
+                }
+            }
+        },
+    )
+}
+
+fn respond(script: Script) -> Response {
+    let content_frames = |content: &[String]| -> Vec<(Duration, String)> {
+        content
+            .iter()
+            .map(|c| (Duration::ZERO, chunk(json!({"content": c}), None)))
+            .collect()
+    };
+    match script {
+        Script::Reply {
+            reasoning,
+            content,
+            usage: (p, c, cached),
+            delay,
+        } => {
+            let mut frames = vec![(delay, ": keep-alive\n\n".to_owned())];
+            for r in &reasoning {
+                frames.push((delay, chunk(json!({"reasoning_content": r}), None)));
+            }
+            for c in &content {
+                frames.push((delay, chunk(json!({"content": c}), None)));
+            }
+            frames.push((Duration::ZERO, chunk(json!({}), Some("stop"))));
+            let usage = json!({"id": "chatcmpl-fake", "choices": [], "usage": {
+                "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
+                "prompt_tokens_details": {"cached_tokens": cached}}});
+            frames.push((Duration::ZERO, format!("data: {usage}\r\n\r\n")));
+            frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
+            sse(frames, None)
+        }
+        Script::Status {
+            status,
+            retry_after,
+            message,
+        } => {
+            let mut res = (
+                StatusCode::from_u16(status).unwrap(),
+                axum::Json(json!({"error": {"message": message, "type": "fake"}})),
+            )
+                .into_response();
+            if let Some(r) = retry_after {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, r.parse().unwrap());
+            }
+            res
+        }
+        Script::Malformed { content } => {
+            let mut frames = content_frames(&content);
+            frames.push((
+                Duration::ZERO,
+                "data: {\"choices\":[{\"delta\":\n\n".to_owned(),
+            ));
+            frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
+            sse(frames, None)
+        }
+        Script::Disconnect { content } => sse(
+            content_frames(&content),
+            Some(std::io::Error::other("scripted disconnect")),
+        ),
+        Script::Stall { content } => sse(
+            content_frames(&content),
+            Some(std::io::Error::from(std::io::ErrorKind::WouldBlock)),
+        ),
+    }
+}
