@@ -247,3 +247,53 @@ async fn send_chat_as(ws: &mut WsClient, kind: &str, sid: &str) {
     ws.send_json(&json!({"type": kind, "sessionId": sid, "content": "hello"}))
         .await;
 }
+
+#[tokio::test]
+async fn deleting_a_session_mid_turn_cuts_the_provider_stream_and_reports_no_error() {
+    let (s, fake, client_id) = setup(&["read", "write"]).await;
+    s.add_user("alice@example.com").await;
+    let alice = user_token(&s, &client_id, "alice@example.com", "read write").await;
+    let mut ws = connect(&s, &alice).await;
+    for how in ["ws session.delete", "REST session", "REST workspace"] {
+        let chunks = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+        fake.push(Script::slow(&chunks, Duration::from_millis(300)));
+        let sid = own_session(&s, &mut ws, &alice).await;
+        let (_, session) = get(&s, &alice, &format!("/api/sessions/{sid}")).await;
+        let workspace = session["session"]["workspaceId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        send_chat(&mut ws, &sid, "long one").await;
+        recv_until(&mut ws, "session.updated").await;
+        recv_until(&mut ws, "part.created").await; // the step
+        recv_until(&mut ws, "part.created").await; // the text, with the first chunk
+        assert_eq!(fake.open_streams(), 1, "{how}: streaming");
+
+        let path = match how {
+            "ws session.delete" => {
+                ws.send_json(&json!({"type": "session.delete", "sessionId": sid}))
+                    .await;
+                None
+            }
+            "REST session" => Some(format!("/api/sessions/{sid}")),
+            _ => Some(format!("/api/workspaces/{workspace}")),
+        };
+        if let Some(path) = path {
+            let res = s.app.client.delete(s.app.url(&path)).bearer_auth(&alice);
+            let status = res.send().await.unwrap().status();
+            assert_eq!(status, 200, "{how}");
+        }
+        let mut cut = false;
+        for _ in 0..30 {
+            if fake.open_streams() == 0 {
+                cut = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(cut, "{how}: the provider stream is cut at once");
+        while let Some(v) = ws.try_recv_json(Duration::from_millis(800)).await {
+            assert_ne!(v["type"], "error", "{how}: no error toast: {v}");
+        }
+    }
+}
