@@ -72,6 +72,8 @@ async fn work(app: AppState, mut q: Queued, mut plan: Option<Plan>, mut cancel: 
             // A queued message is checked again: the session may have changed meanwhile.
             None => match plan::prepare(&app, &q.scope, &sid).await {
                 Ok(p) => Some(p),
+                // Deleted with messages still queued: they go with it, quietly.
+                Err(_) if session_gone(&app, &sid).await => None,
                 Err(event) => {
                     app.hub.publish(Audience::Conn(q.origin), &event);
                     None

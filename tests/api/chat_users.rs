@@ -268,6 +268,8 @@ async fn deleting_a_session_mid_turn_cuts_the_provider_stream_and_reports_no_err
         recv_until(&mut ws, "part.created").await; // the step
         recv_until(&mut ws, "part.created").await; // the text, with the first chunk
         assert_eq!(fake.open_streams(), 1, "{how}: streaming");
+        send_chat(&mut ws, &sid, "queued behind it").await;
+        recv_until(&mut ws, "queue.added").await;
 
         let path = match how {
             "ws session.delete" => {
