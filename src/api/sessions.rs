@@ -200,6 +200,8 @@ async fn remove(
         .delete_session(&scope, &id)
         .await
         .map_err(not_found("Session"))?;
+    // A reply streaming into a deleted session has nowhere to go.
+    app.runs.interrupt(&id);
     app.hub.publish(
         Audience::Session(&id),
         &ServerEvent::SessionDeleted {

@@ -160,6 +160,8 @@ async fn remove(
         .await
         .map_err(not_found("Workspace"))?;
     for s in &deleted {
+        // A reply streaming into a deleted session has nowhere to go.
+        app.runs.interrupt(s);
         app.hub.drop_session(s);
     }
     Ok(ApiJson(

@@ -101,6 +101,16 @@ impl Runs {
         }
     }
 
+    /// The session a queued message waits in, if it is still queued.
+    pub fn session_of(&self, queue_id: &str) -> Option<String> {
+        self.lock().values().find_map(|run| {
+            run.queue
+                .iter()
+                .find(|q| q.item.id == queue_id)
+                .map(|q| q.item.session_id.clone())
+        })
+    }
+
     /// Remove a queued message by id; returns it if it was queued.
     pub fn remove(&self, queue_id: &str) -> Option<Queued> {
         let mut map = self.lock();

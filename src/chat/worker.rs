@@ -12,7 +12,7 @@ use super::{title, turn};
 use crate::app::AppState;
 use crate::events::event::QueuedItem;
 use crate::events::{Audience, ConnId, ServerEvent};
-use crate::store::Scope;
+use crate::store::{Scope, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// A chat message from connection `origin`: pre-checks (errors go to the sender only), then
@@ -72,6 +72,8 @@ async fn work(app: AppState, mut q: Queued, mut plan: Option<Plan>, mut cancel: 
             // A queued message is checked again: the session may have changed meanwhile.
             None => match plan::prepare(&app, &q.scope, &sid).await {
                 Ok(p) => Some(p),
+                // Deleted with messages still queued: they go with it, quietly.
+                Err(_) if session_gone(&app, &sid).await => None,
                 Err(event) => {
                     app.hub.publish(Audience::Conn(q.origin), &event);
                     None
@@ -121,6 +123,10 @@ async fn run_one(app: &AppState, plan: Plan, q: &Queued, cancel: &CancellationTo
                 tokio::spawn(title::generate(app.clone(), plan, user_text, o.reply_text));
             }
         }
+        // Deleted mid-turn: the client heard `session.deleted`; the failed writes are no news.
+        Ok(Err(e)) if session_gone(app, &sid).await => {
+            tracing::debug!(session.id = %sid, error = %e, "chat turn ended with its session deleted");
+        }
         Ok(Err(e)) => {
             tracing::error!(session.id = %sid, error = %e, "chat turn stopped by a store error");
             app.hub.publish(
@@ -158,6 +164,17 @@ async fn end_running(app: &AppState, sid: &str) {
                 &ServerEvent::session_updated(s),
             );
         }
+        Err(StoreError::NotFound) => {
+            tracing::debug!(session.id = %sid, "session deleted while running");
+        }
         Err(e) => tracing::error!(session.id = %sid, error = %e, "cannot clear runningAt"),
     }
+}
+
+/// Whether the session no longer exists (deleted while its turn ran).
+async fn session_gone(app: &AppState, sid: &str) -> bool {
+    matches!(
+        app.store.get_session(&Scope::All, sid).await,
+        Err(StoreError::NotFound)
+    )
 }

@@ -9,6 +9,7 @@ use super::dispatch::ConnCtx;
 use super::protocol::Incoming;
 use crate::chat;
 use crate::events::ServerEvent;
+use crate::store::StoreError;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,12 +61,35 @@ pub async fn message(ctx: &mut ConnCtx, msg: &Incoming) {
     chat::submit(&ctx.app, ctx.id, scope, &f.session_id, f.content).await;
 }
 
-/// `queue.remove{queueId}`: `queue.removed` to the session (and the sender), or `not_found`.
-pub fn queue_remove(ctx: &mut ConnCtx, msg: &Incoming) {
+/// Whether the sender may see `session_id`; `false` (not found, or a store failure, logged)
+/// means the caller answers `not_found`.
+async fn may_see_session(ctx: &ConnCtx, session_id: &str) -> bool {
+    match ctx
+        .app
+        .store
+        .get_session(&ctx.principal.scope(), session_id)
+        .await
+    {
+        Ok(_) => true,
+        Err(StoreError::NotFound) => false,
+        Err(e) => {
+            tracing::error!(session.id = %session_id, error = %e, "cannot check session access");
+            false
+        }
+    }
+}
+
+/// `queue.remove{queueId}`: `queue.removed` to the session (and the sender), or `not_found`
+/// (also for a message queued in a session the sender may not see).
+pub async fn queue_remove(ctx: &mut ConnCtx, msg: &Incoming) {
     let Some(f) = fields::<QueueRemove>(ctx, msg) else {
         return;
     };
-    match ctx.app.runs.remove(&f.queue_id) {
+    let removed = match ctx.app.runs.session_of(&f.queue_id) {
+        Some(sid) if may_see_session(ctx, &sid).await => ctx.app.runs.remove(&f.queue_id),
+        _ => None,
+    };
+    match removed {
         Some(q) => {
             let sid = q.item.session_id;
             let event = ServerEvent::QueueRemoved {
@@ -82,11 +106,19 @@ pub fn queue_remove(ctx: &mut ConnCtx, msg: &Incoming) {
 }
 
 /// `session.interrupt`: stop the running turn at once. Nothing running → no answer (the
-/// client's stop button may race the end of the turn).
-pub fn interrupt(ctx: &mut ConnCtx, msg: &Incoming) {
+/// client's stop button may race the end of the turn); a session the sender may not see →
+/// `error not_found` with the `sessionId`, and nothing stops.
+pub async fn interrupt(ctx: &mut ConnCtx, msg: &Incoming) {
     let Some(f) = fields::<Interrupt>(ctx, msg) else {
         return;
     };
+    if !may_see_session(ctx, &f.session_id).await {
+        return ctx.send(&ServerEvent::session_error(
+            "not_found",
+            "Session not found",
+            &f.session_id,
+        ));
+    }
     if !ctx.app.runs.interrupt(&f.session_id) {
         tracing::debug!(session.id = %f.session_id, "interrupt with no running turn");
     }

@@ -82,8 +82,8 @@ pub async fn handle(ctx: &mut ConnCtx, msg: Incoming) {
         "session.update" => session::update(ctx, &msg).await,
         "session.update_model" => session::update_model(ctx, &msg).await,
         "chat.message" | "queue.add" => chat::message(ctx, &msg).await,
-        "queue.remove" => chat::queue_remove(ctx, &msg),
-        "session.interrupt" => chat::interrupt(ctx, &msg),
+        "queue.remove" => chat::queue_remove(ctx, &msg).await,
+        "session.interrupt" => chat::interrupt(ctx, &msg).await,
         // Routine client traffic with nothing to answer yet: acknowledged silently, because an
         // error here would show the user a toast for something they did not ask for
         // (notification.acknowledge follows every reply; permission.list and control claims

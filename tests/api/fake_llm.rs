@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -86,6 +87,24 @@ struct Inner {
     title_requests: Vec<Value>,
     /// `None`: answer title requests with "Fake Title"; `Some(status)`: fail with it.
     title_failure: Option<u16>,
+    /// Chat response bodies still open (the server drops one when the client goes away).
+    live: Arc<AtomicUsize>,
+}
+
+/// Counts one open chat response body while it lives.
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl LiveGuard {
+    fn new(live: Arc<AtomicUsize>) -> Self {
+        live.fetch_add(1, Ordering::SeqCst);
+        Self(live)
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Handle to a running fake provider.
@@ -132,6 +151,12 @@ impl FakeLlm {
     pub fn title_requests(&self) -> Vec<Value> {
         self.inner.lock().unwrap().title_requests.clone()
     }
+
+    /// How many chat response streams are still open: a client that stops reading (an
+    /// interrupted turn) makes this drop as soon as the server notices.
+    pub fn open_streams(&self) -> usize {
+        self.inner.lock().unwrap().live.load(Ordering::SeqCst)
+    }
 }
 
 fn is_title_request(body: &Value) -> bool {
@@ -153,12 +178,26 @@ async fn completions(State(inner): State<Arc<Mutex<Inner>>>, body: Bytes) -> Res
             }
         } else {
             g.requests.push(body);
-            g.scripts
+            let script = g
+                .scripts
                 .pop_front()
-                .unwrap_or_else(|| Script::reply(&["Hello", " there"]))
+                .unwrap_or_else(|| Script::reply(&["Hello", " there"]));
+            let guard = LiveGuard::new(g.live.clone());
+            return counted(respond(script), guard);
         }
     };
     respond(script)
+}
+
+/// `res` with `guard` living as long as its body.
+fn counted(res: Response, guard: LiveGuard) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = res.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _alive = &guard;
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {

@@ -15,6 +15,7 @@ mod helpers;
 mod auth;
 mod catalog;
 mod chat;
+mod chat_users;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;

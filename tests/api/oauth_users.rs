@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::TOKEN;
 use crate::oauth_support::*;
 
-async fn post(s: &OAuthApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+pub async fn post(s: &OAuthApp, token: &str, path: &str, body: Value) -> (u16, Value) {
     let res = s
         .app
         .client
@@ -23,7 +23,7 @@ async fn post(s: &OAuthApp, token: &str, path: &str, body: Value) -> (u16, Value
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn get(s: &OAuthApp, token: &str, path: &str) -> (u16, Value) {
+pub async fn get(s: &OAuthApp, token: &str, path: &str) -> (u16, Value) {
     let res = s.app.get_auth(path, token).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))

@@ -7,25 +7,26 @@ mod turn;
 
 use std::time::Duration;
 
-use jean2::config::Secret;
+use jean2::config::{Secret, Settings};
 use serde_json::{Value, json};
 
 use crate::fake_llm::FakeLlm;
 use crate::helpers::{TestApp, WsClient, spawn_app_with};
 
-/// A server wired to `fake` (an `openai` key, short retry delays and idle timeout).
+/// A server wired to `fake` (see [`use_fake`]).
 pub async fn app_for(fake: &FakeLlm) -> TestApp {
-    let url = fake.base_url();
-    spawn_app_with(|s| {
-        s.llm.base_url = Some(url);
-        s.llm
-            .api_keys
-            .insert("openai".into(), Secret::new("sk-test"));
-        s.llm.retry_base_delay = Duration::from_millis(10);
-        s.llm.max_retries = 2;
-        s.llm.idle_timeout = Duration::from_millis(700);
-    })
-    .await
+    spawn_app_with(|s| use_fake(s, fake)).await
+}
+
+/// Point `s` at `fake`: an `openai` key, short retry delays and idle timeout.
+pub fn use_fake(s: &mut Settings, fake: &FakeLlm) {
+    s.llm.base_url = Some(fake.base_url());
+    s.llm
+        .api_keys
+        .insert("openai".into(), Secret::new("sk-test"));
+    s.llm.retry_base_delay = Duration::from_millis(10);
+    s.llm.max_retries = 2;
+    s.llm.idle_timeout = Duration::from_millis(700);
 }
 
 /// A registered client that created and resumed a fresh session; returns it and the id.
