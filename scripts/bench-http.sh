@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# HTTP benchmark (issue 2, part 11): in one run, with wrk -t1 -c32 -d10s --latency,
+#   (a) bare axum (examples/bare.rs: the same route and JSON, no layers) — the reference point,
+#   (b) `jean2 server` with JEAN2_AUTH_TOKEN set: GET /api/auth/verify with the Bearer header,
+#   (c) the same with auth off,
+#   (d) GET /api/health,
+#   (e) (b) again with JEAN2_LOG=warn, to show what the per-request log line costs,
+# then the ratios auth-on/auth-off and auth-on/bare (targets >= 0.9) and the server's idle RSS
+# after start and after the load (target < 20 MB).
+#
+# Usage: scripts/bench-http.sh
+#   BENCH_NO_BUILD=1   use the existing target/release binaries (BENCH_PROFILE=debug: quick try of the script, no figures)
+#   BENCH_DURATION=10s BENCH_CONNS=32   wrk duration and connections
+#   BENCH_KEEP=1       keep the temp dir with server logs and raw wrk output
+set -euo pipefail
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
+
+TOKEN=bench-$RANDOM$RANDOM-token
+ensure_wrk
+build_release
+[[ -x $EXAMPLES/bare ]] || die "$EXAMPLES/bare is missing (cargo build --release --examples)"
+echo "bench: $(nproc) CPUs; wrk and the server share them" >&2
+
+# (a) bare axum
+port=$(free_port)
+start_bg bare "$EXAMPLES/bare" "127.0.0.1:$port"
+bare_pid=$LAST_PID
+wait_http bare "$bare_pid" "http://127.0.0.1:$port/api/auth/verify"
+run_wrk "bare axum GET /api/auth/verify" "http://127.0.0.1:$port/api/auth/verify"
+bare_rps=$W_RPS
+stop_pid "$bare_pid"
+
+# (b) + (d): auth on
+start_jean2 auth-on "$TOKEN"
+sleep 1
+idle_start=$(rss_mb "$J_PID")
+run_wrk "jean2 GET /api/auth/verify, auth on" "$J_BASE/api/auth/verify" -H "Authorization: Bearer $TOKEN"
+on_rps=$W_RPS
+run_wrk "jean2 GET /api/health" "$J_BASE/api/health"
+sleep 2
+idle_after=$(rss_mb "$J_PID")
+# The token must really be checked: a wrong one is refused.
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer wrong" "$J_BASE/api/auth/verify")
+[[ $code == 401 ]] || die "auth-on server answered $code to a wrong token (expected 401)"
+stop_pid "$J_PID"
+
+# (c) auth off
+start_jean2 auth-off ""
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$J_BASE/api/auth/verify")
+[[ $code == 200 ]] || die "auth-off server answered $code without a token (expected 200)"
+run_wrk "jean2 GET /api/auth/verify, auth off" "$J_BASE/api/auth/verify"
+off_rps=$W_RPS
+stop_pid "$J_PID"
+
+# (e) auth on, request log off
+start_jean2 auth-on-quiet "$TOKEN" JEAN2_LOG=warn
+run_wrk "jean2 GET /api/auth/verify, auth on, log=warn" "$J_BASE/api/auth/verify" -H "Authorization: Bearer $TOKEN"
+quiet_rps=$W_RPS
+stop_pid "$J_PID"
+
+r_off=$(ratio "$on_rps" "$off_rps")
+r_bare=$(ratio "$on_rps" "$bare_rps")
+r_quiet=$(ratio "$quiet_rps" "$bare_rps")
+echo
+print_table
+echo
+printf '%-44s %6s   %s\n' "auth-on / auth-off (req/s)" "$r_off" "target >= 0.90: $(verdict "$r_off" '>=' 0.9)"
+printf '%-44s %6s   %s\n' "auth-on / bare axum (req/s)" "$r_bare" "target >= 0.90: $(verdict "$r_bare" '>=' 0.9)"
+printf '%-44s %6s   %s\n' "auth-on, JEAN2_LOG=warn / bare axum" "$r_quiet" "(what the request log costs)"
+printf '%-44s %6s MB   %s\n' "jean2 idle RSS after start" "$idle_start" "target < 20 MB: $(verdict "$idle_start" '<' 20)"
+printf '%-44s %6s MB   %s\n' "jean2 idle RSS after the load" "$idle_after" "target < 20 MB: $(verdict "$idle_after" '<' 20)"
