@@ -11,6 +11,8 @@
 //! - [`ws`]: the WebSocket endpoint: message parsing, one task per connection, dispatch.
 //! - [`app`]: `AppState`, built once from settings.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, the auth layer.
+//! - [`chat`]: preconfigs (and the chat turn): what a session runs with.
+//! - [`llm`]: the provider and model registry (and the streaming client).
 //! - [`events`]: server → client events and the hub that routes them.
 //! - [`store`]: SQLite through sqlx; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
@@ -20,12 +22,14 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod events;
 pub mod layers;
+pub mod llm;
 pub mod router;
 pub mod server;
 pub mod store;

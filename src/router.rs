@@ -29,7 +29,10 @@ pub fn build(state: AppState) -> Router {
     let policy = OriginPolicy::new(&state.settings, auth.clone());
 
     // Everything under /api needs a credential, known path or not (the route map stays hidden).
+    // A known path with a method it does not serve is unknown too (upstream routes by
+    // method and path): the same JSON 404, not axum's empty 405.
     let protected_api = api::router()
+        .method_not_allowed_fallback(not_found)
         .fallback(not_found)
         .layer(from_fn_with_state(auth.clone(), require_rest));
     let websocket = ws::router().route_layer(from_fn_with_state(auth, require_ws));

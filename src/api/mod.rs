@@ -3,10 +3,22 @@
 //! `/api` that does.
 
 pub mod meta;
+pub mod models;
+pub mod paging;
+pub mod preconfigs;
+pub mod sessions;
+pub mod stubs;
+pub mod workspace_input;
+pub mod workspaces;
 
 use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 
 use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::store::Scope;
 
 /// Routes open to everyone (`GET /`, `/api/health`, `/api/info`).
 pub fn public_router() -> Router<AppState> {
@@ -15,5 +27,37 @@ pub fn public_router() -> Router<AppState> {
 
 /// Routes under `/api` behind the auth layer (paths here are relative to `/api`).
 pub fn router() -> Router<AppState> {
-    Router::new().merge(meta::router())
+    Router::new()
+        .merge(meta::router())
+        .merge(workspaces::router())
+        .merge(sessions::router())
+        .merge(models::router())
+        .merge(preconfigs::router())
+        .merge(stubs::router())
+}
+
+/// What the caller may see, from the `Principal` the auth layer attached
+/// ([`Principal::scope`] is the one place that mapping lives).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Scope);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Principal>() {
+            Some(p) => Ok(Caller(p.scope())),
+            None => Err(AppError::internal(anyhow::anyhow!(
+                "route is not behind the auth layer (no principal)"
+            ))),
+        }
+    }
+}
+
+/// A store error with "not found" worded for the resource (`Workspace not found`).
+pub(crate) fn not_found(what: &'static str) -> impl Fn(crate::store::StoreError) -> AppError {
+    move |e| match e {
+        crate::store::StoreError::NotFound => AppError::NotFound(format!("{what} not found")),
+        other => other.into(),
+    }
 }

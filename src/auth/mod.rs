@@ -12,6 +12,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 
 use crate::config::Settings;
+use crate::store::Scope;
 use limiter::FailureLimiter;
 use token::TokenDigest;
 
@@ -28,6 +29,17 @@ impl Principal {
     /// Whether this principal sees every workspace (the owner, or anyone while auth is off).
     pub fn sees_everything(&self) -> bool {
         matches!(self, Principal::Anonymous | Principal::Owner)
+    }
+
+    /// Which workspaces and sessions this principal may see: the one place identity becomes a
+    /// store filter. (The OAuth layer maps a user principal to `Scope::Owner(user_id)` here.)
+    pub fn scope(&self) -> Scope {
+        if self.sees_everything() {
+            Scope::All
+        } else {
+            // Fail closed: a principal that is not the owner and has no user id sees nothing.
+            Scope::Owner(String::new())
+        }
     }
 }
 

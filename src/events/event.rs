@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::{MessageWithParts, Session};
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type")]
 pub enum ServerEvent {
@@ -25,6 +27,100 @@ pub enum ServerEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         session_id: Option<String>,
     },
+    /// A new session: to its creator, and to every other connection.
+    #[serde(rename = "session.created")]
+    SessionCreated { session: Box<Session> },
+    /// The answer to `session.resume`.
+    #[serde(rename = "session.resumed")]
+    SessionResumed(Box<Resumed>),
+    /// Pending `ask` requests of a session (none: this server asks nothing yet).
+    #[serde(rename = "ask.pending_sync", rename_all = "camelCase")]
+    AskPendingSync {
+        session_id: String,
+        requests: Vec<Value>,
+    },
+    /// A session changed (`runningAt`, model, preconfig…).
+    #[serde(rename = "session.updated")]
+    SessionUpdated { session: Box<Session> },
+    #[serde(rename = "session.renamed")]
+    SessionRenamed { session: Box<Session> },
+    #[serde(rename = "session.closed", rename_all = "camelCase")]
+    SessionClosed { session_id: String },
+    #[serde(rename = "session.reopened")]
+    SessionReopened { session: Box<Session> },
+    #[serde(rename = "session.deleted", rename_all = "camelCase")]
+    SessionDeleted { session_id: String },
+}
+
+/// The body of `session.resumed` (`PROTOCOL.md` §4.4).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resumed {
+    pub session: Session,
+    /// The newest page, ascending (the same list as `transcript.messages`).
+    pub messages: Vec<MessageWithParts>,
+    pub transcript: Transcript,
+    /// Present only when the session has used tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    pub is_running: bool,
+    pub control: Value,
+}
+
+/// `{messages, pagination}` of a transcript page (also the body of the REST transcript).
+#[derive(Debug, Clone, Serialize)]
+pub struct Transcript {
+    pub messages: Vec<MessageWithParts>,
+    pub pagination: TranscriptPagination,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptPagination {
+    pub has_older: bool,
+    pub oldest_sequence: Option<i64>,
+    pub newest_sequence: Option<i64>,
+    pub limit: u32,
+}
+
+impl Transcript {
+    pub fn from_page(page: crate::store::TranscriptPage, limit: u32) -> Self {
+        Transcript {
+            messages: page.messages,
+            pagination: TranscriptPagination {
+                has_older: page.has_older,
+                oldest_sequence: page.oldest_sequence,
+                newest_sequence: page.newest_sequence,
+                limit,
+            },
+        }
+    }
+}
+
+/// Token totals of a session (`usage`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub no_cache_tokens: i64,
+}
+
+impl Usage {
+    /// The session's totals, or `None` when it has used no tokens.
+    pub fn of(s: &Session) -> Option<Usage> {
+        (s.total_tokens > 0).then_some(Usage {
+            prompt_tokens: s.prompt_tokens,
+            completion_tokens: s.completion_tokens,
+            total_tokens: s.total_tokens,
+            cache_read_tokens: s.cache_read_tokens,
+            cache_write_tokens: s.cache_write_tokens,
+            no_cache_tokens: s.no_cache_tokens,
+        })
+    }
 }
 
 impl ServerEvent {
@@ -41,6 +137,18 @@ impl ServerEvent {
             code: code.to_owned(),
             message: message.into(),
             session_id: Some(session_id.to_owned()),
+        }
+    }
+
+    pub fn session_created(s: Session) -> Self {
+        ServerEvent::SessionCreated {
+            session: Box::new(s),
+        }
+    }
+
+    pub fn session_updated(s: Session) -> Self {
+        ServerEvent::SessionUpdated {
+            session: Box::new(s),
         }
     }
 

@@ -1,14 +1,31 @@
 //! The store: sqlx over SQLite (WAL, foreign keys, busy timeout, migrations embedded in the
 //! binary and run at open). This module tree is the only place SQL lives; database errors are
-//! mapped to [`StoreError`] here, once.
+//! mapped to [`StoreError`] here, once. One file per aggregate: [`workspaces`], [`sessions`],
+//! [`messages`] (messages and their parts).
+//!
+//! A server holds an exclusive lock file next to the database (`<db>.lock`) for as long as its
+//! store is open, so a second server on the same file refuses to start instead of sharing it
+//! (each server keeps connection and "running" state in memory; two would disagree).
 
-use std::path::Path;
+pub mod messages;
+pub mod parts;
+pub mod sessions;
+mod sessions_list;
+pub mod workspaces;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+
+pub use messages::{Message, MessageWithParts, Part, TranscriptPage};
+pub use sessions::Session;
+pub use workspaces::Workspace;
 
 /// What can go wrong in the store, in domain terms.
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +40,20 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error(
+        "the database {db} is in use by another jean2 server (lock file {lock} is held); \
+         stop that server first (`jean2 stop`), or give this one its own database with \
+         JEAN2_DATABASE_PATH or JEAN2_DATA_DIR"
+    )]
+    Locked { db: String, lock: String },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored JSON in {column} is invalid: {source}")]
+    BadJson {
+        column: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("database error: {0}")]
     Db(sqlx::Error),
 }
@@ -51,15 +80,49 @@ impl From<StoreError> for crate::error::AppError {
     }
 }
 
+/// Which rows a caller may see. Handlers derive it from the `Principal` in one place
+/// (`api::scope_of`); the owner (shared token, or auth off) sees [`Scope::All`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every workspace and session.
+    All,
+    /// Only workspaces whose `owner_id` is this user id, and their sessions.
+    Owner(String),
+}
+
+impl Scope {
+    /// The `owner_id` filter: `None` matches every row.
+    pub(crate) fn owner(&self) -> Option<&str> {
+        match self {
+            Scope::All => None,
+            Scope::Owner(id) => Some(id),
+        }
+    }
+}
+
 /// The database handle; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// The held lock file; taken out (and so released) by [`Store::close`].
+    lock: Arc<Mutex<Option<File>>>,
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `path` and run the migrations.
+    /// Open (creating if needed) the database at `path`, take its lock file and run the
+    /// migrations. Fails with [`StoreError::Locked`] while another server holds the lock.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, true).await
+    }
+
+    /// Open without taking the lock file, for short admin commands that run beside a server
+    /// (SQLite's own locking keeps concurrent writers safe; the server's in-memory state is
+    /// what must not be doubled, and a one-off command has none).
+    pub async fn open_beside_server(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, false).await
+    }
+
+    async fn open_with(path: &Path, exclusive: bool) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.display().to_string(),
             source,
@@ -67,6 +130,11 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         }
+        let lock = if exclusive {
+            Some(take_lock(path)?)
+        } else {
+            None
+        };
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(open_err)?
             .filename(path)
@@ -82,17 +150,70 @@ impl Store {
             .await
             .map_err(open_err)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            lock: Arc::new(Mutex::new(lock)),
+        })
     }
 
     /// The pool, for the store's own submodules.
-    #[allow(dead_code, reason = "used by the store submodules as they are added")]
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    /// Close the pool, checkpointing the WAL.
+    /// Close the pool (checkpointing the WAL), then release the lock file.
     pub async fn close(&self) {
         self.pool.close().await;
+        let mut lock = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(file) = lock.take() {
+            let _ = file.unlock();
+        }
+    }
+}
+
+/// `<db>.lock`, locked exclusively (an OS lock: released when the process dies, even by kill -9).
+fn take_lock(db: &Path) -> Result<File, StoreError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Open {
+            path: lock_path.display().to_string(),
+            source: sqlx::Error::Io(e),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            db: db.display().to_string(),
+            lock: lock_path.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Open {
+            path: lock_path.display().to_string(),
+            source: sqlx::Error::Io(e),
+        }),
+    }
+}
+
+/// Parse a JSON column, naming it in the error.
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
+    column: &'static str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::BadJson { column, source })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! An open store on a temporary file, for the store's unit tests.
+    use super::Store;
+
+    pub async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        (store, dir)
     }
 }

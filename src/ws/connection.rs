@@ -19,6 +19,8 @@ use crate::events::hub::Audience;
 const MAX_MISSED_PONGS: u32 = 3;
 /// A client that does not take a frame within this time is gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a close frame may take to reach a client whose socket may be full.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Close code for a client that could not keep up; it reconnects (unlike 1008).
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
@@ -66,9 +68,22 @@ async fn serve(
             }
             frame = rx.recv() => {
                 let Some(frame) = frame else { return "hub closed" };
-                match timeout(SEND_TIMEOUT, sink.send(Message::Text(Utf8Bytes::from(&*frame)))).await {
-                    Ok(Ok(())) => {}
-                    _ => return "send failed",
+                // A send blocks while the client's socket is full; eviction and shutdown must
+                // still end the connection at once, not after SEND_TIMEOUT.
+                tokio::select! {
+                    sent = timeout(SEND_TIMEOUT, sink.send(Message::Text(Utf8Bytes::from(&*frame)))) => {
+                        if !matches!(sent, Ok(Ok(()))) {
+                            return "send failed";
+                        }
+                    }
+                    _ = reg.evicted.cancelled() => {
+                        let _ = timeout(CLOSE_TIMEOUT, sink.send(close(CLOSE_TRY_AGAIN_LATER, "Client too slow"))).await;
+                        return "client too slow";
+                    }
+                    _ = shutdown.cancelled() => {
+                        let _ = timeout(CLOSE_TIMEOUT, sink.send(close(close_code::AWAY, "Server shutting down"))).await;
+                        return "server shutdown";
+                    }
                 }
             }
             _ = heartbeat.tick() => {

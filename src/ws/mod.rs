@@ -1,9 +1,11 @@
 //! The WebSocket endpoint `/ws`: client message parsing ([`protocol`]), one task per socket
-//! ([`connection`]) and the handlers for each message type ([`dispatch`]).
+//! ([`connection`]), the handlers for each message type ([`dispatch`]) and the session
+//! lifecycle messages ([`session`]).
 
 pub mod connection;
 pub mod dispatch;
 pub mod protocol;
+pub mod session;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;

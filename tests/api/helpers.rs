@@ -240,3 +240,78 @@ impl WsClient {
         v
     }
 }
+
+// ---- REST and WebSocket helpers for the workspace/session tests (issue 3) ----
+
+impl TestApp {
+    /// Any method with an optional JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// `send` and parse: `(status, body)`.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let res = self.send(method, path, body).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, json)
+    }
+
+    /// Create a workspace (virtual unless `path` is given) and return it.
+    pub async fn create_workspace(&self, name: &str) -> Value {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/workspaces",
+                Some(&serde_json::json!({"name": name, "isVirtual": true})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["workspace"].clone()
+    }
+
+    /// Create a session over REST and return it.
+    pub async fn create_session(&self, workspace_id: &str) -> Value {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/sessions",
+                Some(&serde_json::json!({"workspaceId": workspace_id})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["session"].clone()
+    }
+}
+
+impl WsClient {
+    /// Receive the next frame and check its `type`.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        let v = self.recv_json().await;
+        assert_eq!(v["type"], kind, "expected {kind}, got {v}");
+        v
+    }
+
+    /// Assert that nothing but pings arrives within 300 ms.
+    pub async fn expect_silence(&mut self, label: &str) {
+        if let Some(v) = self.try_recv_json(Duration::from_millis(300)).await {
+            panic!("{label}: expected nothing, got {v}");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Sessions over REST: `POST/GET /api/sessions` (for curl and scripts; the clients create
+//! sessions over the WebSocket), `GET/PUT/DELETE /api/sessions/:id` and
+//! `GET /api/sessions/:id/transcript` (`PROTOCOL.md` §3 tier C).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::paging::{parse_limit, parse_status};
+use super::{Caller, not_found};
+use crate::app::AppState;
+use crate::chat::preconfigs;
+use crate::error::{ApiJson, ApiQuery, AppError, FieldError};
+use crate::events::event::Transcript;
+use crate::events::{Audience, ServerEvent};
+use crate::store::StoreError;
+use crate::store::messages::TRANSCRIPT_PAGE;
+use crate::store::sessions::{NewSession, SessionPatch, SessionQuery};
+use crate::time::now_iso;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", get(list).post(create))
+        .route("/sessions/{id}", get(show).put(update).delete(remove))
+        .route("/sessions/{id}/transcript", get(transcript))
+}
+
+fn object(body: &Value) -> Result<&Map<String, Value>, AppError> {
+    body.as_object()
+        .ok_or_else(|| AppError::Validation(vec![FieldError::new("", "Expected a JSON object")]))
+}
+
+/// An optional string field; a present non-string is a validation error.
+fn opt_str(o: &Map<String, Value>, key: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    match o.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(_) => {
+            errors.push(FieldError::new(key, format!("{key} must be a string")));
+            None
+        }
+    }
+}
+
+async fn create(
+    State(app): State<AppState>,
+    Caller(scope): Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, ApiJson<Value>), AppError> {
+    let o = object(&body)?;
+    let mut errors = Vec::new();
+    let workspace_id = opt_str(o, "workspaceId", &mut errors).filter(|s| !s.is_empty());
+    let title = opt_str(o, "title", &mut errors).filter(|s| !s.is_empty());
+    let preconfig_id = opt_str(o, "preconfigId", &mut errors).filter(|s| !s.is_empty());
+    let id = opt_str(o, "id", &mut errors).filter(|s| !s.is_empty());
+    if workspace_id.is_none() && !errors.iter().any(|e| e.path == "workspaceId") {
+        errors.insert(0, FieldError::new("workspaceId", "workspaceId is required"));
+    }
+    let Some(workspace_id) = workspace_id.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    let mut new = NewSession::new(&workspace_id);
+    if let Some(id) = id {
+        new.id = id;
+    }
+    if let Some(t) = title {
+        new.title = t;
+    }
+    new.preconfig_id = preconfig_id;
+    preconfigs::apply(&app.settings.data_dir, &mut new).await;
+    let session = app
+        .store
+        .create_session(&scope, new, &now_iso())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => AppError::NotFound("Workspace not found".into()),
+            StoreError::Conflict(_) => {
+                AppError::Conflict("A session with this id already exists".into())
+            }
+            other => other.into(),
+        })?;
+    // Open clients refresh their session list on this event.
+    app.hub.publish(
+        Audience::All,
+        &ServerEvent::session_created(session.clone()),
+    );
+    Ok((StatusCode::CREATED, ApiJson(json!({ "session": session }))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    workspace_id: Option<String>,
+    status: Option<String>,
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Caller(scope): Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<ApiJson<Value>, AppError> {
+    let query = SessionQuery {
+        workspace_id: q.workspace_id.filter(|s| !s.is_empty()),
+        status: parse_status(q.status.as_deref())?,
+        ..SessionQuery::default()
+    };
+    let page = app.store.list_sessions(&scope, &query).await?;
+    Ok(ApiJson(json!({ "sessions": page.sessions })))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Value>, AppError> {
+    let s = app
+        .store
+        .get_session(&scope, &id)
+        .await
+        .map_err(not_found("Session"))?;
+    Ok(ApiJson(json!({ "session": s })))
+}
+
+fn parse_update(body: &Value) -> Result<SessionPatch, AppError> {
+    let o = object(body)?;
+    let mut errors = Vec::new();
+    let title = opt_str(o, "title", &mut errors);
+    if title.as_deref() == Some("") {
+        errors.push(FieldError::new("title", "title must not be empty"));
+    }
+    let status = opt_str(o, "status", &mut errors);
+    if status
+        .as_deref()
+        .is_some_and(|s| s != "active" && s != "closed")
+    {
+        errors.push(FieldError::new("status", "status must be active or closed"));
+    }
+    let severity = opt_str(o, "autoApproveSeverity", &mut errors);
+    let tags = match o.get("tags") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Some(
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Some(_) => {
+            errors.push(FieldError::new("tags", "tags must be an array of strings"));
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if title.is_none() && status.is_none() && severity.is_none() && tags.is_none() {
+        return Err(AppError::BadRequest(
+            "At least one of title, status, tags or autoApproveSeverity is required".into(),
+        ));
+    }
+    Ok(SessionPatch {
+        title,
+        status,
+        tags,
+        auto_approve_severity: severity.map(Some),
+        ..SessionPatch::default()
+    })
+}
+
+/// Upstream's REST update sends no WebSocket event.
+async fn update(
+    State(app): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<ApiJson<Value>, AppError> {
+    app.store
+        .get_session(&scope, &id)
+        .await
+        .map_err(not_found("Session"))?;
+    let patch = parse_update(&body)?;
+    let s = app
+        .store
+        .update_session(&scope, &id, patch, &now_iso())
+        .await
+        .map_err(not_found("Session"))?;
+    Ok(ApiJson(json!({ "session": s })))
+}
+
+async fn remove(
+    State(app): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Value>, AppError> {
+    app.store
+        .delete_session(&scope, &id)
+        .await
+        .map_err(not_found("Session"))?;
+    app.hub.publish(
+        Audience::Session(&id),
+        &ServerEvent::SessionDeleted {
+            session_id: id.clone(),
+        },
+    );
+    app.hub.drop_session(&id);
+    Ok(ApiJson(json!({ "success": true })))
+}
+
+#[derive(Debug, Deserialize)]
+struct TranscriptQuery {
+    before: Option<String>,
+    limit: Option<String>,
+}
+
+async fn transcript(
+    State(app): State<AppState>,
+    Caller(scope): Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<TranscriptQuery>,
+) -> Result<ApiJson<Transcript>, AppError> {
+    app.store
+        .get_session(&scope, &id)
+        .await
+        .map_err(not_found("Session"))?;
+    let limit = parse_limit(q.limit.as_deref())?.unwrap_or(TRANSCRIPT_PAGE);
+    let page = match q.before.as_deref().filter(|b| !b.is_empty()) {
+        None => app.store.newest_messages(&id, limit).await?,
+        Some(raw) => {
+            let before = raw.trim().parse::<i64>().map_err(|_| {
+                AppError::BadRequest(format!(
+                    "before must be a message sequence number (got {raw:?})"
+                ))
+            })?;
+            app.store.messages_before(&id, before, limit).await?
+        }
+    };
+    Ok(ApiJson(Transcript::from_page(page, limit)))
+}
