@@ -79,21 +79,32 @@ async fn main() -> anyhow::Result<()> {
 
 // ---------- seed ----------
 
-async fn seed(base: &str, token: Option<&str>, n: usize) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder().timeout(REPLY_TIMEOUT).build()?;
-    let auth = |r: reqwest::RequestBuilder| match token {
-        Some(t) => r.bearer_auth(t),
-        None => r,
-    };
-    let res = auth(http.get(format!("{base}/api/workspaces")))
-        .send()
-        .await?;
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().timeout(REPLY_TIMEOUT).build()?)
+}
+
+/// The id of the first workspace (`GET /api/workspaces` creates the default one if there is none).
+async fn first_workspace(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+) -> anyhow::Result<String> {
+    let mut req = http.get(format!("{base}/api/workspaces"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await?;
     let status = res.status();
     let body: Value = res.json().await.context("GET /api/workspaces: not JSON")?;
-    let ws_id = body["workspaces"][0]["id"]
+    body["workspaces"][0]["id"]
         .as_str()
-        .ok_or_else(|| anyhow!("GET /api/workspaces ({status}) has no workspace id: {body}"))?
-        .to_owned();
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("GET /api/workspaces ({status}) has no workspace id: {body}"))
+}
+
+async fn seed(base: &str, token: Option<&str>, n: usize) -> anyhow::Result<()> {
+    let http = http_client()?;
+    let ws_id = first_workspace(&http, base, token).await?;
     let started = Instant::now();
     let workers = 8;
     let mut tasks = tokio::task::JoinSet::new();
@@ -227,12 +238,11 @@ fn rss_kb(pid: u32) -> anyhow::Result<u64> {
 // ---------- fanout ----------
 
 async fn fanout(base: &str, token: Option<&str>, n: usize, rounds: usize) -> anyhow::Result<()> {
+    let workspace = first_workspace(&http_client()?, base, token).await?;
     let mut control = registered(base, token, usize::MAX).await?;
-    send(
-        &mut control,
-        json!({"type": "session.create", "title": "Fan-out bench"}),
-    )
-    .await?;
+    let create =
+        json!({"type": "session.create", "workspaceId": workspace, "title": "Fan-out bench"});
+    send(&mut control, create).await?;
     let created = expect(&mut control, "session.created").await?;
     let sid = created["session"]["id"]
         .as_str()
