@@ -5,7 +5,8 @@
 #   (b) fan-out: 1,000 connections resumed on one session, another connection renames it;
 #       time until the last of the 1,000 has `session.renamed`, 20 rounds, p50/p99;
 #   (c) memory of 10,000 idle registered WebSocket connections: server RSS before/after,
-#       KB per connection (aim < 20 KB), on a fresh server.
+#       KB per connection (aim < 20 KB), on a fresh server;
+#   and where the list time goes (examples/list_breakdown.rs, in process).
 #
 # Usage: scripts/bench-ws.sh
 #   BENCH_NO_BUILD=1   use the existing target/release binaries (BENCH_PROFILE=debug: quick try of the script, no figures)
@@ -30,7 +31,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 ensure_wrk
 build_release
 LOAD=$EXAMPLES/ws_load
-[[ -x $LOAD ]] || die "$LOAD is missing (cargo build --release --examples)"
+[[ -x $LOAD && -x $EXAMPLES/list_breakdown ]] || die "the ws_load and list_breakdown examples are missing (cargo build --release --examples)"
 SERVER_VARS=(JEAN2_MAX_CONNECTIONS=$((IDLE + 2000)))
 
 # (a) the session list
@@ -49,7 +50,20 @@ echo "bench: one page is $(wc -c <<<"$page") bytes" >&2
 run_wrk "GET .../sessions?limit=100 ($SESSIONS sessions)" "$list_url" -H "Authorization: Bearer $TOKEN"
 list_rps=$W_RPS list_p99=$W_P99
 run_wrk "GET .../sessions?rootOnly=true&limit=100" "$list_url&rootOnly=true" -H "Authorization: Bearer $TOKEN"
+run_wrk "GET .../sessions?limit=10" "${list_url%=100}=10" -H "Authorization: Bearer $TOKEN"
+list10_rps=$W_RPS
+WRK_CONNS=1 run_wrk "GET .../sessions?limit=100, one client (-c1)" "$list_url" -H "Authorization: Bearer $TOKEN"
+c1_p99=$W_P99
 run_wrk "GET /api/health (same server, reference)" "$J_BASE/api/health"
+# The same page straight from SQLite (no server), to split engine time from server time.
+sqlite_ms=n/a
+if command -v sqlite3 >/dev/null; then
+    q="SELECT * FROM sessions WHERE workspace_id = '$WS_ID' ORDER BY updated_at DESC, id DESC LIMIT 101;"
+    t0=$(date +%s%N)
+    for _ in $(seq 200); do echo "$q"; done | timeout 60 sqlite3 -readonly "$J_DATA/data/agent.db" >/dev/null \
+        || die "sqlite3 could not read $J_DATA/data/agent.db"
+    sqlite_ms=$(awk -v ns=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.3f", ns / 200 / 1e6 }')
+fi
 
 # (b) fan-out, on the same server
 echo "bench: fan-out to $FANOUT connections, $ROUNDS rounds" >&2
@@ -58,6 +72,10 @@ fan=$(timeout 300 "$LOAD" --base "$J_BASE" --token "$TOKEN" fanout --conns "$FAN
     || die "fan-out benchmark failed"
 rss_after_fanout=$(rss_mb "$J_PID")
 stop_pid "$J_PID"
+
+# Where the list's time goes, in process on the same database (now that the server is stopped).
+breakdown=$(timeout 120 "$EXAMPLES/list_breakdown" "$J_DATA/data/agent.db" 300) \
+    || die "list_breakdown failed"
 
 # (c) idle connections, on a fresh server
 echo "bench: opening $IDLE idle WebSocket connections" >&2
@@ -72,6 +90,10 @@ echo
 print_table
 echo
 printf '%-44s %8s ms   %s\n' "list p99" "$list_p99" "aim < 10 ms: $(verdict "$list_p99" '<' 10)"
+printf '%-44s %8s ms   %s\n' "list p99, one client" "$c1_p99" "aim < 10 ms: $(verdict "$c1_p99" '<' 10)"
+per_row=$(awk -v a="$list_rps" -v b="$list10_rps" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", (1 / a - 1 / b) * 1e6 / 90; else print "n/a" }')
+printf '%-44s %8s us   %s\n' "server time per extra session in a page" "$per_row" "(from limit=100 vs limit=10 req/s)"
+printf '%-44s %8s ms   %s\n' "the same page from the sqlite3 CLI" "$sqlite_ms" "(SQLite engine alone)"
 printf '%-44s %8s ms\n' "fan-out to $FANOUT: last arrival, p50" "$(field last_p50_ms "$fan")"
 printf '%-44s %8s ms\n' "fan-out to $FANOUT: last arrival, p99" "$(field last_p99_ms "$fan")"
 printf '%-44s %8s ms\n' "fan-out to $FANOUT: median arrival, p50" "$(field median_conn_p50_ms "$fan")"
@@ -81,3 +103,5 @@ printf '%-44s %8s KB\n' "server RSS with $IDLE idle connections" "$(field rss_af
 printf '%-44s %8s KB\n' "server RSS after they closed" "$(field rss_after_close_kb "$idle")"
 kb=$(field kb_per_conn "$idle")
 printf '%-44s %8s KB   %s\n' "per idle connection" "$kb" "aim < 20 KB: $(verdict "$kb" '<' 20)"
+echo
+echo "$breakdown"
