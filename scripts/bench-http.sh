@@ -5,6 +5,8 @@
 #   (c) the same with auth off,
 #   (d) GET /api/health,
 #   (e) (b) again with JEAN2_LOG=warn, to show what the per-request log line costs,
+#   (f) (c) again with JEAN2_LOG=warn: the remaining layers (request id, Host/Origin guard,
+#       timeout, connection limit) against bare axum,
 # then the ratios auth-on/auth-off and auth-on/bare (targets >= 0.9) and the server's idle RSS
 # after start and after the load (target < 20 MB).
 #
@@ -27,17 +29,17 @@ port=$(free_port)
 start_bg bare "$EXAMPLES/bare" "127.0.0.1:$port"
 bare_pid=$LAST_PID
 wait_http bare "$bare_pid" "http://127.0.0.1:$port/api/auth/verify"
-run_wrk "bare axum GET /api/auth/verify" "http://127.0.0.1:$port/api/auth/verify"
-bare_rps=$W_RPS
+run_wrk "bare axum GET /api/auth/verify" "$bare_pid" "http://127.0.0.1:$port/api/auth/verify"
+bare_rps=$W_RPS bare_cpu=$W_CPU
 stop_pid "$bare_pid"
 
 # (b) + (d): auth on
 start_jean2 auth-on "$TOKEN"
 sleep 1
 idle_start=$(rss_mb "$J_PID")
-run_wrk "jean2 GET /api/auth/verify, auth on" "$J_BASE/api/auth/verify" -H "Authorization: Bearer $TOKEN"
-on_rps=$W_RPS
-run_wrk "jean2 GET /api/health" "$J_BASE/api/health"
+run_wrk "jean2 GET /api/auth/verify, auth on" "$J_PID" "$J_BASE/api/auth/verify" -H "Authorization: Bearer $TOKEN"
+on_rps=$W_RPS on_cpu=$W_CPU
+run_wrk "jean2 GET /api/health" "$J_PID" "$J_BASE/api/health"
 sleep 2
 idle_after=$(rss_mb "$J_PID")
 # The token must really be checked: a wrong one is refused.
@@ -49,14 +51,20 @@ stop_pid "$J_PID"
 start_jean2 auth-off ""
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$J_BASE/api/auth/verify")
 [[ $code == 200 ]] || die "auth-off server answered $code without a token (expected 200)"
-run_wrk "jean2 GET /api/auth/verify, auth off" "$J_BASE/api/auth/verify"
-off_rps=$W_RPS
+run_wrk "jean2 GET /api/auth/verify, auth off" "$J_PID" "$J_BASE/api/auth/verify"
+off_rps=$W_RPS off_cpu=$W_CPU
 stop_pid "$J_PID"
 
 # (e) auth on, request log off
 start_jean2 auth-on-quiet "$TOKEN" JEAN2_LOG=warn
-run_wrk "jean2 GET /api/auth/verify, auth on, log=warn" "$J_BASE/api/auth/verify" -H "Authorization: Bearer $TOKEN"
-quiet_rps=$W_RPS
+run_wrk "jean2 GET /api/auth/verify, auth on, log=warn" "$J_PID" "$J_BASE/api/auth/verify" -H "Authorization: Bearer $TOKEN"
+quiet_rps=$W_RPS quiet_cpu=$W_CPU
+stop_pid "$J_PID"
+
+# (f) auth off, request log off: what the remaining layers cost against bare axum
+start_jean2 auth-off-quiet "" JEAN2_LOG=warn
+run_wrk "jean2 GET /api/auth/verify, auth off, log=warn" "$J_PID" "$J_BASE/api/auth/verify"
+plain_rps=$W_RPS plain_cpu=$W_CPU
 stop_pid "$J_PID"
 
 r_off=$(ratio "$on_rps" "$off_rps")
@@ -67,6 +75,10 @@ print_table
 echo
 printf '%-44s %6s   %s\n' "auth-on / auth-off (req/s)" "$r_off" "target >= 0.90: $(verdict "$r_off" '>=' 0.9)"
 printf '%-44s %6s   %s\n' "auth-on / bare axum (req/s)" "$r_bare" "target >= 0.90: $(verdict "$r_bare" '>=' 0.9)"
-printf '%-44s %6s   %s\n' "auth-on, JEAN2_LOG=warn / bare axum" "$r_quiet" "(what the request log costs)"
+printf '%-44s %6s   %s\n' "auth-on, log=warn / bare axum" "$r_quiet" "(without the per-request log line)"
+printf '%-44s %6s   %s\n' "auth-off, log=warn / bare axum" "$(ratio "$plain_rps" "$bare_rps")" "(the other layers alone)"
+printf '%-44s %6s   %s\n' "CPU-based: auth-off / auth-on (us per req)" "$(ratio "$off_cpu" "$on_cpu")" "target >= 0.90: $(verdict "$(ratio "$off_cpu" "$on_cpu")" '>=' 0.9) (steadier than req/s on a shared machine)"
+printf '%-44s %6s   %s\n' "CPU-based: bare / auth-on (us per req)" "$(ratio "$bare_cpu" "$on_cpu")" "target >= 0.90: $(verdict "$(ratio "$bare_cpu" "$on_cpu")" '>=' 0.9)"
+printf '%-44s %6s   %s\n' "server CPU per request: auth-on / bare" "$(ratio "$on_cpu" "$bare_cpu")" "(bare $bare_cpu us; auth off $off_cpu, log=warn $quiet_cpu, both off $plain_cpu)"
 printf '%-44s %6s MB   %s\n' "jean2 idle RSS after start" "$idle_start" "target < 20 MB: $(verdict "$idle_start" '<' 20)"
 printf '%-44s %6s MB   %s\n' "jean2 idle RSS after the load" "$idle_after" "target < 20 MB: $(verdict "$idle_after" '<' 20)"

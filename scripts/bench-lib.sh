@@ -144,17 +144,26 @@ to_ms() {
     }'
 }
 
-# run_wrk LABEL URL [WRK_ARGS...]: a 2 s warm-up, then the measured run; fails on any non-2xx
-# answer or socket error. Sets W_RPS, W_P50, W_P99 (ms) and appends a row to $WORK/table.
+# cpu_ticks PID: user + system CPU time of PID so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# run_wrk LABEL PID URL [WRK_ARGS...]: a 2 s warm-up, then the measured run; fails on any
+# non-2xx answer or socket error. Sets W_RPS, W_P50, W_P99 (ms) and W_CPU (server CPU time per
+# request in microseconds, from /proc/PID/stat: independent of how the 2 cores were shared with
+# wrk) and appends a row to $WORK/table.
 WRK_CONNS=${BENCH_CONNS:-32}
 WRK_DURATION=${BENCH_DURATION:-10s}
 run_wrk() {
-    local label=$1 url=$2
-    shift 2
-    local out=$WORK/wrk-$(echo "$label" | tr -c 'A-Za-z0-9' '_').txt
+    local label=$1 pid=$2 url=$3
+    shift 3
+    local out
+    out=$WORK/wrk-$(echo "$label" | tr -c 'A-Za-z0-9' '_').txt
     timeout 30 wrk -t1 -c"$WRK_CONNS" -d2s "$@" "$url" >/dev/null 2>&1 || true
+    local t0
+    t0=$(cpu_ticks "$pid")
     timeout 120 wrk -t1 -c"$WRK_CONNS" -d"$WRK_DURATION" --latency "$@" "$url" >"$out" 2>&1 \
         || { cat "$out" >&2; die "wrk failed for $label"; }
+    local ticks=$(($(cpu_ticks "$pid") - t0))
     if grep -q -E 'Non-2xx|Socket errors' "$out"; then
         cat "$out" >&2
         die "$label: some requests failed (wrk output above); the figures would not be honest"
@@ -162,14 +171,17 @@ run_wrk() {
     W_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
     W_P50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
     W_P99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    [[ -n $W_RPS ]] || { cat "$out" >&2; die "could not read wrk output for $label"; }
-    printf '%-44s %10s %9s %9s\n' "$label" "$W_RPS" "$W_P50" "$W_P99" >>"$WORK/table"
-    echo "bench: $label: $W_RPS req/s, p50 $W_P50 ms, p99 $W_P99 ms" >&2
+    local total
+    total=$(awk '/requests in/ { print $1 }' "$out")
+    [[ -n $W_RPS && -n $total ]] || { cat "$out" >&2; die "could not read wrk output for $label"; }
+    W_CPU=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    printf '%-46s %8s %8s %8s %9s\n' "$label" "$W_RPS" "$W_P50" "$W_P99" "$W_CPU" >>"$WORK/table"
+    echo "bench: $label: $W_RPS req/s, p50 $W_P50 ms, p99 $W_P99 ms, server CPU $W_CPU us/req" >&2
 }
 
 print_table() {
-    printf '%-44s %10s %9s %9s\n' "case (wrk -t1 -c$WRK_CONNS -d$WRK_DURATION)" "req/s" "p50 ms" "p99 ms"
-    printf '%s\n' "--------------------------------------------------------------------------------"
+    printf '%-46s %8s %8s %8s %9s\n' "case (wrk -t1 -c$WRK_CONNS -d$WRK_DURATION --latency)" "req/s" "p50 ms" "p99 ms" "CPU us/req"
+    printf '%s\n' "-------------------------------------------------------------------------------------"
     cat "$WORK/table"
 }
 

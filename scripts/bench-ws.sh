@@ -47,14 +47,14 @@ n_ids=$(grep -o '"id":' <<<"$page" | wc -l)
 [[ $n_ids -ge 100 ]] || die "the list returned $n_ids sessions, expected 100: ${page:0:300}"
 grep -q '"hasMore":true' <<<"$page" || die "the list page says no more pages with $SESSIONS sessions: ${page:0:300}"
 echo "bench: one page is $(wc -c <<<"$page") bytes" >&2
-run_wrk "GET .../sessions?limit=100 ($SESSIONS sessions)" "$list_url" -H "Authorization: Bearer $TOKEN"
-list_rps=$W_RPS list_p99=$W_P99
-run_wrk "GET .../sessions?rootOnly=true&limit=100" "$list_url&rootOnly=true" -H "Authorization: Bearer $TOKEN"
-run_wrk "GET .../sessions?limit=10" "${list_url%=100}=10" -H "Authorization: Bearer $TOKEN"
-list10_rps=$W_RPS
-WRK_CONNS=1 run_wrk "GET .../sessions?limit=100, one client (-c1)" "$list_url" -H "Authorization: Bearer $TOKEN"
+run_wrk "GET .../sessions?limit=100 ($SESSIONS sessions)" "$J_PID" "$list_url" -H "Authorization: Bearer $TOKEN"
+list_p99=$W_P99 list_cpu=$W_CPU
+run_wrk "GET .../sessions?rootOnly=true&limit=100" "$J_PID" "$list_url&rootOnly=true" -H "Authorization: Bearer $TOKEN"
+run_wrk "GET .../sessions?limit=10" "$J_PID" "${list_url%=100}=10" -H "Authorization: Bearer $TOKEN"
+list10_cpu=$W_CPU
+WRK_CONNS=1 run_wrk "GET .../sessions?limit=100, one client (-c1)" "$J_PID" "$list_url" -H "Authorization: Bearer $TOKEN"
 c1_p99=$W_P99
-run_wrk "GET /api/health (same server, reference)" "$J_BASE/api/health"
+run_wrk "GET /api/health (same server, reference)" "$J_PID" "$J_BASE/api/health"
 # The same page straight from SQLite (no server), to split engine time from server time.
 sqlite_ms=n/a
 if command -v sqlite3 >/dev/null; then
@@ -91,8 +91,8 @@ print_table
 echo
 printf '%-44s %8s ms   %s\n' "list p99" "$list_p99" "aim < 10 ms: $(verdict "$list_p99" '<' 10)"
 printf '%-44s %8s ms   %s\n' "list p99, one client" "$c1_p99" "aim < 10 ms: $(verdict "$c1_p99" '<' 10)"
-per_row=$(awk -v a="$list_rps" -v b="$list10_rps" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", (1 / a - 1 / b) * 1e6 / 90; else print "n/a" }')
-printf '%-44s %8s us   %s\n' "server time per extra session in a page" "$per_row" "(from limit=100 vs limit=10 req/s)"
+per_row=$(awk -v a="$list_cpu" -v b="$list10_cpu" 'BEGIN { printf "%.1f", (a - b) / 90 }')
+printf '%-44s %8s us   %s\n' "server CPU per extra session in a page" "$per_row" "(CPU/req at limit=100 vs limit=10)"
 printf '%-44s %8s ms   %s\n' "the same page from the sqlite3 CLI" "$sqlite_ms" "(SQLite engine alone)"
 printf '%-44s %8s ms\n' "fan-out to $FANOUT: last arrival, p50" "$(field last_p50_ms "$fan")"
 printf '%-44s %8s ms\n' "fan-out to $FANOUT: last arrival, p99" "$(field last_p99_ms "$fan")"
