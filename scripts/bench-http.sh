@@ -13,6 +13,7 @@
 # Usage: scripts/bench-http.sh
 #   BENCH_NO_BUILD=1   use the existing target/release binaries (BENCH_PROFILE=debug: quick try of the script, no figures)
 #   BENCH_DURATION=10s BENCH_CONNS=32   wrk duration and connections
+#   BENCH_ATTRIBUTE=0  skip the per-layer attribution runs (bare axum + one jean2 layer each)
 #   BENCH_KEEP=1       keep the temp dir with server logs and raw wrk output
 set -euo pipefail
 # shellcheck source=scripts/bench-lib.sh
@@ -67,6 +68,21 @@ run_wrk "jean2 GET /api/auth/verify, auth off, log=warn" "$J_PID" "$J_BASE/api/a
 plain_rps=$W_RPS plain_cpu=$W_CPU
 stop_pid "$J_PID"
 
+# Attribution: bare axum plus one piece of jean2's stack at a time (examples/bare.rs LAYERS).
+if [[ ${BENCH_ATTRIBUTE:-1} != 0 ]]; then
+    : >"$WORK/attrib"
+    for layers in state fromfn timeout reqid log state,fromfn,timeout,reqid,log; do
+        port=$(free_port)
+        start_bg "bare-$layers" env TMPDIR="$WORK" "$EXAMPLES/bare" "127.0.0.1:$port" "$layers"
+        pid=$LAST_PID
+        wait_http "bare-$layers" "$pid" "http://127.0.0.1:$port/api/auth/verify"
+        run_wrk "bare axum + $layers" "$pid" "http://127.0.0.1:$port/api/auth/verify"
+        printf '%-44s %6s us/req   (%+.1f us vs bare)\n' "bare axum + $layers" "$W_CPU" \
+            "$(awk -v a="$W_CPU" -v b="$bare_cpu" 'BEGIN { print a - b }')" >>"$WORK/attrib"
+        stop_pid "$pid"
+    done
+fi
+
 r_off=$(ratio "$on_rps" "$off_rps")
 r_bare=$(ratio "$on_rps" "$bare_rps")
 r_quiet=$(ratio "$quiet_rps" "$bare_rps")
@@ -82,3 +98,8 @@ printf '%-44s %6s   %s\n' "CPU-based: bare / auth-on (us per req)" "$(ratio "$ba
 printf '%-44s %6s   %s\n' "server CPU per request: auth-on / bare" "$(ratio "$on_cpu" "$bare_cpu")" "(bare $bare_cpu us; auth off $off_cpu, log=warn $quiet_cpu, both off $plain_cpu)"
 printf '%-44s %6s MB   %s\n' "jean2 idle RSS after start" "$idle_start" "target < 20 MB: $(verdict "$idle_start" '<' 20)"
 printf '%-44s %6s MB   %s\n' "jean2 idle RSS after the load" "$idle_after" "target < 20 MB: $(verdict "$idle_after" '<' 20)"
+if [[ -s $WORK/attrib ]]; then
+    echo
+    echo "server CPU per request, bare axum plus one piece of jean2's stack (bare: $bare_cpu us/req):"
+    cat "$WORK/attrib"
+fi
