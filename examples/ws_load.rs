@@ -295,6 +295,7 @@ async fn fanout(base: &str, token: Option<&str>, n: usize, rounds: usize) -> any
 
     let mut last = Vec::with_capacity(rounds);
     let mut median = Vec::with_capacity(rounds);
+    let mut first = Vec::with_capacity(rounds);
     for round in 0..rounds {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let t0 = Instant::now();
@@ -320,16 +321,20 @@ async fn fanout(base: &str, token: Option<&str>, n: usize, rounds: usize) -> any
         arrivals.sort_by(f64::total_cmp);
         last.push(arrivals[n - 1]);
         median.push(percentile(&arrivals, 50));
+        first.push(arrivals[0]);
     }
     readers.abort_all();
     last.sort_by(f64::total_cmp);
     median.sort_by(f64::total_cmp);
+    first.sort_by(f64::total_cmp);
     println!(
-        "fanout conns={n} rounds={rounds} last_p50_ms={:.2} last_p99_ms={:.2} last_max_ms={:.2} median_conn_p50_ms={:.2}",
+        "fanout conns={n} rounds={rounds} last_p50_ms={:.2} last_p99_ms={:.2} last_max_ms={:.2} \
+         median_conn_p50_ms={:.2} first_p50_ms={:.2}",
         percentile(&last, 50),
         percentile(&last, 99),
         last[rounds - 1],
         percentile(&median, 50),
+        percentile(&first, 50),
     );
     Ok(())
 }
