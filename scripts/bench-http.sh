@@ -25,14 +25,23 @@ build_release
 [[ -x $EXAMPLES/bare ]] || die "$EXAMPLES/bare is missing (cargo build --release --examples)"
 echo "bench: $(nproc) CPUs; wrk and the server share them" >&2
 
-# (a) bare axum
-port=$(free_port)
-start_bg bare "$EXAMPLES/bare" "127.0.0.1:$port"
-bare_pid=$LAST_PID
-wait_http bare "$bare_pid" "http://127.0.0.1:$port/api/auth/verify"
-run_wrk "bare axum GET /api/auth/verify" "$bare_pid" "http://127.0.0.1:$port/api/auth/verify"
-bare_rps=$W_RPS bare_cpu=$W_CPU
-stop_pid "$bare_pid"
+# (a) bare axum; measured first and again last, and the better of the two is the baseline
+# (req/s on a shared 2-core machine drifts; the stricter baseline keeps the ratios honest).
+bare_rps=0 bare_cpu=
+measure_bare() {
+    local port pid
+    port=$(free_port)
+    start_bg bare "$EXAMPLES/bare" "127.0.0.1:$port"
+    pid=$LAST_PID
+    wait_http bare "$pid" "http://127.0.0.1:$port/api/auth/verify"
+    run_wrk "bare axum GET /api/auth/verify$1" "$pid" "http://127.0.0.1:$port/api/auth/verify"
+    stop_pid "$pid"
+    ((W_RPS > bare_rps)) && bare_rps=$W_RPS
+    if [[ -z $bare_cpu ]] || awk -v a="$W_CPU" -v b="$bare_cpu" 'BEGIN { exit !(a < b) }'; then
+        bare_cpu=$W_CPU
+    fi
+}
+measure_bare ""
 
 # (b) + (d): auth on
 start_jean2 auth-on "$TOKEN"
@@ -68,6 +77,8 @@ run_wrk "jean2 GET /api/auth/verify, auth off, log=warn" "$J_PID" "$J_BASE/api/a
 plain_rps=$W_RPS plain_cpu=$W_CPU
 stop_pid "$J_PID"
 
+measure_bare " (again)"
+
 # Attribution: bare axum plus one piece of jean2's stack at a time (examples/bare.rs LAYERS).
 if [[ ${BENCH_ATTRIBUTE:-1} != 0 ]]; then
     : >"$WORK/attrib"
@@ -89,6 +100,7 @@ r_quiet=$(ratio "$quiet_rps" "$bare_rps")
 echo
 print_table
 echo
+echo "baseline: the better of the two bare axum runs ($bare_rps req/s, $bare_cpu us/req)"
 printf '%-44s %6s   %s\n' "auth-on / auth-off (req/s)" "$r_off" "target >= 0.90: $(verdict "$r_off" '>=' 0.9)"
 printf '%-44s %6s   %s\n' "auth-on / bare axum (req/s)" "$r_bare" "target >= 0.90: $(verdict "$r_bare" '>=' 0.9)"
 printf '%-44s %6s   %s\n' "auth-on, log=warn / bare axum" "$r_quiet" "(without the per-request log line)"
