@@ -97,7 +97,9 @@ async fn serve(
             incoming = stream.next() => {
                 match incoming {
                     Some(Ok(Message::Text(text))) => match protocol::parse(text.as_str()) {
-                        Ok(msg) => dispatch::handle(&mut ctx, msg).await,
+                        // Boxed: the handler futures (store queries) are ~1.8 KB and would
+                        // otherwise be part of every idle connection's task (bench-ws.sh).
+                        Ok(msg) => Box::pin(dispatch::handle(&mut ctx, msg)).await,
                         Err(e) => ctx.send(&ServerEvent::error("parse_error", e.to_string())),
                     },
                     Some(Ok(Message::Binary(_))) => ctx.send(&ServerEvent::error(
