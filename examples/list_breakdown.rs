@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
             .context("usage: list_breakdown DB_PATH [ITERATIONS]")?,
     );
     let n: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(300);
-    let store = Store::open_beside_server(&db).await?;
+    let store = Store::open_unlocked(&db).await?;
     let scope = Scope::All;
     let ws = store
         .list_workspaces(&scope)

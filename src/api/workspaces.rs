@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::paging::{decode_cursor, encode_cursor, parse_flag, parse_limit, parse_status};
@@ -14,7 +14,7 @@ use super::{Caller, not_found};
 use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::store::workspaces::{NewWorkspace, WorkspacePatch};
-use crate::store::{Scope, Workspace, sessions::SessionQuery};
+use crate::store::{Scope, Session, Workspace, sessions::SessionQuery};
 use crate::time::now_iso;
 
 pub fn router() -> Router<AppState> {
@@ -186,11 +186,7 @@ async fn sessions(
     Caller(scope): Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<SessionsQuery>,
-) -> Result<ApiJson<Value>, AppError> {
-    app.store
-        .get_workspace(&scope, &id)
-        .await
-        .map_err(not_found("Workspace"))?;
+) -> Result<ApiJson<SessionList>, AppError> {
     let limit = parse_limit(q.limit.as_deref())?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let paged = limit.is_some() || after.is_some();
@@ -200,18 +196,44 @@ async fn sessions(
         None
     };
     let query = SessionQuery {
-        workspace_id: Some(id),
+        workspace_id: Some(id.clone()),
         root_only: parse_flag("rootOnly", q.root_only.as_deref())?,
         status: parse_status(q.status.as_deref())?,
         limit,
         after,
     };
     let page = app.store.list_sessions(&scope, &query).await?;
-    let mut body = json!({ "sessions": page.sessions });
-    if let Some(limit) = limit {
-        let next = page.next.as_ref().map(|(u, i)| encode_cursor(u, i));
-        body["pagination"] =
-            json!({ "nextCursor": next, "hasMore": page.next.is_some(), "limit": limit });
+    // A non-empty page proves the workspace exists and is visible; only an empty one needs the
+    // extra lookup to tell "no sessions" from 404 (the sidebar list is the hottest read).
+    if page.sessions.is_empty() {
+        app.store
+            .get_workspace(&scope, &id)
+            .await
+            .map_err(not_found("Workspace"))?;
     }
-    Ok(ApiJson(body))
+    let pagination = limit.map(|limit| Pagination {
+        next_cursor: page.next.as_ref().map(|(u, i)| encode_cursor(u, i)),
+        has_more: page.next.is_some(),
+        limit,
+    });
+    Ok(ApiJson(SessionList {
+        sessions: page.sessions,
+        pagination,
+    }))
+}
+
+/// The sidebar list, serialized straight from the rows (no intermediate `Value`).
+#[derive(Serialize)]
+struct SessionList {
+    sessions: Vec<Session>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Pagination {
+    next_cursor: Option<String>,
+    has_more: bool,
+    limit: u32,
 }
