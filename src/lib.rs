@@ -11,11 +11,11 @@
 //! - [`api`]: REST handlers, one file per resource.
 //! - [`ws`]: the WebSocket endpoint: message parsing, one task per connection, dispatch.
 //! - [`app`]: `AppState`, built once from settings.
+//! - [`chat`]: preconfigs and the chat turn: pre-checks, queue, streaming into parts, titles,
+//!   crash recovery.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, the auth layer.
 //! - [`events`]: server → client events and the hub that routes them.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
-//! - [`chat`]: preconfigs and the chat turn: pre-checks, queue, streaming into parts, titles,
-//!   crash recovery.
 //! - [`store`]: SQLite through sqlx; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
