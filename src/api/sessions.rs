@@ -200,16 +200,21 @@ async fn remove(
         .delete_session(&scope, &id)
         .await
         .map_err(not_found("Session"))?;
-    // A reply streaming into a deleted session has nowhere to go.
-    app.runs.interrupt(&id);
+    forget_deleted(&app, &id);
+    Ok(ApiJson(json!({ "success": true })))
+}
+
+/// After a session is gone from the store: stop its reply (it has nowhere to go), tell the
+/// connections that had it open, and forget them as participants.
+pub(super) fn forget_deleted(app: &AppState, id: &str) {
+    app.runs.interrupt(id);
     app.hub.publish(
-        Audience::Session(&id),
+        Audience::Session(id),
         &ServerEvent::SessionDeleted {
-            session_id: id.clone(),
+            session_id: id.to_owned(),
         },
     );
-    app.hub.drop_session(&id);
-    Ok(ApiJson(json!({ "success": true })))
+    app.hub.drop_session(id);
 }
 
 #[derive(Debug, Deserialize)]

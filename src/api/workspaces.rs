@@ -160,9 +160,7 @@ async fn remove(
         .await
         .map_err(not_found("Workspace"))?;
     for s in &deleted {
-        // A reply streaming into a deleted session has nowhere to go.
-        app.runs.interrupt(s);
-        app.hub.drop_session(s);
+        super::sessions::forget_deleted(&app, s);
     }
     Ok(ApiJson(
         json!({ "success": true, "deletedSessions": deleted }),

@@ -255,3 +255,44 @@ async fn a_method_a_route_does_not_serve_is_the_json_404() {
         assert_eq!(res["method"], method.as_str(), "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn deleting_a_workspace_tells_connections_that_had_its_sessions_open() {
+    let app = spawn_app().await;
+    let wid = app
+        .post_json(
+            "/api/workspaces",
+            &json!({"name": "Doomed", "isVirtual": true}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["workspace"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sid = app
+        .post_json("/api/sessions", &json!({"workspaceId": wid}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut ws = app.ws(None).await.unwrap();
+    ws.send_json(&json!({"type": "session.resume", "sessionId": sid}))
+        .await;
+    ws.expect("session.resumed").await;
+    ws.expect("ask.pending_sync").await;
+
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/workspaces/{wid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let deleted = ws.expect("session.deleted").await;
+    assert_eq!(deleted["sessionId"], sid.as_str());
+}
