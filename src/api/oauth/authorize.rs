@@ -106,6 +106,28 @@ fn csrf_failed() -> Response {
     )
 }
 
+/// The common start of the sign-in and consent form posts: OAuth on, the form parses, its CSRF
+/// token matches the cookie, and the authorization request it carries is still valid.
+async fn posted_form(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(OAuth, Params, AuthzParams, ValidAuthz), Response> {
+    let Some(oauth) = core(app) else {
+        return Err(not_enabled());
+    };
+    let form = Params::parse(&String::from_utf8_lossy(body))
+        .map_err(|m| html::error(StatusCode::BAD_REQUEST, &m))?;
+    if !csrf_ok(headers, &form) {
+        return Err(csrf_failed());
+    }
+    let p = form.authz();
+    let v = az::validate(&oauth, &p)
+        .await
+        .map_err(|e| refused(&oauth, e))?;
+    Ok((oauth, form, p, v))
+}
+
 /// Signed in: skip consent if a remembered grant covers the request, else ask.
 async fn continue_as(
     oauth: &OAuth,
@@ -161,20 +183,9 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(oauth) = core(&app) else {
-        return not_enabled();
-    };
-    let form = match Params::parse(&String::from_utf8_lossy(&body)) {
-        Ok(f) => f,
-        Err(m) => return html::error(StatusCode::BAD_REQUEST, &m),
-    };
-    if !csrf_ok(&headers, &form) {
-        return csrf_failed();
-    }
-    let p = form.authz();
-    let v = match az::validate(&oauth, &p).await {
-        Ok(v) => v,
-        Err(e) => return refused(&oauth, e),
+    let (oauth, form, p, v) = match posted_form(&app, &headers, &body).await {
+        Ok(parts) => parts,
+        Err(res) => return res,
     };
     let csrf = form.get("csrf").unwrap_or_default().to_owned();
     let email = form.get("email").unwrap_or_default().to_owned();
@@ -274,20 +285,9 @@ fn serde_urlencoded_authz(p: &AuthzParams) -> String {
 /// `POST /oauth/consent`: `decision=allow` remembers the grant and issues a code; `deny` sends
 /// `access_denied` back.
 pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(oauth) = core(&app) else {
-        return not_enabled();
-    };
-    let form = match Params::parse(&String::from_utf8_lossy(&body)) {
-        Ok(f) => f,
-        Err(m) => return html::error(StatusCode::BAD_REQUEST, &m),
-    };
-    if !csrf_ok(&headers, &form) {
-        return csrf_failed();
-    }
-    let p = form.authz();
-    let v = match az::validate(&oauth, &p).await {
-        Ok(v) => v,
-        Err(e) => return refused(&oauth, e),
+    let (oauth, form, p, v) = match posted_form(&app, &headers, &body).await {
+        Ok(parts) => parts,
+        Err(res) => return res,
     };
     let csrf = form.get("csrf").unwrap_or_default();
     let Some(user) = session_user(&oauth, &headers).await else {
