@@ -131,9 +131,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         sqlx::query("UPDATE api_keys SET revoked = 1 WHERE app_id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -155,9 +153,7 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         Ok(())
     }
 
@@ -212,9 +208,7 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         Ok(())
     }
 

@@ -264,9 +264,7 @@ impl Store {
         .bind(id)
         .execute(self.pool())
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         self.get_message(id).await
     }
 

@@ -105,6 +105,15 @@ impl Scope {
     }
 }
 
+/// `NotFound` when a write touched no row: the id is unknown, or not visible in the caller's scope.
+pub(crate) fn touched(done: &sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 /// The database handle; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -85,9 +85,7 @@ impl Store {
             .bind(part_id)
             .execute(self.pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         Ok(())
     }
 

@@ -270,9 +270,7 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         Ok(())
     }
 
@@ -289,9 +287,7 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         self.get_session(&Scope::All, id).await
     }
 
@@ -328,9 +324,7 @@ impl Store {
         .bind(id)
         .execute(self.pool())
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         self.get_session(&Scope::All, id).await
     }
 }

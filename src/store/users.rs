@@ -114,9 +114,7 @@ impl Store {
             .bind(normalize_email(email))
             .execute(self.pool())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        super::touched(&done)?;
         if disabled {
             // A disabled person's browser sessions end now.
             sqlx::query(
