@@ -19,6 +19,7 @@
 //! - [`store`]: SQLite through sqlx; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
+//! - [`proc`]: the environment of child processes (no secrets).
 //! - [`time`]: wire timestamps.
 
 pub mod admin;
@@ -33,6 +34,7 @@ pub mod error;
 pub mod events;
 pub mod layers;
 pub mod llm;
+pub mod proc;
 pub mod router;
 pub mod server;
 pub mod store;

@@ -145,6 +145,9 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     /// Interval of the JSON `ping` on every WebSocket (30 s, `PROTOCOL.md` §4.2; tests shorten it).
     pub ws_heartbeat: Duration,
+    /// The names set in `<data dir>/.env`: never passed on to child processes (shell tool,
+    /// terminals), whatever they are called ([`crate::proc::child_env`]).
+    pub env_file_keys: Vec<String>,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -389,6 +392,7 @@ impl Settings {
                 cache_ttl: Duration::from_secs(10),
             },
             ws_heartbeat: Duration::from_secs(30),
+            env_file_keys: file.keys().cloned().collect(),
         };
         settings.check_exposure()?;
         settings.check_oauth_transport()?;
