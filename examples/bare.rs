@@ -38,8 +38,13 @@ async fn main() -> anyhow::Result<()> {
         let dir = std::env::temp_dir().join(format!("jean2-bare-{}", std::process::id()));
         let settings = jean2::config::Settings::for_data_dir(dir);
         let store = jean2::store::Store::open(&settings.database_path).await?;
-        let state =
-            jean2::app::AppState::new(settings, store, tokio_util::sync::CancellationToken::new());
+        let auth = jean2::auth::Auth::new(&settings, None);
+        let state = jean2::app::AppState::new(
+            settings,
+            store,
+            auth,
+            tokio_util::sync::CancellationToken::new(),
+        );
         Router::new()
             .route("/api/auth/verify", get(verify))
             .with_state(state)

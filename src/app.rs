@@ -6,10 +6,10 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
-use crate::chat::Runs;
+use crate::chat::{Chat, ChatDeps};
 use crate::config::Settings;
 use crate::events::Hub;
-use crate::llm::LlmClient;
+use crate::sessions::Sessions;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -21,31 +21,40 @@ pub struct AppState {
     pub store: Store,
     /// Open WebSocket connections and who hears which event.
     pub hub: Hub,
-    /// The shared-token check and failed-attempt limiter (also the auth layer's state).
+    /// Credentials → principals: the shared token, OAuth when on, the failed-attempt limiter
+    /// (also the auth layer's state).
     pub auth: Auth,
-    /// Cancelled when the server shuts down; reaches every WebSocket task.
+    /// Cancelled when the server shuts down; reaches every WebSocket task and chat turn.
     pub shutdown: CancellationToken,
     /// When this process started serving.
     pub started: Instant,
-    /// The HTTP client for LLM providers (connection pool, timeouts, retry policy).
-    pub llm: LlmClient,
-    /// Chat turns running now, per session, with the messages queued behind them (memory only).
-    pub runs: Runs,
+    /// Chat turns: the LLM client, running turns and their queues, the task tracker.
+    pub chat: Chat,
+    /// The session and workspace lifecycle that REST and WebSocket share.
+    pub sessions: Sessions,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, store: Store, shutdown: CancellationToken) -> Self {
-        let auth = Auth::new(&settings);
-        let llm = LlmClient::from_settings(&settings.llm);
+    /// Build the state of a server. `auth` comes ready (OAuth included when on).
+    pub fn new(settings: Settings, store: Store, auth: Auth, shutdown: CancellationToken) -> Self {
+        let hub = Hub::new();
+        let chat = Chat::new(ChatDeps {
+            store: store.clone(),
+            hub: hub.clone(),
+            data_dir: settings.data_dir.clone(),
+            llm: settings.llm.clone(),
+            shutdown: shutdown.clone(),
+        });
+        let sessions = Sessions::new(chat.clone());
         Self {
             settings: Arc::new(settings),
             store,
-            hub: Hub::new(),
+            hub,
             auth,
             shutdown,
             started: Instant::now(),
-            llm,
-            runs: Runs::new(),
+            chat,
+            sessions,
         }
     }
 

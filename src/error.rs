@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::store::StoreError;
+
 /// One field that failed validation: `{"path":"name","message":"Name is required"}`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
@@ -85,6 +87,16 @@ impl AppError {
             AppError::Unprocessable(_) => "unprocessable_entity",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "Internal Server Error",
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound("Not found".into()),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            other => AppError::internal(other),
         }
     }
 }

@@ -1,42 +1,67 @@
 //! jean2: the server of the Jean2 agent platform.
 //!
-//! The map, top to bottom (a module uses only modules below it):
+//! The map, top to bottom. A module uses only modules below it, never one above (the test
+//! `layering` in this file checks every `crate::` path in `src/`):
 //!
-//! - [`cli`]: the command line and its help text.
+//! - [`cli`]: the command line and its help text; `main.rs` dispatches it.
 //! - [`admin`]: `jean2 users|apps|keys`: OAuth administration, straight on the database.
 //! - [`daemon`]: pidfile, detached start, status, stop, reload of the background server.
 //! - [`server`]: `run(settings, listener, shutdown)`, plain or rustls, graceful shutdown, limits.
 //! - [`router`]: the one route table and the layer stack.
 //! - [`layers`]: Host/Origin guard with CORS, and the request log with secrets scrubbed.
-//! - [`api`]: REST handlers, one file per resource.
-//! - [`ws`]: the WebSocket endpoint: message parsing, one task per connection, dispatch.
+//! - [`api`]: REST handlers, one file per resource: HTTP ⇄ core calls.
+//! - [`ws`]: the WebSocket endpoint: typed client messages, one task per connection.
 //! - [`app`]: `AppState`, built once from settings.
-//! - [`chat`]: preconfigs and the chat turn: pre-checks, queue, streaming into parts, titles,
-//!   crash recovery.
-//! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, the auth layer.
-//! - [`events`]: server → client events and the hub that routes them.
+//! - [`sessions`]: the session and workspace lifecycle that REST and WebSocket share.
+//! - [`chat`]: the chat context and turn: pre-checks, queue, streaming into parts, titles,
+//!   crash recovery; its tasks are tracked so shutdown waits for them.
+//! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, OAuth 2.1 core,
+//!   the auth layer.
+//! - [`events`]: server → client events and the hub that routes them by visibility.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
-//! - [`store`]: SQLite through sqlx; the only place SQL lives.
-//! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
+//! - [`store`]: the database; the only place SQL lives.
+//! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`proc`]: the environment of child processes (no secrets).
-//! - [`time`]: wire timestamps.
+//! - [`time`]: wire timestamps and the injectable clock.
+
+pub mod cli;
 
 pub mod admin;
-pub mod api;
-pub mod app;
-pub mod auth;
-pub mod chat;
-pub mod cli;
-pub mod config;
 pub mod daemon;
-pub mod error;
-pub mod events;
-pub mod layers;
-pub mod llm;
-pub mod proc;
-pub mod router;
 pub mod server;
-pub mod store;
-pub mod time;
+
+pub mod router;
+
+pub mod layers;
+
+pub mod api;
 pub mod ws;
+
+pub mod app;
+
+pub mod sessions;
+
+pub mod chat;
+
+pub mod auth;
+
+pub mod events;
+
+pub mod llm;
+
+pub mod error;
+
+pub mod store;
+
+pub mod config;
+
+pub mod proc;
+
+pub mod time;
+
+/// This build's version (`jean2 version`, `/api/info`, the pidfile).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod layering;

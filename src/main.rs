@@ -15,18 +15,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => foreground(args),
-        Command::Start(args) => spawn::start(&args),
+        Command::Start(args) => spawn::start(&args.overrides()),
         Command::Stop => control::stop(),
-        Command::Restart(args) => control::restart(&args),
+        Command::Restart(args) => control::restart(&args.overrides()),
         Command::Status => control::status(),
-        Command::Logs(args) => log::logs(&args),
+        Command::Logs(args) => log::logs(args.lines, !args.no_follow),
         Command::Auth => token::auth(),
         Command::Reload => control::reload(),
         Command::Users(c) => jean2::admin::users(c),
         Command::Apps(c) => jean2::admin::apps(c),
         Command::Keys(c) => jean2::admin::keys(c),
         Command::Version => {
-            println!("jean2 {}", env!("CARGO_PKG_VERSION"));
+            println!("jean2 {}", jean2::VERSION);
             Ok(ExitCode::SUCCESS)
         }
     };
@@ -70,7 +70,7 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
         port,
         host: settings.host.clone(),
         started_at: started_at.clone(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: jean2::VERSION.to_owned(),
         url: port.map(|p| settings.local_url(p)),
     };
     let mut pidfile = pidfile::PidfileGuard::acquire(&settings.pid_file(), &record(None))?;

@@ -5,11 +5,10 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use crate::VERSION;
 use crate::app::AppState;
 use crate::error::ApiJson;
 use crate::time::now_iso;
-
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub fn public_router() -> Router<AppState> {
     Router::new()

@@ -19,6 +19,7 @@ use axum::http::request::Parts;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::sessions::Error as CoreError;
 use crate::store::Scope;
 
 /// Routes open to everyone (`GET /`, `/api/health`, `/api/info`).
@@ -55,10 +56,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// A store error with "not found" worded for the resource (`Workspace not found`).
-pub(crate) fn not_found(what: &'static str) -> impl Fn(crate::store::StoreError) -> AppError {
-    move |e| match e {
-        crate::store::StoreError::NotFound => AppError::NotFound(format!("{what} not found")),
-        other => other.into(),
+impl From<CoreError> for AppError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::NotFound(_) => AppError::NotFound(e.to_string()),
+            CoreError::Invalid(m) => AppError::BadRequest(m),
+            CoreError::Forbidden(m) => AppError::Forbidden(m),
+            CoreError::Conflict(m) => AppError::Conflict(m),
+            CoreError::Store(e) => e.into(),
+        }
     }
 }

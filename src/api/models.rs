@@ -15,5 +15,5 @@ pub fn router() -> Router<AppState> {
 
 async fn list(State(app): State<AppState>) -> ApiJson<Value> {
     let registry = Registry::load(&app.settings.data_dir).await;
-    ApiJson(registry.models_response(&app.settings.llm))
+    ApiJson(registry.models_response(&app.chat.llm_settings()))
 }

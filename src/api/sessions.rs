@@ -9,17 +9,14 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::Caller;
 use super::paging::{parse_limit, parse_status};
-use super::{Caller, not_found};
 use crate::app::AppState;
-use crate::chat::preconfigs;
 use crate::error::{ApiJson, ApiQuery, AppError, FieldError};
 use crate::events::event::Transcript;
-use crate::events::{Audience, ServerEvent};
-use crate::store::StoreError;
+use crate::sessions::NewSessionInput;
 use crate::store::messages::TRANSCRIPT_PAGE;
-use crate::store::sessions::{NewSession, SessionPatch, SessionQuery};
-use crate::time::now_iso;
+use crate::store::sessions::{SessionPatch, SessionQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,42 +50,19 @@ async fn create(
     let o = object(&body)?;
     let mut errors = Vec::new();
     let workspace_id = opt_str(o, "workspaceId", &mut errors).filter(|s| !s.is_empty());
-    let title = opt_str(o, "title", &mut errors).filter(|s| !s.is_empty());
-    let preconfig_id = opt_str(o, "preconfigId", &mut errors).filter(|s| !s.is_empty());
-    let id = opt_str(o, "id", &mut errors).filter(|s| !s.is_empty());
+    let input = NewSessionInput {
+        title: opt_str(o, "title", &mut errors),
+        preconfig_id: opt_str(o, "preconfigId", &mut errors),
+        id: opt_str(o, "id", &mut errors),
+        workspace_id: workspace_id.clone(),
+    };
     if workspace_id.is_none() && !errors.iter().any(|e| e.path == "workspaceId") {
         errors.insert(0, FieldError::new("workspaceId", "workspaceId is required"));
     }
-    let Some(workspace_id) = workspace_id.filter(|_| errors.is_empty()) else {
+    if !errors.is_empty() {
         return Err(AppError::Validation(errors));
-    };
-    let mut new = NewSession::new(&workspace_id);
-    if let Some(id) = id {
-        new.id = id;
     }
-    if let Some(t) = title {
-        new.title = t;
-    }
-    new.preconfig_id = preconfig_id;
-    preconfigs::apply(&app.settings.data_dir, &mut new).await;
-    let session = app
-        .store
-        .create_session(&scope, new, &now_iso())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => AppError::NotFound("Workspace not found".into()),
-            StoreError::Conflict(_) => {
-                AppError::Conflict("A session with this id already exists".into())
-            }
-            other => other.into(),
-        })?;
-    // Open clients refresh their session list on this event.
-    let owner = app.store.workspace_owner(&session.workspace_id).await?;
-    app.hub.publish_owned(
-        Audience::All,
-        owner.as_deref(),
-        &ServerEvent::session_created(session.clone()),
-    );
+    let session = app.sessions.create_session(&scope, input).await?;
     Ok((StatusCode::CREATED, ApiJson(json!({ "session": session }))))
 }
 
@@ -118,11 +92,7 @@ async fn show(
     Caller(scope): Caller,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Value>, AppError> {
-    let s = app
-        .store
-        .get_session(&scope, &id)
-        .await
-        .map_err(not_found("Session"))?;
+    let s = app.sessions.session(&scope, &id).await?;
     Ok(ApiJson(json!({ "session": s })))
 }
 
@@ -178,16 +148,10 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Value>, AppError> {
-    app.store
-        .get_session(&scope, &id)
-        .await
-        .map_err(not_found("Session"))?;
+    // An unknown id is 404 even when the body is also wrong.
+    app.sessions.session(&scope, &id).await?;
     let patch = parse_update(&body)?;
-    let s = app
-        .store
-        .update_session(&scope, &id, patch, &now_iso())
-        .await
-        .map_err(not_found("Session"))?;
+    let s = app.sessions.update_session(&scope, &id, patch).await?;
     Ok(ApiJson(json!({ "session": s })))
 }
 
@@ -196,25 +160,8 @@ async fn remove(
     Caller(scope): Caller,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Value>, AppError> {
-    app.store
-        .delete_session(&scope, &id)
-        .await
-        .map_err(not_found("Session"))?;
-    forget_deleted(&app, &id);
+    app.sessions.delete_session(&scope, &id, None).await?;
     Ok(ApiJson(json!({ "success": true })))
-}
-
-/// After a session is gone from the store: stop its reply (it has nowhere to go), tell the
-/// connections that had it open, and forget them as participants.
-pub(super) fn forget_deleted(app: &AppState, id: &str) {
-    app.runs.interrupt(id);
-    app.hub.publish(
-        Audience::Session(id),
-        &ServerEvent::SessionDeleted {
-            session_id: id.to_owned(),
-        },
-    );
-    app.hub.drop_session(id);
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,21 +176,15 @@ async fn transcript(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<TranscriptQuery>,
 ) -> Result<ApiJson<Transcript>, AppError> {
-    app.store
-        .get_session(&scope, &id)
-        .await
-        .map_err(not_found("Session"))?;
     let limit = parse_limit(q.limit.as_deref())?.unwrap_or(TRANSCRIPT_PAGE);
-    let page = match q.before.as_deref().filter(|b| !b.is_empty()) {
-        None => app.store.newest_messages(&id, limit).await?,
-        Some(raw) => {
-            let before = raw.trim().parse::<i64>().map_err(|_| {
-                AppError::BadRequest(format!(
-                    "before must be a message sequence number (got {raw:?})"
-                ))
-            })?;
-            app.store.messages_before(&id, before, limit).await?
-        }
+    let before = match q.before.as_deref().filter(|b| !b.is_empty()) {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
+            AppError::BadRequest(format!(
+                "before must be a message sequence number (got {raw:?})"
+            ))
+        })?),
     };
-    Ok(ApiJson(Transcript::from_page(page, limit)))
+    let page = app.sessions.transcript(&scope, &id, before, limit).await?;
+    Ok(ApiJson(page))
 }

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Caller, not_found};
+use super::Caller;
 use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError};
 
@@ -55,10 +55,7 @@ async fn in_workspace(
     id: &str,
     body: Value,
 ) -> Result<ApiJson<Value>, AppError> {
-    app.store
-        .get_workspace(scope, id)
-        .await
-        .map_err(not_found("Workspace"))?;
+    app.sessions.workspace(scope, id).await?;
     Ok(ApiJson(body))
 }
 

@@ -1,30 +1,11 @@
-//! Checking what a client sends to create or change a workspace, and making its directory:
-//! field validation with the `details` list, `~` expansion, virtual workspaces under
-//! `<data dir>/workspaces/<uuid>`, additional paths kept only when they exist.
-
-use std::path::{Path, PathBuf};
+//! Checking the JSON a client sends to create or change a workspace: field validation with the
+//! `details` list (`PROTOCOL.md` §2). What the values mean (paths, directories) is the session
+//! core's business ([`crate::sessions`]).
 
 use serde_json::{Map, Value};
 
 use crate::error::{AppError, FieldError};
-
-/// A valid `POST /api/workspaces` body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CreateInput {
-    pub name: String,
-    pub path: Option<String>,
-    pub is_virtual: bool,
-    pub additional_paths: Vec<String>,
-    pub settings: Option<Map<String, Value>>,
-}
-
-/// A valid `PATCH /api/workspaces/:id` body (at least one field present).
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpdateInput {
-    pub name: Option<String>,
-    pub additional_paths: Option<Vec<String>>,
-    pub settings: Option<Map<String, Value>>,
-}
+use crate::sessions::{CreateWorkspace as CreateInput, UpdateWorkspace as UpdateInput};
 
 fn object(body: &Value) -> Result<&Map<String, Value>, AppError> {
     body.as_object()
@@ -138,66 +119,6 @@ pub fn parse_update(body: &Value) -> Result<UpdateInput, AppError> {
         ));
     }
     Ok(input)
-}
-
-/// `~` and `~/x` → the home directory.
-pub fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix('~'), std::env::var("HOME")) {
-        (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
-            PathBuf::from(format!("{home}{rest}"))
-        }
-        _ => PathBuf::from(path),
-    }
-}
-
-/// The directory of a new workspace, created if missing: the given path (expanded), or
-/// `<data dir>/workspaces/<id>` for a virtual workspace without one.
-pub async fn make_dir(input: &CreateInput, data_dir: &Path, id: &str) -> Result<PathBuf, AppError> {
-    let dir = match &input.path {
-        Some(p) => expand_home(p),
-        None if input.is_virtual => data_dir.join("workspaces").join(id),
-        None => {
-            return Err(AppError::BadRequest(
-                "Path is required for physical workspaces".into(),
-            ));
-        }
-    };
-    if !dir.is_absolute() {
-        return Err(AppError::BadRequest(format!(
-            "Workspace path must be absolute or start with ~ (got {:?})",
-            dir.display().to_string()
-        )));
-    }
-    match tokio::fs::metadata(&dir).await {
-        Ok(m) if m.is_dir() => return Ok(dir),
-        Ok(_) => {
-            return Err(AppError::BadRequest(format!(
-                "Workspace path {} exists but is not a directory",
-                dir.display()
-            )));
-        }
-        Err(_) => {}
-    }
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| {
-        AppError::BadRequest(format!(
-            "Failed to create workspace directory {}: {e}",
-            dir.display()
-        ))
-    })?;
-    Ok(dir)
-}
-
-/// The additional paths that exist (expanded), in order, without duplicates.
-pub async fn existing_paths(paths: &[String]) -> Vec<String> {
-    let mut kept: Vec<String> = Vec::new();
-    for p in paths {
-        let full = expand_home(p);
-        let text = full.display().to_string();
-        if tokio::fs::metadata(&full).await.is_ok() && !kept.contains(&text) {
-            kept.push(text);
-        }
-    }
-    kept
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ pub mod limiter;
 pub mod oauth;
 pub mod token;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -73,14 +73,6 @@ impl Principal {
         }
     }
 
-    /// Whether this principal may see data of a workspace owned by `owner` (`None`: the owner's).
-    pub fn may_see(&self, owner: Option<&str>) -> bool {
-        match self.scope() {
-            Scope::All => true,
-            Scope::Owner(me) => owner == Some(me.as_str()),
-        }
-    }
-
     /// Which workspaces and sessions this principal may see: the one place identity becomes a
     /// store filter. A user sees their own; an application's API key (no person) sees the
     /// workspaces it created itself (owner `app:<id>`); the owner sees everything.
@@ -102,44 +94,44 @@ pub struct Auth {
 struct AuthInner {
     token: ArcSwapOption<TokenDigest>,
     limiter: FailureLimiter,
-    /// Set once at start when `JEAN2_OAUTH_ENABLED=true`.
-    oauth: OnceLock<OAuth>,
+    /// The OAuth core, when `JEAN2_OAUTH_ENABLED=true` (built before the server state).
+    oauth: Option<OAuth>,
 }
 
 impl Auth {
-    pub fn new(settings: &Settings) -> Self {
+    /// The auth of a server with these settings; `oauth` is its OAuth core when OAuth is on.
+    pub fn new(settings: &Settings, oauth: Option<OAuth>) -> Self {
         Self::with_limits(
             settings.auth_token.as_ref().map(|t| t.expose()),
             settings.auth_max_failures,
             settings.auth_failure_window,
+            oauth,
         )
     }
 
-    pub fn with_limits(token: Option<&str>, max_failures: u32, window: Duration) -> Self {
+    pub fn with_limits(
+        token: Option<&str>,
+        max_failures: u32,
+        window: Duration,
+        oauth: Option<OAuth>,
+    ) -> Self {
         Self {
             inner: Arc::new(AuthInner {
                 token: ArcSwapOption::new(token.map(|t| Arc::new(TokenDigest::of(t)))),
                 limiter: FailureLimiter::new(max_failures, window),
-                oauth: OnceLock::new(),
+                oauth,
             }),
         }
     }
 
     /// Whether a credential is required (a token is configured, or OAuth is on).
     pub fn enabled(&self) -> bool {
-        self.inner.token.load().is_some() || self.inner.oauth.get().is_some()
-    }
-
-    /// Turn on OAuth (once, at start): access tokens and API keys are accepted from now on.
-    pub fn set_oauth(&self, oauth: OAuth) {
-        if self.inner.oauth.set(oauth).is_err() {
-            tracing::warn!("OAuth was already set up; keeping the first");
-        }
+        self.inner.token.load().is_some() || self.inner.oauth.is_some()
     }
 
     /// The OAuth core, when `JEAN2_OAUTH_ENABLED=true`.
     pub fn oauth(&self) -> Option<&OAuth> {
-        self.inner.oauth.get()
+        self.inner.oauth.as_ref()
     }
 
     /// Replace the shared token (`jean2 reload`); `None` turns auth off.

@@ -1,11 +1,11 @@
-//! Before a turn: the pre-checks of `PROTOCOL.md` §4.5 (each failure is one `error` for the
-//! sender, without `sessionId`) and what the turn will send — model, system prompt, parameters,
-//! and the conversation so far.
+//! Before a turn: the pre-checks of `PROTOCOL.md` §4.5 (each failure is a [`Refusal`], which
+//! the sender hears as one `error` without `sessionId`) and what the turn will send — model,
+//! system prompt, parameters, and the conversation so far.
 
 use serde_json::Value;
 
+use super::Chat;
 use super::preconfigs::{self, Preconfig};
-use crate::app::AppState;
 use crate::events::ServerEvent;
 use crate::llm::ChatMessage;
 use crate::llm::registry::{Registry, ResolveError, ResolvedModel};
@@ -24,22 +24,54 @@ pub struct Plan {
 /// The most messages of a session sent to the provider (the newest ones).
 const HISTORY_LIMIT: u32 = 1000;
 
-/// Run the pre-checks; `Err` is the error event for the sender.
-pub async fn prepare(app: &AppState, scope: &Scope, session_id: &str) -> Result<Plan, ServerEvent> {
-    let session = match app.store.get_session(scope, session_id).await {
-        Ok(s) => s,
-        Err(StoreError::NotFound) => {
-            return Err(ServerEvent::error("not_found", "Session not found"));
+/// Why a chat message cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("Session not found")]
+    SessionNotFound,
+    #[error("This session is closed; reopen it to continue")]
+    SessionClosed,
+    #[error("Preconfig not found: {0}")]
+    NoPreconfig(String),
+    #[error("{0}")]
+    NoApiKey(String),
+    #[error("{0}")]
+    UnknownProvider(String),
+    /// The store failed (logged where it happened).
+    #[error("Internal error")]
+    Internal,
+}
+
+impl Refusal {
+    /// The `code` of the wire error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::SessionNotFound => "not_found",
+            Refusal::SessionClosed => "session_closed",
+            Refusal::NoPreconfig(_) => "no_preconfig",
+            Refusal::NoApiKey(_) => "no_api_key",
+            Refusal::UnknownProvider(_) => "unknown_provider",
+            Refusal::Internal => "internal",
         }
+    }
+
+    /// The `error` event the sender gets (no `sessionId`, as upstream).
+    pub fn event(&self) -> ServerEvent {
+        ServerEvent::error(self.code(), self.to_string())
+    }
+}
+
+/// Run the pre-checks.
+pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Plan, Refusal> {
+    let session = match chat.store().get_session(scope, session_id).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => return Err(Refusal::SessionNotFound),
         Err(e) => return Err(internal(e)),
     };
     if session.status == "closed" {
-        return Err(ServerEvent::error(
-            "session_closed",
-            "This session is closed; reopen it to continue",
-        ));
+        return Err(Refusal::SessionClosed);
     }
-    let data_dir = &app.settings.data_dir;
+    let data_dir = chat.data_dir();
     let preconfig: Option<Preconfig> = match session.preconfig_id.as_deref() {
         // Lenient: a session without a preconfig runs with the default one (or none).
         None | Some("") => preconfigs::load(data_dir)
@@ -48,12 +80,7 @@ pub async fn prepare(app: &AppState, scope: &Scope, session_id: &str) -> Result<
             .find(|p| p.is_default),
         Some(id) => match preconfigs::find(data_dir, id).await {
             Some(p) => Some(p),
-            None => {
-                return Err(ServerEvent::error(
-                    "no_preconfig",
-                    format!("Preconfig not found: {id}"),
-                ));
-            }
+            None => return Err(Refusal::NoPreconfig(id.to_owned())),
         },
     };
     let registry = Registry::load(data_dir).await;
@@ -71,18 +98,12 @@ pub async fn prepare(app: &AppState, scope: &Scope, session_id: &str) -> Result<
         &session.selected_provider,
         preconfig.as_ref().and_then(|p| p.provider.as_ref()),
     );
+    let llm = chat.llm_settings();
     let model = registry
-        .resolve(
-            &app.settings.llm,
-            model_choice.as_deref(),
-            provider_choice.as_deref(),
-        )
-        .map_err(|e| {
-            let code = match e {
-                ResolveError::NoApiKey(_) => "no_api_key",
-                ResolveError::UnknownProvider(_) => "unknown_provider",
-            };
-            ServerEvent::error(code, e.to_string())
+        .resolve(&llm, model_choice.as_deref(), provider_choice.as_deref())
+        .map_err(|e| match e {
+            ResolveError::NoApiKey(_) => Refusal::NoApiKey(e.to_string()),
+            ResolveError::UnknownProvider(_) => Refusal::UnknownProvider(e.to_string()),
         })?;
     let setting = |k: &str| preconfig.as_ref().and_then(|p| p.settings.get(k));
     Ok(Plan {
@@ -91,12 +112,12 @@ pub async fn prepare(app: &AppState, scope: &Scope, session_id: &str) -> Result<
             .as_ref()
             .map(|p| p.system_prompt.trim().to_owned())
             .filter(|s| !s.is_empty()),
-        temperature: app.settings.llm.temperature.or_else(|| {
+        temperature: llm.temperature.or_else(|| {
             setting("temperature")
                 .and_then(Value::as_f64)
                 .map(|t| t as f32)
         }),
-        max_tokens: app.settings.llm.max_tokens.or_else(|| {
+        max_tokens: llm.max_tokens.or_else(|| {
             setting("maxTokens")
                 .and_then(Value::as_u64)
                 .and_then(|n| u32::try_from(n).ok())
@@ -105,9 +126,9 @@ pub async fn prepare(app: &AppState, scope: &Scope, session_id: &str) -> Result<
     })
 }
 
-fn internal(e: StoreError) -> ServerEvent {
+fn internal(e: StoreError) -> Refusal {
     tracing::error!(error = %e, "chat pre-check failed");
-    ServerEvent::error("internal", "Internal error")
+    Refusal::Internal
 }
 
 /// The system prompt, then every earlier message of the session as `{role, content}` (the

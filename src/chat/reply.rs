@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
+use super::Chat;
 use crate::events::{Audience, ServerEvent};
 use crate::store::{Message, Part, StoreError};
 
@@ -41,7 +41,7 @@ struct Live {
 
 /// The parts of one assistant message being streamed.
 pub struct Reply {
-    app: AppState,
+    chat: Chat,
     message: Message,
     text: Option<Live>,
     reasoning: Option<Live>,
@@ -53,11 +53,11 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn new(app: AppState, message: Message, last_created: i64) -> Self {
+    pub fn new(chat: Chat, message: Message, last_created: i64) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<(String, Map<String, Value>)>();
-        let store = app.store.clone();
+        let store = chat.store().clone();
         let session_id = message.session_id.clone();
-        let writer = tokio::spawn(async move {
+        let writer = chat.spawn(async move {
             while let Some((part_id, data)) = rx.recv().await {
                 if let Err(e) = store.update_part_data(&part_id, &data).await {
                     tracing::error!(session.id = %session_id, error = %e, "cannot save the streamed text");
@@ -65,7 +65,7 @@ impl Reply {
             }
         });
         Self {
-            app,
+            chat,
             message,
             text: None,
             reasoning: None,
@@ -77,8 +77,8 @@ impl Reply {
     }
 
     fn publish(&self, event: &ServerEvent) {
-        self.app
-            .hub
+        self.chat
+            .hub()
             .publish(Audience::Session(&self.message.session_id), event);
     }
 
@@ -97,7 +97,7 @@ impl Reply {
         };
         let created_at = self.next_created_at();
         let part = Part::new(&self.message, created_at, data);
-        self.app.store.create_part(&part).await?;
+        self.chat.store().create_part(&part).await?;
         self.publish(&ServerEvent::PartCreated {
             session_id: self.message.session_id.clone(),
             part: Box::new(part.clone()),

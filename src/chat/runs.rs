@@ -90,6 +90,11 @@ impl Runs {
         }
     }
 
+    /// Forget a session's entry and whatever is still queued in it (its worker stopped).
+    pub fn clear(&self, session_id: &str) {
+        self.lock().remove(session_id);
+    }
+
     /// Stop the running turn of a session. Returns whether one was running.
     pub fn interrupt(&self, session_id: &str) -> bool {
         match self.lock().get(session_id) {

@@ -6,10 +6,10 @@
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use super::Chat;
 use super::reply::{Field, Reply};
 use super::turn::retry_event;
-use crate::app::AppState;
-use crate::events::{Audience, ServerEvent};
+use crate::events::{Audience, Hub, ServerEvent};
 use crate::llm::{ChatRequest, ChatStream, Delta, LlmError, LlmErrorKind, RetryNotice, Usage};
 
 /// How the provider stream ended.
@@ -21,7 +21,7 @@ pub enum End {
 
 /// Call the provider and forward every delta until the reply ends, fails or is interrupted.
 pub async fn stream(
-    app: &AppState,
+    chat: &Chat,
     sid: &str,
     request: &ChatRequest,
     reply: &mut Reply,
@@ -33,21 +33,21 @@ pub async fn stream(
     let mut retried = None;
     let on_retry = |n: RetryNotice| {
         retried = Some((n.retry_number, n.max_retries, n.error.kind));
-        app.hub
+        chat.hub()
             .publish(Audience::Session(sid), &retry_event(sid, &n));
     };
     let started = tokio::select! {
         biased;
         _ = cancel.cancelled() => None,
-        _ = app.shutdown.cancelled() => None,
-        r = app.llm.stream(request, on_retry) => Some(r),
+        _ = chat.shutdown_token().cancelled() => None,
+        r = chat.llm().stream(request, on_retry) => Some(r),
     };
     let mut provider = match started {
         Some(Ok(s)) => s,
         Some(Err(e)) => return End::Failed(e),
         None => {
             if let Some((n, max, kind)) = retried {
-                app.hub.publish(
+                chat.hub().publish(
                     Audience::Session(sid),
                     &ServerEvent::ChatRetry {
                         session_id: sid.to_owned(),
@@ -79,7 +79,7 @@ pub async fn stream(
             tokio::select! {
             biased;
             _ = cancel.cancelled() => return End::Interrupted(INTERRUPTED),
-            _ = app.shutdown.cancelled() => return End::Interrupted(SHUTDOWN),
+            _ = chat.shutdown_token().cancelled() => return End::Interrupted(SHUTDOWN),
             _ = sleep_until(due) => {
                 reply.flush();
                 continue;
@@ -89,11 +89,11 @@ pub async fn stream(
         };
         let result = match next {
             Ok(Some(Delta::Content(mut t))) => {
-                carry = coalesce(app, sid, &mut provider, Field::Text, &mut t);
+                carry = coalesce(chat.hub(), sid, &mut provider, Field::Text, &mut t);
                 reply.push(Field::Text, t).await
             }
             Ok(Some(Delta::Reasoning(mut t))) => {
-                carry = coalesce(app, sid, &mut provider, Field::Reasoning, &mut t);
+                carry = coalesce(chat.hub(), sid, &mut provider, Field::Reasoning, &mut t);
                 reply.push(Field::Reasoning, t).await
             }
             Ok(Some(Delta::Usage(u))) => {
@@ -130,13 +130,13 @@ const COALESCE_MAX: usize = 256;
 /// the provider has already delivered (without waiting), so one `part.append` carries them.
 /// Returns a delta of another kind read on the way, to be handled next.
 fn coalesce(
-    app: &AppState,
+    hub: &Hub,
     sid: &str,
     provider: &mut ChatStream,
     field: Field,
     buf: &mut String,
 ) -> Option<Result<Option<Delta>, LlmError>> {
-    if app.hub.session_backlog(sid) < COALESCE_AT {
+    if hub.session_backlog(sid) < COALESCE_AT {
         return None;
     }
     for _ in 0..COALESCE_MAX {
@@ -160,7 +160,7 @@ async fn sleep_until(due: Option<std::time::Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
+    use crate::store::Scope;
 
     const CHUNKS: [&str; 4] = [
         "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
@@ -169,35 +169,23 @@ mod tests {
         "data: {\"choices\":[{\"delta\":{\"reasoning\":\"r\"}}]}\n\n",
     ];
 
-    async fn app() -> (AppState, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let settings = Settings::for_data_dir(dir.path().to_owned());
-        let store = crate::store::Store::open(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        (
-            AppState::new(settings, store, CancellationToken::new()),
-            dir,
-        )
-    }
-
     #[tokio::test]
     async fn deltas_are_merged_only_while_readers_fall_behind() {
-        let (app, _dir) = app().await;
-        let mut conn = app.hub.register(crate::auth::Principal::Owner);
-        app.hub.join_session(conn.id, "s");
+        let hub = Hub::new();
+        let mut conn = hub.register(Scope::All);
+        hub.join_session(conn.id, "s");
 
         let mut provider = ChatStream::from_sse(CHUNKS.to_vec());
         let mut buf = String::new();
-        assert!(coalesce(&app, "s", &mut provider, Field::Text, &mut buf).is_none());
+        assert!(coalesce(&hub, "s", &mut provider, Field::Text, &mut buf).is_none());
         assert_eq!(buf, "", "a reader keeping up gets every chunk on its own");
 
         for _ in 0..COALESCE_AT {
-            app.hub.publish(Audience::Session("s"), &ServerEvent::Ping);
+            hub.publish(Audience::Session("s"), &ServerEvent::Ping);
         }
         let mut buf = String::from("a");
         provider.next().await.unwrap(); // "a", already in buf
-        let carry = coalesce(&app, "s", &mut provider, Field::Text, &mut buf);
+        let carry = coalesce(&hub, "s", &mut provider, Field::Text, &mut buf);
         assert_eq!(buf, "abc", "the ready text deltas are merged");
         assert!(
             matches!(carry, Some(Ok(Some(Delta::Reasoning(ref r)))) if r == "r"),

@@ -2,8 +2,8 @@
 //! same provider for a short title and send `session.renamed` to the participants. A failure
 //! is logged and reported as `error title_generation_error`; it never touches the chat.
 
+use super::Chat;
 use super::plan::Plan;
-use crate::app::AppState;
 use crate::events::{Audience, ServerEvent};
 use crate::llm::{ChatMessage, ChatRequest, Delta, LlmError};
 use crate::store::Scope;
@@ -21,11 +21,16 @@ pub fn is_default_title(title: &str) -> bool {
 }
 
 /// Generate and store a title for `plan.session` from its first exchange. Runs detached.
-pub async fn generate(app: AppState, plan: Plan, user_text: String, reply_text: String) {
+pub async fn generate(chat: Chat, plan: Plan, user_text: String, reply_text: String) {
     let sid = plan.session.id.clone();
-    match try_generate(&app, &plan, &user_text, &reply_text).await {
+    let attempt = tokio::select! {
+        r = try_generate(&chat, &plan, &user_text, &reply_text) => r,
+        // A title is not worth delaying shutdown for.
+        _ = chat.shutdown_token().cancelled() => Ok(None),
+    };
+    match attempt {
         Ok(Some(session)) => {
-            app.hub.publish(
+            chat.hub().publish(
                 Audience::Session(&sid),
                 &ServerEvent::SessionRenamed {
                     session: Box::new(session),
@@ -35,7 +40,7 @@ pub async fn generate(app: AppState, plan: Plan, user_text: String, reply_text: 
         Ok(None) => {}
         Err(message) => {
             tracing::warn!(session.id = %sid, error = %message, "title generation failed");
-            app.hub.publish(
+            chat.hub().publish(
                 Audience::Session(&sid),
                 &ServerEvent::session_error(
                     "title_generation_error",
@@ -48,7 +53,7 @@ pub async fn generate(app: AppState, plan: Plan, user_text: String, reply_text: 
 }
 
 async fn try_generate(
-    app: &AppState,
+    chat: &Chat,
     plan: &Plan,
     user_text: &str,
     reply_text: &str,
@@ -72,14 +77,14 @@ async fn try_generate(
         temperature: Some(0.3),
         max_tokens: None,
     };
-    let raw = complete(app, &request).await.map_err(|e| e.message)?;
+    let raw = complete(chat, &request).await.map_err(|e| e.message)?;
     let title = clean(&raw);
     if title.is_empty() {
         return Err("the model answered with an empty title".into());
     }
     // The user may have renamed the session meanwhile: never overwrite that.
-    let current = app
-        .store
+    let current = chat
+        .store()
         .get_session(&Scope::All, &plan.session.id)
         .await
         .map_err(|e| e.to_string())?;
@@ -90,7 +95,7 @@ async fn try_generate(
         title: Some(title),
         ..SessionPatch::default()
     };
-    app.store
+    chat.store()
         .update_session(&Scope::All, &plan.session.id, patch, &now_iso())
         .await
         .map(Some)
@@ -98,8 +103,8 @@ async fn try_generate(
 }
 
 /// The whole content of a (streamed) reply, without retries: a title is not worth a wait.
-async fn complete(app: &AppState, request: &ChatRequest) -> Result<String, LlmError> {
-    let mut stream = app.llm.stream_once(request).await?;
+async fn complete(chat: &Chat, request: &ChatRequest) -> Result<String, LlmError> {
+    let mut stream = chat.llm().stream_once(request).await?;
     let mut out = String::new();
     while let Some(d) = stream.next().await? {
         if let Delta::Content(t) = d {

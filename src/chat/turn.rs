@@ -6,16 +6,16 @@
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::Chat;
 use super::plan::{self, Plan};
 use super::reply::Reply;
 use super::stream::{End, stream};
-use crate::app::AppState;
 use crate::events::event::{ProviderError, Usage as WireUsage};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::llm::{ChatRequest, LlmError, LlmErrorKind, RetryNotice, Usage};
 use crate::store::messages::{MessageTokens, MessageUpdate};
 use crate::store::sessions::TokenTotals;
-use crate::store::{Message, Part, StoreError};
+use crate::store::{Message, Part, Session, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// What the turn produced, for the worker (title generation).
@@ -27,18 +27,19 @@ pub struct Outcome {
 /// Run steps 1–9. Store failures end the turn early (logged; the worker still clears
 /// `runningAt`).
 pub async fn run(
-    app: &AppState,
+    chat: &Chat,
     plan: &Plan,
     content: &str,
     origin: ConnId,
     cancel: &CancellationToken,
 ) -> Result<Outcome, StoreError> {
     let sid = plan.session.id.as_str();
-    let publish = |e: &ServerEvent| app.hub.publish(Audience::Session(sid), e);
+    let store = chat.store();
+    let publish = |e: &ServerEvent| chat.hub().publish(Audience::Session(sid), e);
 
     // 1–2: the user message and its text part.
     let now = now_ms();
-    let user = app.store.create_message(&Message::user(sid, now)).await?;
+    let user = store.create_message(&Message::user(sid, now)).await?;
     publish(&ServerEvent::MessageCreated {
         message: Box::new(user.clone()),
     });
@@ -46,7 +47,7 @@ pub async fn run(
     data.insert("type".into(), "text".into());
     data.insert("text".into(), content.into());
     let part = Part::new(&user, now, data);
-    app.store.create_part(&part).await?;
+    store.create_part(&part).await?;
     publish(&ServerEvent::PartCreated {
         session_id: sid.to_owned(),
         part: Box::new(part),
@@ -54,23 +55,18 @@ pub async fn run(
 
     // 3: running, to everyone.
     let at = now_iso();
-    let session = app.store.set_running(sid, Some(&at), &at).await?;
-    let owner = app.store.workspace_owner(&session.workspace_id).await?;
-    app.hub.publish_owned(
-        Audience::All,
-        owner.as_deref(),
-        &ServerEvent::session_updated(session),
-    );
+    let session = store.set_running(sid, Some(&at), &at).await?;
+    publish_session_updated(chat, session).await;
 
     // 4–5: the assistant message and its step.
-    let messages = plan::conversation(&app.store, plan.system_prompt.as_deref(), sid).await?;
+    let messages = plan::conversation(store, plan.system_prompt.as_deref(), sid).await?;
     let m = &plan.model;
     let assistant = Message::assistant(sid, now_ms(), &m.model_id, &m.provider_id);
-    let assistant = app.store.create_message(&assistant).await?;
+    let assistant = store.create_message(&assistant).await?;
     publish(&ServerEvent::MessageCreated {
         message: Box::new(assistant.clone()),
     });
-    let result = reply_and_finish(app, plan, &assistant, messages, origin, cancel).await;
+    let result = reply_and_finish(chat, plan, &assistant, messages, origin, cancel).await;
     if result.is_err() {
         // The store failed mid-reply: still end the message, so no client waits on it.
         let update = MessageUpdate {
@@ -79,7 +75,7 @@ pub async fn run(
             error: Some("The reply could not be saved".into()),
             ..MessageUpdate::default()
         };
-        if let Ok(m) = app.store.update_message(&assistant.id, &update).await {
+        if let Ok(m) = store.update_message(&assistant.id, &update).await {
             publish(&ServerEvent::MessageUpdated {
                 message: Box::new(m),
             });
@@ -90,7 +86,7 @@ pub async fn run(
 
 /// Steps 5–9 for the assistant message just created.
 async fn reply_and_finish(
-    app: &AppState,
+    chat: &Chat,
     plan: &Plan,
     assistant: &Message,
     messages: Vec<crate::llm::ChatMessage>,
@@ -99,8 +95,9 @@ async fn reply_and_finish(
 ) -> Result<Outcome, StoreError> {
     let sid = plan.session.id.as_str();
     let m = &plan.model;
-    let publish = |e: &ServerEvent| app.hub.publish(Audience::Session(sid), e);
-    let mut reply = Reply::new(app.clone(), assistant.clone(), assistant.created_at);
+    let store = chat.store();
+    let publish = |e: &ServerEvent| chat.hub().publish(Audience::Session(sid), e);
+    let mut reply = Reply::new(chat.clone(), assistant.clone(), assistant.created_at);
     let mut step = reply
         .create_part(json!({"type": "step", "number": 1, "status": "started"}))
         .await?;
@@ -115,7 +112,7 @@ async fn reply_and_finish(
         max_tokens: plan.max_tokens,
     };
     let mut usage: Option<Usage> = None;
-    let end = stream(app, sid, &request, &mut reply, &mut usage, cancel).await;
+    let end = stream(chat, sid, &request, &mut reply, &mut usage, cancel).await;
     reply.finish().await;
 
     // 7: the step ends.
@@ -139,7 +136,7 @@ async fn reply_and_finish(
         "tokens".into(),
         serde_json::to_value(tokens).unwrap_or_default(),
     );
-    app.store.update_part_data(&step.id, &step.data).await?;
+    store.update_part_data(&step.id, &step.data).await?;
     publish(&ServerEvent::PartUpdated {
         session_id: sid.to_owned(),
         part: Box::new(step),
@@ -166,7 +163,7 @@ async fn reply_and_finish(
         error,
         ..MessageUpdate::default()
     };
-    let done = app.store.update_message(&assistant.id, &update).await?;
+    let done = store.update_message(&assistant.id, &update).await?;
     publish(&ServerEvent::MessageUpdated {
         message: Box::new(done),
     });
@@ -178,9 +175,7 @@ async fn reply_and_finish(
             cache_write: tokens.cache_write,
             no_cache: tokens.no_cache,
         };
-        app.store
-            .add_session_tokens(sid, totals, &now_iso())
-            .await?;
+        store.add_session_tokens(sid, totals, &now_iso()).await?;
     }
     match &end {
         // 9: the final totals.
@@ -189,7 +184,7 @@ async fn reply_and_finish(
         }
         End::Failed(e) => {
             tracing::warn!(session.id = sid, error = %e, kind = ?e.kind, "chat turn failed");
-            app.hub
+            chat.hub()
                 .publish(Audience::Conn(origin), &provider_error_event(e, sid));
         }
         End::Interrupted(_) => {}
@@ -198,6 +193,17 @@ async fn reply_and_finish(
         completed: matches!(end, End::Completed { .. }),
         reply_text: reply.text().to_owned(),
     })
+}
+
+/// `session.updated` (the running state) to everyone who may see the session.
+pub(super) async fn publish_session_updated(chat: &Chat, session: Session) {
+    let owner = super::owner_of(chat.store(), &session.workspace_id).await;
+    chat.hub().publish(
+        Audience::Viewers {
+            owner: owner.as_deref(),
+        },
+        &ServerEvent::session_updated(session),
+    );
 }
 
 fn wire_usage(t: &MessageTokens) -> WireUsage {

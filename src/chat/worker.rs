@@ -1,36 +1,39 @@
-//! Admission and the per-session worker. `submit` runs the pre-checks and either starts a
+//! Admission and the per-session worker. [`submit`] runs the pre-checks and either starts a
 //! worker task for the session or queues the message behind the running turn. The worker runs
 //! turns one after another until the queue is empty, each in its own task, and after every
 //! turn — completed, failed, interrupted, or even panicked — broadcasts `session.updated` with
-//! `runningAt: null` (step 10 of `PROTOCOL.md` §4.5).
+//! `runningAt: null` (step 10 of `PROTOCOL.md` §4.5). Every task is spawned on the chat's
+//! tracker, so shutdown waits for it.
 
 use tokio_util::sync::CancellationToken;
 
-use super::plan::{self, Plan};
+use super::plan::{self, Plan, Refusal};
 use super::runs::{Admission, Queued};
-use super::{title, turn};
-use crate::app::AppState;
+use super::{Chat, title, turn};
 use crate::events::event::QueuedItem;
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::store::{Scope, StoreError};
 use crate::time::{now_iso, now_ms};
 
-/// A chat message from connection `origin`: pre-checks (errors go to the sender only), then
-/// run now or queue (`queue.added`).
+/// What became of a submitted message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// Its turn started.
+    Started,
+    /// It waits behind the running turn (`queue.added` went out).
+    Queued,
+}
+
+/// A chat message from connection `origin`: pre-checks (a refusal is for the sender only),
+/// then run now or queue (`queue.added` to the session and the sender).
 pub async fn submit(
-    app: &AppState,
+    chat: &Chat,
     origin: ConnId,
     scope: Scope,
     session_id: &str,
     content: String,
-) {
-    let plan = match plan::prepare(app, &scope, session_id).await {
-        Ok(p) => p,
-        Err(event) => {
-            app.hub.publish(Audience::Conn(origin), &event);
-            return;
-        }
-    };
+) -> Result<Submitted, Refusal> {
+    let plan = plan::prepare(chat, &scope, session_id).await?;
     let q = Queued {
         item: QueuedItem {
             id: uuid::Uuid::new_v4().to_string(),
@@ -41,51 +44,53 @@ pub async fn submit(
         origin,
         scope,
     };
-    match app.runs.start_or_enqueue(q.clone()) {
+    match chat.runs().start_or_enqueue(q.clone()) {
         Admission::Start(cancel) => {
-            tokio::spawn(work(app.clone(), q, Some(plan), cancel));
+            chat.spawn(work(chat.clone(), q, Some(plan), cancel));
+            Ok(Submitted::Started)
         }
         Admission::Queued => {
             let event = ServerEvent::QueueAdded {
                 session_id: q.item.session_id.clone(),
                 item: q.item.clone(),
             };
-            to_session_and(app, &q.item.session_id, origin, &event);
+            chat.hub()
+                .publish_to_session_and(&q.item.session_id, origin, &event);
+            Ok(Submitted::Queued)
         }
     }
 }
 
-/// Publish to the session's participants and to `conn` (once) if it is not one.
-pub fn to_session_and(app: &AppState, session_id: &str, conn: ConnId, event: &ServerEvent) {
-    let frame = event.to_frame();
-    if !app.hub.is_participant(conn, session_id) {
-        app.hub.publish_frame(Audience::Conn(conn), frame.clone());
-    }
-    app.hub.publish_frame(Audience::Session(session_id), frame);
-}
-
-async fn work(app: AppState, mut q: Queued, mut plan: Option<Plan>, mut cancel: CancellationToken) {
+async fn work(chat: Chat, mut q: Queued, mut plan: Option<Plan>, mut cancel: CancellationToken) {
     let sid = q.item.session_id.clone();
     loop {
         let ready = match plan.take() {
             Some(p) => Some(p),
             // A queued message is checked again: the session may have changed meanwhile.
-            None => match plan::prepare(&app, &q.scope, &sid).await {
+            None => match plan::prepare(&chat, &q.scope, &sid).await {
                 Ok(p) => Some(p),
                 // Deleted with messages still queued: they go with it, quietly.
-                Err(_) if session_gone(&app, &sid).await => None,
-                Err(event) => {
-                    app.hub.publish(Audience::Conn(q.origin), &event);
+                Err(_) if session_gone(&chat, &sid).await => None,
+                Err(refusal) => {
+                    chat.hub()
+                        .publish(Audience::Conn(q.origin), &refusal.event());
                     None
                 }
             },
         };
         if let Some(p) = ready {
-            run_one(&app, p, &q, &cancel).await;
+            run_one(&chat, p, &q, &cancel).await;
         }
-        match app.runs.next(&sid) {
+        // After shutdown began, queued messages stay unsent (they were never acknowledged as
+        // started) rather than starting turns that would be cut at once.
+        let next = if chat.shutdown_token().is_cancelled() {
+            None
+        } else {
+            chat.runs().next(&sid)
+        };
+        match next {
             Some((next, c)) => {
-                app.hub.publish(
+                chat.hub().publish(
                     Audience::Session(&sid),
                     &ServerEvent::QueueRemoved {
                         session_id: sid.clone(),
@@ -95,48 +100,51 @@ async fn work(app: AppState, mut q: Queued, mut plan: Option<Plan>, mut cancel: 
                 q = next;
                 cancel = c;
             }
-            None => break,
+            None => {
+                chat.runs().clear(&sid);
+                break;
+            }
         }
     }
 }
 
-async fn run_one(app: &AppState, plan: Plan, q: &Queued, cancel: &CancellationToken) {
+async fn run_one(chat: &Chat, plan: Plan, q: &Queued, cancel: &CancellationToken) {
     let sid = plan.session.id.clone();
     let origin = q.origin;
     // The sender watches the session it writes to.
-    app.hub.join_session(origin, &sid);
+    chat.hub().join_session(origin, &sid);
     let handle = {
-        let (app, plan, content, cancel) = (
-            app.clone(),
+        let (c, plan, content, cancel) = (
+            chat.clone(),
             plan.clone(),
             q.item.content.clone(),
             cancel.clone(),
         );
-        tokio::spawn(async move { turn::run(&app, &plan, &content, origin, &cancel).await })
+        chat.spawn(async move { turn::run(&c, &plan, &content, origin, &cancel).await })
     };
     let outcome = handle.await;
-    end_running(app, &sid).await;
+    end_running(chat, &sid).await;
     match outcome {
         Ok(Ok(o)) => {
             if o.completed && title::is_default_title(&plan.session.title) {
                 let user_text = q.item.content.clone();
-                tokio::spawn(title::generate(app.clone(), plan, user_text, o.reply_text));
+                chat.spawn(title::generate(chat.clone(), plan, user_text, o.reply_text));
             }
         }
         // Deleted mid-turn: the client heard `session.deleted`; the failed writes are no news.
-        Ok(Err(e)) if session_gone(app, &sid).await => {
+        Ok(Err(e)) if session_gone(chat, &sid).await => {
             tracing::debug!(session.id = %sid, error = %e, "chat turn ended with its session deleted");
         }
         Ok(Err(e)) => {
             tracing::error!(session.id = %sid, error = %e, "chat turn stopped by a store error");
-            app.hub.publish(
+            chat.hub().publish(
                 Audience::Conn(origin),
                 &ServerEvent::session_error("internal", "The reply could not be saved", &sid),
             );
         }
         Err(e) => {
             tracing::error!(session.id = %sid, error = %e, "chat turn task panicked");
-            app.hub.publish(
+            chat.hub().publish(
                 Audience::Conn(origin),
                 &ServerEvent::session_error("internal", "Internal error", &sid),
             );
@@ -144,26 +152,11 @@ async fn run_one(app: &AppState, plan: Plan, q: &Queued, cancel: &CancellationTo
     }
 }
 
-/// Step 10: `runningAt: null`, to everyone.
-async fn end_running(app: &AppState, sid: &str) {
+/// Step 10: `runningAt: null`, to everyone who may see the session.
+async fn end_running(chat: &Chat, sid: &str) {
     let now = now_iso();
-    match app.store.set_running(sid, None, &now).await {
-        Ok(s) => {
-            // Everyone who may see the session hears it stopped running; if the owner lookup
-            // fails, at least the owner connections do.
-            let owner = match app.store.workspace_owner(&s.workspace_id).await {
-                Ok(owner) => owner,
-                Err(e) => {
-                    tracing::error!(session.id = %sid, error = %e, "cannot look up the workspace owner");
-                    None
-                }
-            };
-            app.hub.publish_owned(
-                Audience::All,
-                owner.as_deref(),
-                &ServerEvent::session_updated(s),
-            );
-        }
+    match chat.store().set_running(sid, None, &now).await {
+        Ok(s) => turn::publish_session_updated(chat, s).await,
         Err(StoreError::NotFound) => {
             tracing::debug!(session.id = %sid, "session deleted while running");
         }
@@ -172,9 +165,9 @@ async fn end_running(app: &AppState, sid: &str) {
 }
 
 /// Whether the session no longer exists (deleted while its turn ran).
-async fn session_gone(app: &AppState, sid: &str) -> bool {
+async fn session_gone(chat: &Chat, sid: &str) -> bool {
     matches!(
-        app.store.get_session(&Scope::All, sid).await,
+        chat.store().get_session(&Scope::All, sid).await,
         Err(StoreError::NotFound)
     )
 }

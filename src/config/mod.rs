@@ -158,6 +158,25 @@ pub struct CliOverrides {
     pub allow_no_auth: bool,
 }
 
+impl CliOverrides {
+    /// The same values as command-line flags, to pass on to a spawned `jean2 server`.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(p) = self.port {
+            args.push("--port".to_owned());
+            args.push(p.to_string());
+        }
+        if let Some(h) = &self.host {
+            args.push("--host".to_owned());
+            args.push(h.clone());
+        }
+        if self.allow_no_auth {
+            args.push("--allow-no-auth".to_owned());
+        }
+        args
+    }
+}
+
 /// A configuration error: names the variable, the value and what is expected.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -11,7 +11,6 @@ use anyhow::{Context as _, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::cli::ServeArgs;
 use crate::config::{CliOverrides, Settings};
 use crate::daemon::log::indent;
 use crate::daemon::pidfile::{self, Record, Running, State};
@@ -76,7 +75,7 @@ pub fn status() -> anyhow::Result<ExitCode> {
         }
     }
     println!("  uptime:   {}", uptime(&r.started_at));
-    let mine = crate::api::meta::VERSION;
+    let mine = crate::VERSION;
     if r.version == mine {
         println!("  version:  {}", r.version);
     } else {
@@ -194,15 +193,15 @@ fn stop_at(paths: &Paths, say_not_running: bool) -> anyhow::Result<bool> {
 }
 
 /// `jean2 restart [flags]`: stop if running, then start with these flags.
-pub fn restart(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+pub fn restart(overrides: &CliOverrides) -> anyhow::Result<ExitCode> {
     // Check the configuration before stopping anything: a typo must not leave the user with
     // no server at all.
-    Settings::load(&args.overrides())?;
+    Settings::load(overrides)?;
     let paths = Paths::from_env()?;
     if !stop_at(&paths, false)? {
         println!("jean2 was not running; starting it");
     }
-    spawn::start(args)
+    spawn::start(overrides)
 }
 
 /// `jean2 reload`: SIGHUP to the running server, then report what it logged.

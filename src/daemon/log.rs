@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::LogsArgs;
 use crate::daemon::Paths;
 
 /// How often a followed log is checked for growth.
@@ -16,7 +15,8 @@ const FOLLOW_POLL: Duration = Duration::from_millis(250);
 const CHUNK: u64 = 16 * 1024;
 
 /// `jean2 logs [-n N] [--no-follow]`.
-pub fn logs(args: &LogsArgs) -> anyhow::Result<ExitCode> {
+/// Print the last `lines` lines of `server.log`, then follow it unless `follow` is false.
+pub fn logs(lines: usize, follow: bool) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let path = &paths.log_file;
     let mut file = match File::open(path) {
@@ -31,9 +31,9 @@ pub fn logs(args: &LogsArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(anyhow::anyhow!("cannot open {}: {e}", path.display())),
     };
-    let (text, mut pos) = last_lines(&mut file, args.lines)?;
+    let (text, mut pos) = last_lines(&mut file, lines)?;
     let mut out = io::stdout().lock();
-    if write_or_quit(&mut out, text.as_bytes())? || args.no_follow {
+    if write_or_quit(&mut out, text.as_bytes())? || !follow {
         return Ok(ExitCode::SUCCESS);
     }
     drop(out);

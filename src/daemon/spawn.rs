@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use std::os::unix::process::CommandExt as _;
 
-use crate::cli::ServeArgs;
-use crate::config::Settings;
+use crate::config::{CliOverrides, Settings};
 use crate::daemon::control::terminate;
 use crate::daemon::log::{indent, lines_since};
 use crate::daemon::pidfile::{self, Record, State};
@@ -25,8 +24,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(15);
 const LOG_LINES_ON_FAILURE: usize = 20;
 
 /// `jean2 start [-p N] [-h H] [--allow-no-auth]`.
-pub fn start(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let (settings, report) = Settings::load(&args.overrides())?;
+pub fn start(overrides: &CliOverrides) -> anyhow::Result<ExitCode> {
+    let (settings, report) = Settings::load(overrides)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -70,7 +69,7 @@ pub fn start(args: &ServeArgs) -> anyhow::Result<ExitCode> {
 
     let mut child = Command::new(&exe)
         .arg("server")
-        .args(args.to_args())
+        .args(overrides.to_args())
         .env("JEAN2_DATA_DIR", &data_dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone().context("cannot share the log file")?)

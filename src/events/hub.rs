@@ -3,12 +3,11 @@
 //! queue; a connection whose queue is full is told to close (a client that does not read is
 //! disconnected rather than slowing anyone else).
 //!
-//! Each person's events are theirs: a broadcast (`All`, `AllExcept`) reaches a user's or an
-//! application's connection only when published with [`Hub::publish_owned`] naming the owner of
-//! the workspace it is about, and that owner is the connection's; a plain [`Hub::publish`]
-//! broadcast reaches only connections that see everything (the owner, or everyone while auth is
-//! off), so a broadcast that forgets its owner leaks nothing. Session audiences need no filter:
-//! joining a session (resume) already checked that the connection may see it.
+//! Each person's events are theirs: a connection registers with the [`Scope`] of what it may
+//! see, and a broadcast names the owner of the workspace it is about ([`Audience::Viewers`]), so
+//! it reaches only the connections that may see that workspace. There is no broadcast without an
+//! owner. Session audiences need no filter: joining a session (resume) already checked that the
+//! connection may see it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ServerEvent;
-use crate::auth::Principal;
+use crate::store::Scope;
 
 /// Outbound frames a connection may have queued before it counts as not reading.
 pub const OUTBOUND_QUEUE: usize = 256;
@@ -28,10 +27,14 @@ pub type ConnId = u64;
 /// Who should hear an event.
 #[derive(Debug, Clone, Copy)]
 pub enum Audience<'a> {
-    /// Every connection.
-    All,
-    /// Every connection but one (e.g. `session.created` to the others).
-    AllExcept(ConnId),
+    /// Every connection that may see a workspace owned by `owner` (`None`: the server owner's
+    /// own workspaces, seen only by connections that see everything).
+    Viewers { owner: Option<&'a str> },
+    /// The same, except one connection (it was told another way).
+    ViewersExcept {
+        owner: Option<&'a str>,
+        except: ConnId,
+    },
     /// The connections that resumed this session.
     Session(&'a str),
     /// One connection.
@@ -52,7 +55,7 @@ pub struct Registration {
 struct Conn {
     tx: mpsc::Sender<Frame>,
     evicted: CancellationToken,
-    principal: Principal,
+    scope: Scope,
     sessions: HashSet<String>,
 }
 
@@ -60,6 +63,14 @@ struct Conn {
 struct Inner {
     conns: HashMap<ConnId, Conn>,
     sessions: HashMap<String, HashSet<ConnId>>,
+}
+
+/// Whether a connection seeing `scope` may hear about a workspace owned by `owner`.
+fn sees(scope: &Scope, owner: Option<&str>) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Owner(me) => owner == Some(me.as_str()),
+    }
 }
 
 /// Cheap to clone.
@@ -78,8 +89,8 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Add a connection.
-    pub fn register(&self, principal: Principal) -> Registration {
+    /// Add a connection that may see `scope`.
+    pub fn register(&self, scope: Scope) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
         let evicted = CancellationToken::new();
@@ -88,7 +99,7 @@ impl Hub {
             Conn {
                 tx,
                 evicted: evicted.clone(),
-                principal,
+                scope,
                 sessions: HashSet::new(),
             },
         );
@@ -169,28 +180,18 @@ impl Hub {
         self.publish_frame(audience, event.to_frame())
     }
 
-    /// Send an event about a workspace owned by `owner` (`None`: the owner's own). Broadcasts
-    /// reach only the connections whose principal may see that workspace.
-    pub fn publish_owned(
-        &self,
-        audience: Audience<'_>,
-        owner: Option<&str>,
-        event: &ServerEvent,
-    ) -> usize {
-        self.offer(audience, Some(owner), event.to_frame())
+    /// Send `event` to a session's participants and to `conn` (once) if it is not one of them:
+    /// the answer to a request about a session the sender may not have resumed.
+    pub fn publish_to_session_and(&self, session_id: &str, conn: ConnId, event: &ServerEvent) {
+        let frame = event.to_frame();
+        if !self.is_participant(conn, session_id) {
+            self.publish_frame(Audience::Conn(conn), frame.clone());
+        }
+        self.publish_frame(Audience::Session(session_id), frame);
     }
 
     /// Send an already serialized frame.
     pub fn publish_frame(&self, audience: Audience<'_>, frame: Frame) -> usize {
-        self.offer(audience, None, frame)
-    }
-
-    /// `owner`: `Some(o)` when the event is known to be about a workspace of `o`.
-    fn offer(&self, audience: Audience<'_>, owner: Option<Option<&str>>, frame: Frame) -> usize {
-        let may_see = |c: &Conn| match owner {
-            Some(o) => c.principal.may_see(o),
-            None => c.principal.sees_everything(),
-        };
         let inner = self.lock();
         let mut sent = 0;
         let mut offer = |conn: &Conn| match conn.tx.try_send(frame.clone()) {
@@ -199,15 +200,15 @@ impl Hub {
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         };
         match audience {
-            Audience::All => inner
+            Audience::Viewers { owner } => inner
                 .conns
                 .values()
-                .filter(|c| may_see(c))
+                .filter(|c| sees(&c.scope, owner))
                 .for_each(&mut offer),
-            Audience::AllExcept(skip) => inner
+            Audience::ViewersExcept { owner, except } => inner
                 .conns
                 .iter()
-                .filter(|(id, c)| **id != skip && may_see(c))
+                .filter(|(id, c)| **id != except && sees(&c.scope, owner))
                 .for_each(|(_, c)| offer(c)),
             Audience::Conn(id) => {
                 if let Some(c) = inner.conns.get(&id) {
@@ -235,15 +236,21 @@ mod tests {
     #[tokio::test]
     async fn session_events_reach_only_participants() {
         let hub = Hub::new();
-        let mut a = hub.register(Principal::Owner);
-        let mut b = hub.register(Principal::Owner);
+        let mut a = hub.register(Scope::All);
+        let mut b = hub.register(Scope::All);
         hub.join_session(a.id, "s1");
         hub.join_session(a.id, "s1");
         assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 1);
         assert!(a.rx.try_recv().is_ok());
         assert!(b.rx.try_recv().is_err());
         assert_eq!(
-            hub.publish(Audience::AllExcept(a.id), &ServerEvent::Ping),
+            hub.publish(
+                Audience::ViewersExcept {
+                    owner: None,
+                    except: a.id
+                },
+                &ServerEvent::Ping
+            ),
             1
         );
         hub.unregister(a.id);
@@ -253,16 +260,17 @@ mod tests {
     #[tokio::test]
     async fn broadcasts_reach_users_only_for_their_own_workspaces() {
         let hub = Hub::new();
-        let user = |id: &str| Principal::User {
-            user_id: id.into(),
-            app_id: "app".into(),
-            scopes: vec!["read".into()],
-        };
-        let mut owner = hub.register(Principal::Owner);
+        let user = |id: &str| Scope::Owner(id.into());
+        let mut owner = hub.register(Scope::All);
         let mut alice = hub.register(user("alice"));
         let mut bob = hub.register(user("bob"));
         assert_eq!(
-            hub.publish_owned(Audience::All, Some("alice"), &ServerEvent::Ping),
+            hub.publish(
+                Audience::Viewers {
+                    owner: Some("alice")
+                },
+                &ServerEvent::Ping
+            ),
             2
         );
         assert!(owner.rx.try_recv().is_ok() && alice.rx.try_recv().is_ok());
@@ -271,12 +279,18 @@ mod tests {
             "bob never hears about alice's workspace"
         );
         assert_eq!(
-            hub.publish(Audience::All, &ServerEvent::Ping),
+            hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping),
             1,
-            "unowned: owner only"
+            "the owner's workspaces: owner only"
         );
         assert_eq!(
-            hub.publish_owned(Audience::AllExcept(owner.id), None, &ServerEvent::Ping),
+            hub.publish(
+                Audience::ViewersExcept {
+                    owner: None,
+                    except: owner.id
+                },
+                &ServerEvent::Ping
+            ),
             0
         );
     }
@@ -284,8 +298,8 @@ mod tests {
     #[tokio::test]
     async fn session_backlog_is_the_longest_participant_queue() {
         let hub = Hub::new();
-        let mut a = hub.register(Principal::Owner);
-        let b = hub.register(Principal::Owner);
+        let mut a = hub.register(Scope::All);
+        let b = hub.register(Scope::All);
         hub.join_session(a.id, "s");
         hub.join_session(b.id, "s");
         assert_eq!(hub.session_backlog("s"), 0);
@@ -300,12 +314,12 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_evicts_the_connection() {
         let hub = Hub::new();
-        let a = hub.register(Principal::Owner);
+        let a = hub.register(Scope::All);
         for _ in 0..OUTBOUND_QUEUE {
-            hub.publish(Audience::All, &ServerEvent::Ping);
+            hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
         }
         assert!(!a.evicted.is_cancelled());
-        hub.publish(Audience::All, &ServerEvent::Ping);
+        hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
         assert!(a.evicted.is_cancelled());
     }
 }

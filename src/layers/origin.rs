@@ -195,7 +195,7 @@ mod tests {
         s.allowed_hosts = hosts.iter().map(|s| s.to_string()).collect();
         OriginPolicy::new(
             &s,
-            Auth::with_limits(None, 20, std::time::Duration::from_secs(60)),
+            Auth::with_limits(None, 20, std::time::Duration::from_secs(60), None),
         )
     }
 

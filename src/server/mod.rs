@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
+use crate::auth::Auth;
+use crate::auth::oauth::OAuth;
 use crate::config::{ConfigError, Settings};
 use crate::store::Store;
 use axum_server::accept::DefaultAcceptor;
@@ -68,15 +70,18 @@ pub async fn serve(
         .context("cannot make the listener non-blocking")?;
     let max_connections = settings.max_connections;
     let cancel = CancellationToken::new();
-    let state = AppState::new(settings, store.clone(), cancel.clone());
-    if state.settings.oauth.enabled {
-        let oauth = crate::auth::oauth::OAuth::init(store.clone(), &state.settings, local.port())
+    let oauth = if settings.oauth.enabled {
+        let oauth = OAuth::init(store.clone(), &settings, local.port())
             .await
             .context("cannot start OAuth")?;
         tracing::info!(issuer = %oauth.issuer(), "OAuth 2.1 is on");
         tokio::spawn(oauth.clone().run_housekeeping(cancel.clone()));
-        state.auth.set_oauth(oauth);
-    }
+        Some(oauth)
+    } else {
+        None
+    };
+    let auth = Auth::new(&settings, oauth);
+    let state = AppState::new(settings, store.clone(), auth, cancel.clone());
     let app = crate::router::build(state.clone());
 
     let handle = Handle::new();
@@ -101,7 +106,7 @@ pub async fn serve(
         tls = tls.is_some(),
         database = %state.settings.database_path.display(),
         "jean2 {} listening on {scheme}://{local}",
-        crate::api::meta::VERSION
+        crate::VERSION
     );
 
     let make = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -134,7 +139,8 @@ pub async fn serve(
             server.serve(make).await
         }
     };
-    cancel.cancel();
+    // Turns end with "the server shut down" and record it before the store closes.
+    state.chat.shut_down(GRACE).await;
     if let Some(oauth) = state.auth.oauth() {
         oauth.flush_usage().await;
     }
@@ -160,7 +166,8 @@ async fn reload_loop(mut reloader: Reloader, state: AppState, tls: Option<Rustls
                 state
                     .auth
                     .set_token(new.auth_token.as_ref().map(|t| t.expose()));
-                let mut what = vec!["token"];
+                state.chat.set_llm_settings(new.llm.clone());
+                let mut what = vec!["token", "provider keys"];
                 match (&tls, &new.tls) {
                     (Some(current), Some(files)) => match tls::load(files) {
                         Ok(cfg) => {

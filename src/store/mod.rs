@@ -75,16 +75,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-impl From<StoreError> for crate::error::AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => crate::error::AppError::NotFound("Not found".into()),
-            StoreError::Conflict(m) => crate::error::AppError::Conflict(m),
-            other => crate::error::AppError::internal(other),
-        }
-    }
-}
-
 /// Which rows a caller may see. Handlers derive it from the `Principal` in one place
 /// (`api::scope_of`); the owner (shared token, or auth off) sees [`Scope::All`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,6 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::{MissedTickBehavior, interval_at, timeout};
 
 use super::dispatch::{self, ConnCtx};
-use super::protocol;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::events::ServerEvent;
@@ -26,7 +25,7 @@ const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 pub async fn run(socket: WebSocket, app: AppState, principal: Principal) {
     let hub = app.hub.clone();
-    let reg = hub.register(principal.clone());
+    let reg = hub.register(principal.scope());
     let conn_id = reg.id;
     tracing::debug!(ws.conn = conn_id, "websocket connected");
     let reason = serve(socket, app, principal, reg).await;
@@ -96,12 +95,9 @@ async fn serve(
             }
             incoming = stream.next() => {
                 match incoming {
-                    Some(Ok(Message::Text(text))) => match protocol::parse(text.as_str()) {
-                        // Boxed: the handler futures (store queries) are ~1.8 KB and would
-                        // otherwise be part of every idle connection's task (bench-ws.sh).
-                        Ok(msg) => Box::pin(dispatch::handle(&mut ctx, msg)).await,
-                        Err(e) => ctx.send(&ServerEvent::error("parse_error", e.to_string())),
-                    },
+                    // Boxed: the handler futures (store queries) are ~1.8 KB and would
+                    // otherwise be part of every idle connection's task (bench-ws.sh).
+                    Some(Ok(Message::Text(text))) => Box::pin(dispatch::frame(&mut ctx, text.as_str())).await,
                     Some(Ok(Message::Binary(_))) => ctx.send(&ServerEvent::error(
                         "parse_error",
                         "Binary frames are not supported; send JSON text frames",

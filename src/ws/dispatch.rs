@@ -1,12 +1,16 @@
-//! What the server does with each client message type. Unknown types get `unknown_message`
-//! (which the client shows as a toast), so every type a normal client sends must be listed here.
+//! What the server does with each client message: the write-scope check (one place, from
+//! [`ClientMessage::needs_write`]), then one arm per type. Handlers translate to the session
+//! and chat cores and back; failures of the cores become error events in [`report`].
 
 use crate::app::AppState;
 use crate::auth::{Principal, SCOPE_WRITE};
 use crate::events::ServerEvent;
 use crate::events::hub::{Audience, ConnId};
+use crate::sessions::{Error, NewSessionInput};
+use crate::store::Scope;
+use crate::store::sessions::SessionPatch;
 
-use super::protocol::{self, Incoming};
+use super::protocol::{self, ClientMessage};
 use super::{chat, session};
 
 /// Per-connection state the handlers see.
@@ -14,12 +18,12 @@ pub struct ConnCtx {
     pub app: AppState,
     pub id: ConnId,
     pub principal: Principal,
-    /// The descriptor from `client.register`, once valid.
-    pub client: Option<serde_json::Value>,
+    /// What this connection may see (from the principal, computed once).
+    pub scope: Scope,
+    /// Whether `client.register` was accepted.
+    pub registered: bool,
     /// Heartbeats sent without a `pong` since.
     pub missed_pongs: u32,
-    /// The id reported in `client.registered`.
-    pub connection_id: String,
 }
 
 impl ConnCtx {
@@ -27,10 +31,10 @@ impl ConnCtx {
         Self {
             app,
             id,
+            scope: principal.scope(),
             principal,
-            client: None,
+            registered: false,
             missed_pongs: 0,
-            connection_id: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -38,122 +42,149 @@ impl ConnCtx {
     pub fn send(&self, event: &ServerEvent) {
         self.app.hub.publish(Audience::Conn(self.id), event);
     }
-}
 
-/// Message types a token with only the `read` scope may send; every other type changes
-/// something (or may, once implemented) and needs `write`.
-const READ_ONLY: &[&str] = &[
-    "pong",
-    "client.register",
-    "session.resume",
-    "notification.acknowledge",
-    "permission.list",
-    "session.control.claim",
-    "session.control.release",
-    "session.control.request_takeover",
-    "session.control.respond_takeover",
-];
-
-pub async fn handle(ctx: &mut ConnCtx, msg: Incoming) {
-    if !READ_ONLY.contains(&msg.kind.as_str()) && !ctx.principal.allows(SCOPE_WRITE) {
-        let message = format!(
-            "This token does not have the write scope needed for {}",
-            msg.kind
-        );
-        let event = match msg
-            .body
-            .get("sessionId")
-            .and_then(serde_json::Value::as_str)
-        {
-            Some(sid) => ServerEvent::session_error("forbidden", message, sid),
-            None => ServerEvent::error("forbidden", message),
-        };
-        return ctx.send(&event);
-    }
-    match msg.kind.as_str() {
-        "pong" => ctx.missed_pongs = 0,
-        "client.register" => register(ctx, &msg),
-        "session.create" => session::create(ctx, &msg).await,
-        "session.resume" => session::resume(ctx, &msg).await,
-        "session.rename" => session::rename(ctx, &msg).await,
-        "session.close" => session::close(ctx, &msg).await,
-        "session.reopen" => session::reopen(ctx, &msg).await,
-        "session.delete" => session::delete(ctx, &msg).await,
-        "session.update" => session::update(ctx, &msg).await,
-        "session.update_model" => session::update_model(ctx, &msg).await,
-        "chat.message" | "queue.add" => chat::message(ctx, &msg).await,
-        "queue.remove" => chat::queue_remove(ctx, &msg).await,
-        "session.interrupt" => chat::interrupt(ctx, &msg).await,
-        // Routine client traffic with nothing to answer yet: acknowledged silently, because an
-        // error here would show the user a toast for something they did not ask for
-        // (notification.acknowledge follows every reply; permission.list and control claims
-        // come with opening a session; there are no permissions, asks or sandboxes to act on).
-        "notification.acknowledge"
-        | "permission.list"
-        | "permission.revoke"
-        | "permission.revoke_all"
-        | "ask.response"
-        | "sandbox.respond"
-        | "session.control.claim"
-        | "session.control.release"
-        | "session.control.request_takeover"
-        | "session.control.respond_takeover" => {}
-        // Actions a user asks for explicitly: say plainly that they are not supported.
-        "session.generate_title"
-        | "session.compact"
-        | "session.revert"
-        | "session.fork"
-        | "session.edit_message" => not_implemented(
-            ctx,
-            &msg,
-            "This session action is not supported by this server yet",
-        ),
-        "provider.connect" | "provider.disconnect" => not_implemented(
-            ctx,
-            &msg,
-            "Provider connections are not supported; set JEAN2_LLM_<PROVIDER>_API_KEY in ~/.jean2/.env and run jean2 restart",
-        ),
-        _ => ctx.send(&ServerEvent::error(
-            "unknown_message",
-            "Unknown message type",
-        )),
+    /// An error for this connection, with the session it is about when there is one.
+    pub fn send_error(&self, code: &str, message: impl Into<String>, session_id: Option<&str>) {
+        self.send(&match session_id {
+            Some(sid) => ServerEvent::session_error(code, message, sid),
+            None => ServerEvent::error(code, message),
+        });
     }
 }
 
-/// `error not_implemented` naming the message type (with its `sessionId`, if it had one).
-fn not_implemented(ctx: &ConnCtx, msg: &Incoming, what: &str) {
-    let message = format!("{what} ({})", msg.kind);
-    let event = match msg
-        .body
-        .get("sessionId")
-        .and_then(serde_json::Value::as_str)
-    {
-        Some(sid) => ServerEvent::session_error("not_implemented", message, sid),
-        None => ServerEvent::error("not_implemented", message),
-    };
-    ctx.send(&event);
-}
-
-fn register(ctx: &mut ConnCtx, msg: &Incoming) {
-    let reg: protocol::Register = match msg.fields() {
-        Ok(r) => r,
-        Err(e) => {
-            return ctx.send(&ServerEvent::ClientRejected {
-                code: "invalid_client".into(),
-                message: e.to_string(),
-            });
+/// Tell the sender why a core operation failed.
+pub fn report(ctx: &ConnCtx, e: Error, session_id: Option<&str>) {
+    let (code, message) = match e {
+        Error::NotFound(_) => ("not_found", e.to_string()),
+        Error::Invalid(m) => ("invalid_message", m),
+        Error::Forbidden(m) => ("forbidden", m),
+        Error::Conflict(m) => ("conflict", m),
+        Error::Store(e) => {
+            tracing::error!(error = %e, "websocket request failed");
+            ("internal", "Internal error".to_owned())
         }
     };
-    if let Err(message) = protocol::validate_descriptor(&reg.client) {
+    ctx.send_error(code, message, session_id);
+}
+
+/// Handle one text frame.
+pub async fn frame(ctx: &mut ConnCtx, text: &str) {
+    match protocol::parse(text) {
+        Ok(msg) => handle(ctx, msg).await,
+        Err(e @ protocol::ParseError::Fields { .. }) => {
+            let protocol::ParseError::Fields { session_id, .. } = &e else {
+                return;
+            };
+            ctx.send_error("invalid_message", e.to_string(), session_id.as_deref());
+        }
+        Err(e) => ctx.send_error("parse_error", e.to_string(), None),
+    }
+}
+
+async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
+    if msg.needs_write() && !ctx.principal.allows(SCOPE_WRITE) {
+        let message = format!(
+            "This token does not have the write scope needed for {}",
+            msg.kind()
+        );
+        return ctx.send_error("forbidden", message, msg.session_id());
+    }
+    use ClientMessage as M;
+    match &msg {
+        M::Pong {} => ctx.missed_pongs = 0,
+        M::Register { client } => register(ctx, client.clone()),
+        M::SessionCreate {
+            workspace_id,
+            preconfig_id,
+            title,
+        } => {
+            let input = NewSessionInput {
+                workspace_id: workspace_id.clone(),
+                id: None,
+                title: title.clone(),
+                preconfig_id: preconfig_id.clone(),
+            };
+            session::create(ctx, input).await
+        }
+        M::SessionResume { session_id } => session::resume(ctx, session_id).await,
+        M::SessionRename { session_id, title } => session::rename(ctx, session_id, title).await,
+        M::SessionClose { session_id } => session::close(ctx, session_id).await,
+        M::SessionReopen { session_id } => session::reopen(ctx, session_id).await,
+        M::SessionDelete { session_id } => session::delete(ctx, session_id).await,
+        M::SessionUpdate {
+            session_id,
+            preconfig_id,
+        } => {
+            let patch = SessionPatch {
+                preconfig_id: preconfig_id.clone().filter(|p| !p.is_empty()).map(Some),
+                ..SessionPatch::default()
+            };
+            session::update(ctx, session_id, patch).await
+        }
+        M::SessionUpdateModel {
+            session_id,
+            model_id,
+            provider_id,
+            variant,
+        } => {
+            let patch = SessionPatch {
+                selected_model: Some(Some(model_id.clone())),
+                selected_provider: Some(Some(provider_id.clone())),
+                selected_variant: Some(variant.clone().filter(|v| !v.is_empty())),
+                ..SessionPatch::default()
+            };
+            session::update(ctx, session_id, patch).await
+        }
+        M::ChatMessage(f) | M::QueueAdd(f) => {
+            chat::message(ctx, &f.session_id, f.content.clone()).await
+        }
+        M::QueueRemove { queue_id } => chat::queue_remove(ctx, queue_id).await,
+        M::SessionInterrupt { session_id } => chat::interrupt(ctx, session_id).await,
+        M::NotificationAcknowledge {}
+        | M::PermissionList {}
+        | M::PermissionRevoke {}
+        | M::PermissionRevokeAll {}
+        | M::AskResponse {}
+        | M::SandboxRespond {}
+        | M::ControlClaim {}
+        | M::ControlRelease {}
+        | M::ControlRequestTakeover {}
+        | M::ControlRespondTakeover {} => {}
+        M::SessionGenerateTitle(_)
+        | M::SessionCompact(_)
+        | M::SessionRevert(_)
+        | M::SessionFork(_)
+        | M::SessionEditMessage(_) => ctx.send_error(
+            "not_implemented",
+            format!(
+                "This session action is not supported by this server yet ({})",
+                msg.kind()
+            ),
+            msg.session_id(),
+        ),
+        M::ProviderConnect {} | M::ProviderDisconnect {} => ctx.send_error(
+            "not_implemented",
+            format!(
+                "Provider connections are not supported; set JEAN2_LLM_<PROVIDER>_API_KEY in ~/.jean2/.env and run jean2 reload ({})",
+                msg.kind()
+            ),
+            None,
+        ),
+        M::Unknown => ctx.send_error("unknown_message", "Unknown message type", None),
+    }
+}
+
+fn register(ctx: &mut ConnCtx, client: serde_json::Value) {
+    if let Err(message) = protocol::validate_descriptor(&client) {
         return ctx.send(&ServerEvent::ClientRejected {
             code: "invalid_client".into(),
             message,
         });
     }
-    ctx.client = Some(reg.client.clone());
+    ctx.registered = true;
     ctx.send(&ServerEvent::ClientRegistered {
-        client: reg.client,
-        connection_id: ctx.connection_id.clone(),
+        client,
+        connection_id: uuid::Uuid::new_v4().to_string(),
         server_time: crate::time::now_ms(),
     });
 }

@@ -1,53 +1,240 @@
-//! Client → server messages (`PROTOCOL.md` §4.3). A frame is parsed in two steps: first its
-//! `type`, then the fields that type needs, so that an unknown type and a malformed message get
-//! different answers (`unknown_message` and `parse_error`).
+//! Client → server messages (`PROTOCOL.md` §4.3), as one typed enum. A frame that is not a JSON
+//! object with a string `type` is a `parse_error`; an unknown type is `unknown_message` (which
+//! the client shows as a toast, so every type a normal client sends is listed here); a known type
+//! with bad fields is `invalid_message`. What each type needs (the `write` scope) is decided in
+//! one place, [`ClientMessage::needs_write`].
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// A frame that parsed as a JSON object with a string `type`.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    pub kind: String,
-    pub body: Value,
+/// The fields of `chat.message` and `queue.add`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatFields {
+    pub session_id: String,
+    pub content: String,
+}
+
+/// The fields of a message that names a session (the unsupported actions may not).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MaybeSession {
+    pub session_id: Option<String>,
+}
+
+/// Every message a client may send. Fields a type does not list are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+pub enum ClientMessage {
+    #[serde(rename = "pong")]
+    Pong {},
+    #[serde(rename = "client.register")]
+    Register { client: Value },
+    #[serde(rename = "session.create", rename_all = "camelCase")]
+    SessionCreate {
+        workspace_id: Option<String>,
+        preconfig_id: Option<String>,
+        title: Option<String>,
+    },
+    #[serde(rename = "session.resume", rename_all = "camelCase")]
+    SessionResume { session_id: String },
+    #[serde(rename = "session.rename", rename_all = "camelCase")]
+    SessionRename { session_id: String, title: String },
+    #[serde(rename = "session.close", rename_all = "camelCase")]
+    SessionClose { session_id: String },
+    #[serde(rename = "session.reopen", rename_all = "camelCase")]
+    SessionReopen { session_id: String },
+    #[serde(rename = "session.delete", rename_all = "camelCase")]
+    SessionDelete { session_id: String },
+    #[serde(rename = "session.update", rename_all = "camelCase")]
+    SessionUpdate {
+        session_id: String,
+        preconfig_id: Option<String>,
+    },
+    #[serde(rename = "session.update_model", rename_all = "camelCase")]
+    SessionUpdateModel {
+        session_id: String,
+        model_id: String,
+        provider_id: String,
+        variant: Option<String>,
+    },
+    #[serde(rename = "chat.message")]
+    ChatMessage(ChatFields),
+    /// Admitted like `chat.message` (a `queue.add` while nothing runs simply starts the turn:
+    /// the client only believed one was running).
+    #[serde(rename = "queue.add")]
+    QueueAdd(ChatFields),
+    #[serde(rename = "queue.remove", rename_all = "camelCase")]
+    QueueRemove { queue_id: String },
+    #[serde(rename = "session.interrupt", rename_all = "camelCase")]
+    SessionInterrupt { session_id: String },
+    // Routine traffic with nothing to answer yet, accepted silently: an error would show the
+    // user a toast for something they did not ask for (`notification.acknowledge` follows every
+    // reply; permission lists and control claims come with opening a session).
+    #[serde(rename = "notification.acknowledge")]
+    NotificationAcknowledge {},
+    #[serde(rename = "permission.list")]
+    PermissionList {},
+    #[serde(rename = "permission.revoke")]
+    PermissionRevoke {},
+    #[serde(rename = "permission.revoke_all")]
+    PermissionRevokeAll {},
+    #[serde(rename = "ask.response")]
+    AskResponse {},
+    #[serde(rename = "sandbox.respond")]
+    SandboxRespond {},
+    #[serde(rename = "session.control.claim")]
+    ControlClaim {},
+    #[serde(rename = "session.control.release")]
+    ControlRelease {},
+    #[serde(rename = "session.control.request_takeover")]
+    ControlRequestTakeover {},
+    #[serde(rename = "session.control.respond_takeover")]
+    ControlRespondTakeover {},
+    // Session actions not supported yet: answered plainly, with the session id.
+    #[serde(rename = "session.generate_title")]
+    SessionGenerateTitle(MaybeSession),
+    #[serde(rename = "session.compact")]
+    SessionCompact(MaybeSession),
+    #[serde(rename = "session.revert")]
+    SessionRevert(MaybeSession),
+    #[serde(rename = "session.fork")]
+    SessionFork(MaybeSession),
+    #[serde(rename = "session.edit_message")]
+    SessionEditMessage(MaybeSession),
+    #[serde(rename = "provider.connect")]
+    ProviderConnect {},
+    #[serde(rename = "provider.disconnect")]
+    ProviderDisconnect {},
+    #[serde(other)]
+    Unknown,
+}
+
+impl ClientMessage {
+    /// The wire `type` of this message.
+    pub fn kind(&self) -> &'static str {
+        use ClientMessage as M;
+        match self {
+            M::Pong {} => "pong",
+            M::Register { .. } => "client.register",
+            M::SessionCreate { .. } => "session.create",
+            M::SessionResume { .. } => "session.resume",
+            M::SessionRename { .. } => "session.rename",
+            M::SessionClose { .. } => "session.close",
+            M::SessionReopen { .. } => "session.reopen",
+            M::SessionDelete { .. } => "session.delete",
+            M::SessionUpdate { .. } => "session.update",
+            M::SessionUpdateModel { .. } => "session.update_model",
+            M::ChatMessage(_) => "chat.message",
+            M::QueueAdd(_) => "queue.add",
+            M::QueueRemove { .. } => "queue.remove",
+            M::SessionInterrupt { .. } => "session.interrupt",
+            M::NotificationAcknowledge {} => "notification.acknowledge",
+            M::PermissionList {} => "permission.list",
+            M::PermissionRevoke {} => "permission.revoke",
+            M::PermissionRevokeAll {} => "permission.revoke_all",
+            M::AskResponse {} => "ask.response",
+            M::SandboxRespond {} => "sandbox.respond",
+            M::ControlClaim {} => "session.control.claim",
+            M::ControlRelease {} => "session.control.release",
+            M::ControlRequestTakeover {} => "session.control.request_takeover",
+            M::ControlRespondTakeover {} => "session.control.respond_takeover",
+            M::SessionGenerateTitle(_) => "session.generate_title",
+            M::SessionCompact(_) => "session.compact",
+            M::SessionRevert(_) => "session.revert",
+            M::SessionFork(_) => "session.fork",
+            M::SessionEditMessage(_) => "session.edit_message",
+            M::ProviderConnect {} => "provider.connect",
+            M::ProviderDisconnect {} => "provider.disconnect",
+            M::Unknown => "unknown",
+        }
+    }
+
+    /// Whether this message changes something (or may, once implemented) and so needs a token
+    /// with the `write` scope. Only these read: everything else, unknown types included, writes.
+    pub fn needs_write(&self) -> bool {
+        use ClientMessage as M;
+        !matches!(
+            self,
+            M::Pong {}
+                | M::Register { .. }
+                | M::SessionResume { .. }
+                | M::NotificationAcknowledge {}
+                | M::PermissionList {}
+                | M::ControlClaim {}
+                | M::ControlRelease {}
+                | M::ControlRequestTakeover {}
+                | M::ControlRespondTakeover {}
+        )
+    }
+
+    /// The session the message is about, if it names one.
+    pub fn session_id(&self) -> Option<&str> {
+        use ClientMessage as M;
+        match self {
+            M::SessionResume { session_id }
+            | M::SessionRename { session_id, .. }
+            | M::SessionClose { session_id }
+            | M::SessionReopen { session_id }
+            | M::SessionDelete { session_id }
+            | M::SessionUpdate { session_id, .. }
+            | M::SessionUpdateModel { session_id, .. }
+            | M::SessionInterrupt { session_id } => Some(session_id),
+            M::ChatMessage(f) | M::QueueAdd(f) => Some(&f.session_id),
+            M::SessionGenerateTitle(f)
+            | M::SessionCompact(f)
+            | M::SessionRevert(f)
+            | M::SessionFork(f)
+            | M::SessionEditMessage(f) => f.session_id.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
+    /// Not JSON (`parse_error`).
     #[error("Invalid JSON: {0}")]
     Json(String),
+    /// JSON, but not an object with a string `type` (`parse_error`).
     #[error("Message must be a JSON object with a string \"type\" field")]
     NoType,
+    /// A known type with fields that do not fit (`invalid_message`, with the `sessionId` the
+    /// frame carried).
     #[error("Invalid {kind} message: {reason}")]
-    Fields { kind: String, reason: String },
+    Fields {
+        kind: String,
+        reason: String,
+        session_id: Option<String>,
+    },
 }
 
-pub fn parse(text: &str) -> Result<Incoming, ParseError> {
-    let body: Value = serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
-    let kind = body
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or(ParseError::NoType)?
-        .to_owned();
-    Ok(Incoming { kind, body })
-}
-
-impl Incoming {
-    /// The fields of this message as `T`.
-    pub fn fields<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
-        T::deserialize(&self.body).map_err(|e| ParseError::Fields {
-            kind: self.kind.clone(),
-            reason: e.to_string(),
-        })
+/// Read one text frame.
+pub fn parse(text: &str) -> Result<ClientMessage, ParseError> {
+    match serde_json::from_str::<ClientMessage>(text) {
+        Ok(m) => Ok(m),
+        Err(e) => Err(classify(text, e)),
     }
 }
 
-/// `client.register`.
-#[derive(Debug, Deserialize)]
-pub struct Register {
-    pub client: Value,
+/// Tell apart why a frame did not decode (the slow path: only for bad frames).
+fn classify(text: &str, e: serde_json::Error) -> ParseError {
+    let body: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(syntax) => return ParseError::Json(syntax.to_string()),
+    };
+    let Some(kind) = body.get("type").and_then(Value::as_str) else {
+        return ParseError::NoType;
+    };
+    ParseError::Fields {
+        kind: kind.to_owned(),
+        reason: e.to_string(),
+        session_id: body
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    }
 }
 
 /// Check a ClientDescriptor as upstream does; `Err` carries the message for `client.rejected`.
@@ -81,10 +268,53 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn parse_distinguishes_bad_json_from_missing_type() {
+    fn parse_distinguishes_bad_json_missing_type_unknown_type_and_bad_fields() {
         assert!(matches!(parse("{"), Err(ParseError::Json(_))));
         assert_eq!(parse("[1]").unwrap_err(), ParseError::NoType);
-        assert_eq!(parse(r#"{"type":"pong"}"#).unwrap().kind, "pong");
+        assert_eq!(parse(r#"{"type":3}"#).unwrap_err(), ParseError::NoType);
+        assert!(matches!(
+            parse(r#"{"type":"pong"}"#),
+            Ok(ClientMessage::Pong {})
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"warp"}"#),
+            Ok(ClientMessage::Unknown)
+        ));
+        let Err(ParseError::Fields {
+            kind, session_id, ..
+        }) = parse(r#"{"type":"session.rename","sessionId":"s"}"#)
+        else {
+            panic!("a missing title is a field error")
+        };
+        assert_eq!(
+            (kind.as_str(), session_id.as_deref()),
+            ("session.rename", Some("s"))
+        );
+    }
+
+    #[test]
+    fn aliases_and_extra_fields_are_accepted() {
+        let m = parse(r#"{"type":"queue.add","sessionId":"s","content":"c","attachments":[]}"#);
+        assert!(matches!(m, Ok(ClientMessage::QueueAdd(_))));
+        let m = parse(r#"{"type":"notification.acknowledge","eventId":"x","sessionId":"s"}"#);
+        assert!(matches!(m, Ok(ClientMessage::NotificationAcknowledge {})));
+        let m = parse(r#"{"type":"session.fork","sessionId":"s","messageId":"m"}"#).unwrap();
+        assert_eq!((m.kind(), m.session_id()), ("session.fork", Some("s")));
+        assert!(m.needs_write());
+    }
+
+    #[test]
+    fn reading_messages_need_no_write_scope() {
+        for text in [
+            r#"{"type":"pong"}"#,
+            r#"{"type":"session.resume","sessionId":"s"}"#,
+            r#"{"type":"permission.list","workspaceId":"w"}"#,
+            r#"{"type":"session.control.claim","sessionId":"s"}"#,
+        ] {
+            assert!(!parse(text).unwrap().needs_write(), "{text}");
+        }
+        let m = parse(r#"{"type":"session.create"}"#).unwrap();
+        assert!(m.needs_write());
     }
 
     #[test]

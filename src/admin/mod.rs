@@ -10,11 +10,13 @@ use anyhow::{Context as _, anyhow, bail};
 use serde::Serialize;
 
 use crate::auth::oauth::{jwt, passwords, secrets};
-use crate::cli::{AppsCommand, KeysCommand, UsersCommand};
+mod commands;
+
 use crate::config::{CliOverrides, Settings};
 use crate::store::Store;
 use crate::store::apps::NewApp;
 use crate::store::users::User;
+pub use commands::{AppsCommand, KeysCommand, UsersCommand};
 
 /// Scopes an application may be given.
 pub const KNOWN_SCOPES: &[&str] = &["read", "write"];

@@ -1,0 +1,91 @@
+//! The session and workspace lifecycle, the one core that REST (`api/`) and the WebSocket
+//! (`ws/`) both call: create, read, update, close, reopen, delete and rename sessions; list
+//! (with upstream's default virtual workspace), create, update and delete workspaces; resume a
+//! session on a connection. Each operation returns a domain result and publishes its events
+//! through the hub with the workspace owner named ([`crate::events::Audience::Viewers`]), so a
+//! broadcast reaches only those who may see it. Failures are one [`Error`] type that the HTTP and
+//! WebSocket layers each translate once.
+
+mod lifecycle;
+mod workspaces;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::chat::Chat;
+use crate::events::Hub;
+use crate::store::{Store, StoreError};
+
+pub use lifecycle::{NewSessionInput, Resumption};
+pub use workspaces::{CreateWorkspace, UpdateWorkspace, expand_home};
+
+/// Why an operation failed, in domain terms.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `"{what} not found"`: the id is unknown or not visible to the caller.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is well-formed but not acceptable (the message says why).
+    #[error("{0}")]
+    Invalid(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed (logged by whoever reports it).
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl Error {
+    /// A store error about `what`: its `NotFound` names the entity.
+    pub(crate) fn store(what: &'static str) -> impl Fn(StoreError) -> Error {
+        move |e| match e {
+            StoreError::NotFound => Error::NotFound(what),
+            StoreError::Conflict(m) => Error::Conflict(m),
+            other => Error::Store(other),
+        }
+    }
+}
+
+/// The lifecycle core. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    hub: Hub,
+    chat: Chat,
+    data_dir: PathBuf,
+    /// Serializes creation of the default workspace, so two first loads make only one.
+    default_workspace: tokio::sync::Mutex<()>,
+}
+
+impl Sessions {
+    pub fn new(chat: Chat) -> Sessions {
+        Sessions {
+            inner: Arc::new(Inner {
+                store: chat.store().clone(),
+                hub: chat.hub().clone(),
+                data_dir: chat.data_dir().to_owned(),
+                chat,
+                default_workspace: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    fn chat(&self) -> &Chat {
+        &self.inner.chat
+    }
+}
