@@ -13,8 +13,9 @@ use super::forms::{Params, cookie, set_cookie};
 use super::{core, html};
 use crate::app::AppState;
 use crate::auth::oauth::authorize::{self as az, AuthzError, AuthzParams, ValidAuthz};
-use crate::auth::oauth::{LOGIN_SESSION_MS, OAuth, passwords, secrets};
-use crate::store::users::{User, normalize_email};
+use crate::auth::oauth::signin::{Next, SignIn};
+use crate::auth::oauth::{LOGIN_SESSION_MS, OAuth, secrets};
+use crate::store::users::User;
 
 const SESSION_COOKIE: &str = "jean2_session";
 const CSRF_COOKIE: &str = "jean2_csrf";
@@ -57,20 +58,9 @@ fn refused(oauth: &OAuth, e: AuthzError) -> Response {
     }
 }
 
-/// The signed-in user of this browser, if the session is live and the user enabled.
+/// The signed-in person of this browser.
 async fn session_user(oauth: &OAuth, headers: &HeaderMap) -> Option<User> {
-    let id = cookie(headers, SESSION_COOKIE)?;
-    let user_id = oauth
-        .store()
-        .login_session_user(&secrets::hash(&id), oauth.now_ms())
-        .await
-        .ok()??;
-    oauth
-        .store()
-        .user_by_id(&user_id)
-        .await
-        .ok()?
-        .filter(|u| !u.disabled)
+    oauth.session_user(&cookie(headers, SESSION_COOKIE)?).await
 }
 
 /// The CSRF token of this browser, and the cookie to set when it is new.
@@ -136,19 +126,11 @@ async fn continue_as(
     p: &AuthzParams,
     csrf: &str,
 ) -> Response {
-    let granted = oauth
-        .store()
-        .grant(&user.id, &v.app.id)
-        .await
-        .ok()
-        .flatten();
-    if granted.is_some_and(|g| az::grant_covers(&g, &v.scopes)) {
-        return match az::issue_code(oauth, v, &user.id).await {
-            Ok(url) => found(&url),
-            Err(e) => refused(oauth, e),
-        };
+    match oauth.continue_as(v, user).await {
+        Ok(Next::Redirect(url)) => found(&url),
+        Ok(Next::Consent) => html::consent(&v.app.name, &v.scopes, &user.email, p, csrf),
+        Err(e) => refused(oauth, e),
     }
-    html::consent(&v.app.name, &v.scopes, &user.email, p, csrf)
 }
 
 /// `GET /oauth/authorize`.
@@ -187,79 +169,43 @@ pub async fn login(
         Ok(parts) => parts,
         Err(res) => return res,
     };
-    let csrf = form.get("csrf").unwrap_or_default().to_owned();
-    let email = form.get("email").unwrap_or_default().to_owned();
-    let account = normalize_email(&email);
-    let now = Instant::now();
-    if let Err(retry) = oauth.check_login_allowed(peer.ip(), &account, now) {
-        let secs = retry.as_secs().max(1);
-        let mut res = html::login(
-            StatusCode::TOO_MANY_REQUESTS,
-            &v.app.name,
-            &p,
-            &csrf,
-            Some(&format!(
-                "Too many failed sign-ins. Try again in {secs} seconds."
-            )),
-            &email,
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return res;
-    }
-    let user = oauth.store().user_by_email(&email).await.ok().flatten();
-    let hash = user
-        .as_ref()
-        .filter(|u| !u.disabled)
-        .and_then(|u| u.password_hash.clone());
+    let csrf = form.get("csrf").unwrap_or_default();
+    let email = form.get("email").unwrap_or_default();
     let password = form.get("password").unwrap_or_default().to_owned();
-    let ok = passwords::verify_password(password, hash).await;
-    let Some(user) = user.filter(|_| ok) else {
-        oauth.record_login_failure(peer.ip(), &account, now);
-        tracing::info!(client.ip = %peer.ip(), "sign-in failed");
-        return html::login(
-            StatusCode::UNAUTHORIZED,
-            &v.app.name,
-            &p,
-            &csrf,
-            Some(WRONG_CREDENTIALS),
-            &email,
-        );
-    };
-    let session = secrets::random_token();
-    let now_ms = oauth.now_ms();
-    if let Err(e) = oauth
-        .store()
-        .create_login_session(
-            &secrets::hash(&session),
-            &user.id,
-            now_ms,
-            now_ms + LOGIN_SESSION_MS,
-        )
+    let login_page =
+        |status, error: Option<&str>| html::login(status, &v.app.name, &p, csrf, error, email);
+    match oauth
+        .sign_in(peer.ip(), email, password, Instant::now())
         .await
     {
-        tracing::error!(error = %e, "cannot create a sign-in session");
-        return html::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "An internal error occurred; please try again.",
-        );
+        Ok(SignIn::Started { session, .. }) => {
+            let again = serde_urlencoded_authz(&p);
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            if let Ok(loc) = HeaderValue::from_str(&format!("/oauth/authorize?{again}")) {
+                res.headers_mut().insert(header::LOCATION, loc);
+            }
+            let max_age = LOGIN_SESSION_MS / 1000;
+            let c = set_cookie(SESSION_COOKIE, &session, max_age, oauth.secure_cookies());
+            res.headers_mut().append(header::SET_COOKIE, c);
+            res
+        }
+        Ok(SignIn::Refused) => login_page(StatusCode::UNAUTHORIZED, Some(WRONG_CREDENTIALS)),
+        Ok(SignIn::TooMany(retry)) => {
+            let secs = retry.as_secs().max(1);
+            let text = format!("Too many failed sign-ins. Try again in {secs} seconds.");
+            let mut res = login_page(StatusCode::TOO_MANY_REQUESTS, Some(&text));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot sign in");
+            html::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An internal error occurred; please try again.",
+            )
+        }
     }
-    tracing::info!(user.id = %user.id, "signed in");
-    let again = serde_urlencoded_authz(&p);
-    let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(loc) = HeaderValue::from_str(&format!("/oauth/authorize?{again}")) {
-        res.headers_mut().insert(header::LOCATION, loc);
-    }
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(
-            SESSION_COOKIE,
-            &session,
-            LOGIN_SESSION_MS / 1000,
-            oauth.secure_cookies(),
-        ),
-    );
-    res
 }
 
 /// The authorization request as a query string again (always for our own `/oauth/authorize`).
@@ -293,34 +239,14 @@ pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Byte
     let Some(user) = session_user(&oauth, &headers).await else {
         return html::login(StatusCode::OK, &v.app.name, &p, csrf, None, "");
     };
-    match form.get("decision") {
-        Some("allow") => {
-            let mut scopes = v.scopes.clone();
-            if let Ok(Some(old)) = oauth.store().grant(&user.id, &v.app.id).await {
-                scopes.extend(old.split_whitespace().map(str::to_owned));
-            }
-            scopes.sort();
-            scopes.dedup();
-            if let Err(e) = oauth
-                .store()
-                .save_grant(&user.id, &v.app.id, &scopes.join(" "))
-                .await
-            {
-                return refused(&oauth, e.into());
-            }
-            match az::issue_code(&oauth, &v, &user.id).await {
-                Ok(url) => found(&url),
-                Err(e) => refused(&oauth, e),
-            }
-        }
-        Some("deny") => found(&az::error_redirect(
-            &oauth,
-            &v.redirect_uri,
-            "access_denied",
-            "the user denied the request",
-            v.state.as_deref(),
-        )),
-        _ => html::error(StatusCode::BAD_REQUEST, "decision must be allow or deny."),
+    let allow = match form.get("decision") {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => return html::error(StatusCode::BAD_REQUEST, "decision must be allow or deny."),
+    };
+    match oauth.consent(&v, &user, allow).await {
+        Ok(url) => found(&url),
+        Err(e) => refused(&oauth, e),
     }
 }
 
@@ -329,13 +255,8 @@ pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Response
     let Some(oauth) = core(&app) else {
         return not_enabled();
     };
-    if let Some(id) = cookie(&headers, SESSION_COOKIE)
-        && let Err(e) = oauth
-            .store()
-            .delete_login_session(&secrets::hash(&id))
-            .await
-    {
-        tracing::error!(error = %e, "cannot end a sign-in session");
+    if let Some(session) = cookie(&headers, SESSION_COOKIE) {
+        oauth.sign_out(&session).await;
     }
     let mut res = html::page(
         StatusCode::OK,

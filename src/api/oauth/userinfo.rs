@@ -38,10 +38,7 @@ pub async fn userinfo(State(app): State<AppState>, headers: HeaderMap) -> Respon
     let Presented::Header(Some(token)) = presented(&headers, None) else {
         return invalid_token();
     };
-    let Some(claims) = oauth.verify_access_token(token).await else {
-        return invalid_token();
-    };
-    match oauth.store().user_by_id(&claims.sub).await {
+    match oauth.token_user(token).await {
         Ok(Some(u)) => {
             let mut v = describe(&u);
             v["sub"] = json!(u.id);

@@ -5,6 +5,7 @@
 //! - [`authorize`]: validating authorization requests and issuing codes.
 //! - [`grants`]: the token endpoint's grants (code exchange, refresh rotation).
 //! - [`resource`]: checking access tokens, API keys and token-endpoint clients.
+//! - [`signin`]: people in the browser: password sign-in, sessions, consent.
 //! - [`usage`]: per-app request counts and housekeeping.
 //! - [`jwt`], [`pkce`], [`secrets`], [`passwords`]: the primitives.
 
@@ -17,6 +18,7 @@ pub mod passwords;
 pub mod pkce;
 pub mod resource;
 pub mod secrets;
+pub mod signin;
 pub mod usage;
 
 use std::collections::HashMap;
