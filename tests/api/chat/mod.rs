@@ -3,6 +3,7 @@
 
 mod failures;
 mod recovery;
+mod shutdown;
 mod turn;
 
 use std::time::Duration;
