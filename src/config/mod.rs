@@ -4,15 +4,16 @@
 //! The `.env` file is read into a map and never copied into the process environment, so tests build
 //! [`Settings`] from plain maps with [`Settings::from_sources`].
 
+mod load;
 mod parse;
 mod secret;
 
+pub use load::{data_dir_from, expand_tilde, read_env_file};
 pub use parse::is_loopback_host;
 pub use secret::Secret;
 
-use parse::{check_url, is_llm_key_var, list, llm_provider_of, parse_bool, parse_num, parse_port};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Default TCP port, as in the Jean2 documentation.
@@ -209,221 +210,7 @@ pub struct LoadReport {
     pub env_file_found: bool,
 }
 
-/// The data directory: `JEAN2_DATA_DIR` from the process environment, else `~/.jean2`.
-pub fn data_dir_from(env: &BTreeMap<String, String>) -> Result<PathBuf, ConfigError> {
-    if let Some(dir) = env.get("JEAN2_DATA_DIR").filter(|d| !d.is_empty()) {
-        return Ok(expand_tilde(dir, env));
-    }
-    let home = env
-        .get("HOME")
-        .filter(|h| !h.is_empty())
-        .ok_or(ConfigError::NoHome)?;
-    Ok(Path::new(home).join(".jean2"))
-}
-
-/// `~` and `~/x` → the home directory.
-pub fn expand_tilde(path: &str, env: &BTreeMap<String, String>) -> PathBuf {
-    match (path.strip_prefix('~'), env.get("HOME")) {
-        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
-            PathBuf::from(format!("{home}{rest}"))
-        }
-        _ => PathBuf::from(path),
-    }
-}
-
-/// Read `<data dir>/.env` into a map. A missing file is an empty map; a malformed one is an error.
-pub fn read_env_file(path: &Path) -> Result<Option<BTreeMap<String, String>>, ConfigError> {
-    let iter = match dotenvy::from_path_iter(path) {
-        Ok(iter) => iter,
-        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ConfigError::ReadEnvFile {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    let mut map = BTreeMap::new();
-    for item in iter {
-        let (k, v) = item.map_err(|source| ConfigError::ReadEnvFile {
-            path: path.to_owned(),
-            source,
-        })?;
-        map.insert(k, v);
-    }
-    Ok(Some(map))
-}
-
 impl Settings {
-    /// Load settings the way the binary does: data dir from the process environment, then
-    /// `.env` in it, then the process environment, then `cli`.
-    pub fn load(cli: &CliOverrides) -> Result<(Settings, LoadReport), ConfigError> {
-        let env: BTreeMap<String, String> = std::env::vars().collect();
-        let data_dir = data_dir_from(&env)?;
-        let env_path = data_dir.join(".env");
-        let file = read_env_file(&env_path)?;
-        let found = file.is_some();
-        let (settings, mut report) =
-            Settings::from_sources(data_dir, &file.unwrap_or_default(), &env, cli)?;
-        report.env_file = env_path;
-        report.env_file_found = found;
-        Ok((settings, report))
-    }
-
-    /// Merge the sources (a pure function: no I/O besides checking TLS files).
-    pub fn from_sources(
-        data_dir: PathBuf,
-        file: &BTreeMap<String, String>,
-        env: &BTreeMap<String, String>,
-        cli: &CliOverrides,
-    ) -> Result<(Settings, LoadReport), ConfigError> {
-        let mut report = LoadReport::default();
-        for key in file.keys() {
-            let known = KNOWN_VARS.contains(&key.as_str()) || is_llm_key_var(key);
-            if key.starts_with("JEAN2_") && !known {
-                report
-                    .warnings
-                    .push(format!("unknown variable {key} in .env is ignored (typo?)"));
-            }
-        }
-        let get = |var: &str| -> Option<String> {
-            env.get(var)
-                .or_else(|| file.get(var))
-                .map(|v| v.trim().to_owned())
-        };
-        let non_empty = |var: &str| get(var).filter(|v| !v.is_empty());
-
-        let host = cli
-            .host
-            .clone()
-            .or_else(|| non_empty("JEAN2_HOST"))
-            .unwrap_or_else(|| DEFAULT_HOST.to_owned());
-        let port = match cli.port {
-            Some(p) => p,
-            None => match non_empty("JEAN2_PORT") {
-                Some(v) => parse_port(&v)?,
-                None => DEFAULT_PORT,
-            },
-        };
-        let auth_token = get("JEAN2_AUTH_TOKEN")
-            .filter(|t| !t.is_empty())
-            .map(Secret::new);
-        let allow_no_auth = cli.allow_no_auth || parse_bool("JEAN2_ALLOW_NO_AUTH", get)?;
-
-        let tls = if parse_bool("JEAN2_TLS_ENABLED", get)? {
-            let cert = non_empty("JEAN2_TLS_CERT_FILE").ok_or_else(|| ConfigError::Invalid {
-                var: "JEAN2_TLS_CERT_FILE",
-                value: String::new(),
-                expected: "a PEM certificate file; it is required when JEAN2_TLS_ENABLED=true"
-                    .into(),
-            })?;
-            let key = non_empty("JEAN2_TLS_KEY_FILE").ok_or_else(|| ConfigError::Invalid {
-                var: "JEAN2_TLS_KEY_FILE",
-                value: String::new(),
-                expected: "a PEM private key file; it is required when JEAN2_TLS_ENABLED=true"
-                    .into(),
-            })?;
-            Some(TlsFiles {
-                cert: expand_tilde(&cert, env),
-                key: expand_tilde(&key, env),
-            })
-        } else {
-            None
-        };
-
-        let database_path = non_empty("JEAN2_DATABASE_PATH")
-            .map(|p| expand_tilde(&p, env))
-            .unwrap_or_else(|| data_dir.join("data").join("agent.db"));
-
-        let auth_max_failures = parse_num("JEAN2_AUTH_MAX_FAILURES", get, 20u32, 1)?;
-        let window_secs = parse_num("JEAN2_AUTH_FAILURE_WINDOW_SECS", get, 60u64, 1)?;
-        let max_connections = parse_num("JEAN2_MAX_CONNECTIONS", get, 10_000usize, 16)?;
-
-        let mut api_keys = BTreeMap::new();
-        for (k, v) in file.iter().chain(env.iter()) {
-            if let Some(provider) = llm_provider_of(k) {
-                let v = v.trim();
-                if v.is_empty() {
-                    api_keys.remove(&provider);
-                } else {
-                    api_keys.insert(provider, Secret::new(v));
-                }
-            }
-        }
-        let temperature = match non_empty("JEAN2_LLM_TEMPERATURE") {
-            Some(v) => Some(
-                v.parse::<f32>()
-                    .ok()
-                    .filter(|t| (0.0..=2.0).contains(t))
-                    .ok_or_else(|| ConfigError::Invalid {
-                        var: "JEAN2_LLM_TEMPERATURE",
-                        value: v.clone(),
-                        expected: "a number from 0 to 2".into(),
-                    })?,
-            ),
-            None => None,
-        };
-        let max_tokens = match non_empty("JEAN2_LLM_MAX_TOKENS") {
-            Some(_) => Some(parse_num("JEAN2_LLM_MAX_TOKENS", get, 0u32, 1)?),
-            None => None,
-        };
-        let base_url = non_empty("JEAN2_LLM_BASE_URL");
-        if let Some(u) = &base_url {
-            check_url("JEAN2_LLM_BASE_URL", u)?;
-        }
-        let public_url = non_empty("JEAN2_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
-        if let Some(u) = &public_url {
-            check_url("JEAN2_PUBLIC_URL", u)?;
-        }
-
-        let settings = Settings {
-            data_dir,
-            host,
-            port,
-            auth_token,
-            allow_no_auth,
-            allowed_origins: list(get("JEAN2_ALLOWED_ORIGINS")),
-            allowed_hosts: list(get("JEAN2_ALLOWED_HOSTS")),
-            auth_max_failures,
-            auth_failure_window: Duration::from_secs(window_secs),
-            tls,
-            database_path,
-            log_filter: non_empty("JEAN2_LOG").unwrap_or_else(|| "info".to_owned()),
-            max_connections,
-            llm: LlmSettings {
-                api_keys,
-                base_url,
-                temperature,
-                max_tokens,
-                idle_timeout: Duration::from_secs(parse_num(
-                    "JEAN2_LLM_IDLE_TIMEOUT_SECS",
-                    get,
-                    120u64,
-                    1,
-                )?),
-                max_retries: parse_num("JEAN2_LLM_MAX_RETRIES", get, 3u32, 0)?,
-                ..LlmSettings::default()
-            },
-            oauth: OAuthSettings {
-                enabled: parse_bool("JEAN2_OAUTH_ENABLED", get)?,
-                public_url,
-                clock: crate::time::Clock::system(),
-                cache_ttl: Duration::from_secs(10),
-            },
-            ws_heartbeat: Duration::from_secs(30),
-            env_file_keys: file.keys().cloned().collect(),
-        };
-        settings.check_exposure()?;
-        settings.check_oauth_transport()?;
-        if settings.auth_token.is_none() && !settings.host_is_loopback() {
-            report.warnings.push(format!(
-                "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",
-                settings.host
-            ));
-        }
-        Ok((settings, report))
-    }
-
     /// Refuse a non-loopback bind without a token unless the user opted in.
     fn check_exposure(&self) -> Result<(), ConfigError> {
         if self.auth_token.is_none() && !self.host_is_loopback() && !self.allow_no_auth {

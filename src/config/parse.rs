@@ -38,22 +38,24 @@ pub(super) fn parse_bool(
     }
 }
 
+/// A whole number from `min` to `max` (both included), or `default` when unset.
 pub(super) fn parse_num<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
     var: &'static str,
     get: impl Fn(&str) -> Option<String>,
     default: T,
     min: T,
+    max: T,
 ) -> Result<T, ConfigError> {
     match get(var).filter(|v| !v.is_empty()) {
         None => Ok(default),
         Some(v) => v
             .parse::<T>()
             .ok()
-            .filter(|n| *n >= min)
+            .filter(|n| *n >= min && *n <= max)
             .ok_or_else(|| ConfigError::Invalid {
                 var,
                 value: v.clone(),
-                expected: format!("a whole number of at least {min}"),
+                expected: format!("a whole number from {min} to {max}"),
             }),
     }
 }

@@ -151,3 +151,30 @@ fn secret_debug_and_mask_hide_the_value() {
     assert_eq!(s.masked(), "s3c…ken (12 chars)");
     assert!(!Secret::new("short").masked().contains("sho"));
 }
+
+#[test]
+fn every_number_is_bounded_and_the_error_names_the_range() {
+    for (var, bad) in [
+        ("JEAN2_AUTH_FAILURE_WINDOW_SECS", "18446744073709551615"),
+        ("JEAN2_AUTH_FAILURE_WINDOW_SECS", "0"),
+        ("JEAN2_AUTH_MAX_FAILURES", "4294967295"),
+        ("JEAN2_MAX_CONNECTIONS", "99999999"),
+        ("JEAN2_LLM_IDLE_TIMEOUT_SECS", "100000"),
+        ("JEAN2_LLM_MAX_RETRIES", "1000"),
+        ("JEAN2_LLM_MAX_TOKENS", "0"),
+    ] {
+        let err = load(&[(var, bad)], &[], CliOverrides::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(var) && msg.contains(bad) && msg.contains(" to "),
+            "{var}={bad}: {msg}"
+        );
+    }
+    let s = load(
+        &[("JEAN2_AUTH_FAILURE_WINDOW_SECS", "86400")],
+        &[],
+        CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.auth_failure_window, Duration::from_secs(86_400));
+}

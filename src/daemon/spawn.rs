@@ -34,20 +34,7 @@ pub fn start(overrides: &CliOverrides) -> anyhow::Result<ExitCode> {
         crate::server::tls::load(files)?;
     }
     let pid_file = settings.pid_file();
-    match pidfile::inspect(&pid_file)
-        .with_context(|| format!("cannot read {}", pid_file.display()))?
-    {
-        State::Running(running) => bail!(
-            "jean2 is already running ({}); use `jean2 restart` to restart it, or `jean2 stop`",
-            running
-                .record
-                .as_ref()
-                .map(Record::describe)
-                .unwrap_or_else(|| format!("{} is locked", pid_file.display()))
-        ),
-        State::NotRunning { stale: Some(stale) } => eprintln!("{}", stale.note()),
-        State::NotRunning { stale: None } => {}
-    }
+    refuse_if_running(&pid_file)?;
 
     // The data dir holds the token (.env), the database and the log: private to the user.
     fs::DirBuilder::new()
@@ -113,6 +100,25 @@ pub fn start(overrides: &CliOverrides) -> anyhow::Result<ExitCode> {
             )
         }
     }
+}
+
+/// An error when a server already holds the pidfile (a stale one is only noted).
+fn refuse_if_running(pid_file: &std::path::Path) -> anyhow::Result<()> {
+    match pidfile::inspect(pid_file)
+        .with_context(|| format!("cannot read {}", pid_file.display()))?
+    {
+        State::Running(running) => bail!(
+            "jean2 is already running ({}); use `jean2 restart` to restart it, or `jean2 stop`",
+            running
+                .record
+                .as_ref()
+                .map(Record::describe)
+                .unwrap_or_else(|| format!("{} is locked", pid_file.display()))
+        ),
+        State::NotRunning { stale: Some(stale) } => eprintln!("{}", stale.note()),
+        State::NotRunning { stale: None } => {}
+    }
+    Ok(())
 }
 
 enum Ready {

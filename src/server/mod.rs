@@ -60,16 +60,57 @@ pub async fn serve(
         Some(files) => Some(RustlsConfig::from_config(tls::load(files)?)),
         None => None,
     };
-    let store = Store::open(&settings.database_path).await?;
-    crate::chat::recover::recover(&store).await?;
     let local: SocketAddr = listener
         .local_addr()
         .context("listener has no local address")?;
     listener
         .set_nonblocking(true)
         .context("cannot make the listener non-blocking")?;
-    let max_connections = settings.max_connections;
     let cancel = CancellationToken::new();
+    let state = build_state(settings, local, cancel.clone()).await?;
+
+    let handle = Handle::new();
+    {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
+            cancel.cancel();
+            handle.graceful_shutdown(Some(GRACE));
+        });
+    }
+    if let Some(reloader) = reloader {
+        tokio::spawn(reload_loop(reloader, state.clone(), tls.clone()));
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        addr = %local,
+        auth = if state.auth_enabled() { "on" } else { "off" },
+        tls = tls.is_some(),
+        database = %state.settings.database_path.display(),
+        "jean2 {} listening on {scheme}://{local}",
+        crate::VERSION
+    );
+    let result = accept(&state, listener, tls, handle).await;
+    // Turns end with "the server shut down" and record it before the store closes.
+    state.chat.shut_down(GRACE).await;
+    if let Some(oauth) = state.auth.oauth() {
+        oauth.flush_usage().await;
+    }
+    state.store.close().await;
+    result.context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Open the store (recovering what a crash left), start OAuth when it is on, and build the state.
+async fn build_state(
+    settings: Settings,
+    local: SocketAddr,
+    cancel: CancellationToken,
+) -> anyhow::Result<AppState> {
+    let store = Store::open(&settings.database_path).await?;
+    crate::chat::recover::recover(&store).await?;
     let oauth = if settings.oauth.enabled {
         let oauth = OAuth::init(store.clone(), &settings, local.port())
             .await
@@ -81,73 +122,39 @@ pub async fn serve(
         None
     };
     let auth = Auth::new(&settings, oauth);
-    let state = AppState::new(settings, store.clone(), auth, cancel.clone());
-    let app = crate::router::build(state.clone());
+    Ok(AppState::new(settings, store, auth, cancel))
+}
 
-    let handle = Handle::new();
-    {
-        let handle = handle.clone();
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
-            cancel.cancel();
-            handle.graceful_shutdown(Some(GRACE));
-        });
-    }
-    if let Some(reloader) = reloader {
-        tokio::spawn(reload_loop(reloader, state.clone(), tls.clone()));
-    }
-
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(
-        addr = %local,
-        auth = if state.auth_enabled() { "on" } else { "off" },
-        tls = tls.is_some(),
-        database = %state.settings.database_path.display(),
-        "jean2 {} listening on {scheme}://{local}",
-        crate::VERSION
-    );
-
-    let make = app.into_make_service_with_connect_info::<SocketAddr>();
-    let result = match tls {
+/// Serve connections (through the limits, and TLS when on) until the handle shuts down.
+async fn accept(
+    state: &AppState,
+    listener: std::net::TcpListener,
+    tls: Option<RustlsConfig>,
+    handle: Handle,
+) -> std::io::Result<()> {
+    let max_connections = state.settings.max_connections;
+    let make =
+        crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let first_byte = FirstByteAcceptor::new(DefaultAcceptor::new(), HEADER_READ_TIMEOUT);
+    match tls {
         Some(config) => {
-            let acceptor = LimitAcceptor::new(
-                RustlsAcceptor::new(config)
-                    .handshake_timeout(HEADER_READ_TIMEOUT)
-                    .acceptor(FirstByteAcceptor::new(
-                        DefaultAcceptor::new(),
-                        HEADER_READ_TIMEOUT,
-                    )),
-                max_connections,
-            );
+            let tls = RustlsAcceptor::new(config)
+                .handshake_timeout(HEADER_READ_TIMEOUT)
+                .acceptor(first_byte);
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(acceptor)
+                .acceptor(LimitAcceptor::new(tls, max_connections))
                 .handle(handle);
             tune(server.http_builder());
             server.serve(make).await
         }
         None => {
-            let acceptor = LimitAcceptor::new(
-                FirstByteAcceptor::new(DefaultAcceptor::new(), HEADER_READ_TIMEOUT),
-                max_connections,
-            );
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(acceptor)
+                .acceptor(LimitAcceptor::new(first_byte, max_connections))
                 .handle(handle);
             tune(server.http_builder());
             server.serve(make).await
         }
-    };
-    // Turns end with "the server shut down" and record it before the store closes.
-    state.chat.shut_down(GRACE).await;
-    if let Some(oauth) = state.auth.oauth() {
-        oauth.flush_usage().await;
     }
-    store.close().await;
-    result.context("server failed")?;
-    tracing::info!("stopped");
-    Ok(())
 }
 
 fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {

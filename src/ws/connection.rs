@@ -94,28 +94,36 @@ async fn serve(
                 ctx.app.hub.publish(Audience::Conn(ctx.id), &ServerEvent::Ping);
             }
             incoming = stream.next() => {
-                match incoming {
-                    // Boxed: the handler futures (store queries) are ~1.8 KB and would
-                    // otherwise be part of every idle connection's task (bench-ws.sh).
-                    Some(Ok(Message::Text(text))) => Box::pin(dispatch::frame(&mut ctx, text.as_str())).await,
-                    Some(Ok(Message::Binary(_))) => ctx.send(&ServerEvent::error(
-                        "parse_error",
-                        "Binary frames are not supported; send JSON text frames",
-                    )),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) | None => return "client closed",
-                    Some(Err(e)) => {
-                        let too_big = is_capacity_error(&e);
-                        if too_big {
-                            let _ = timeout(SEND_TIMEOUT, sink.send(close(close_code::SIZE, "Message too big"))).await;
-                            return "message too big";
-                        }
-                        return "read error";
+                // Boxed: the handler futures (store queries) are ~1.8 KB and would otherwise
+                // be part of every idle connection's task (bench-ws.sh).
+                if let Some(end) = Box::pin(receive(&mut ctx, incoming)).await {
+                    if end == "message too big" {
+                        let _ = timeout(SEND_TIMEOUT, sink.send(close(close_code::SIZE, "Message too big"))).await;
                     }
+                    return end;
                 }
             }
         }
     }
+}
+
+/// Handle one incoming frame; `Some(reason)` ends the connection.
+async fn receive(
+    ctx: &mut ConnCtx,
+    incoming: Option<Result<Message, axum::Error>>,
+) -> Option<&'static str> {
+    match incoming {
+        Some(Ok(Message::Text(text))) => dispatch::frame(ctx, text.as_str()).await,
+        Some(Ok(Message::Binary(_))) => ctx.send(&ServerEvent::error(
+            "parse_error",
+            "Binary frames are not supported; send JSON text frames",
+        )),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+        Some(Ok(Message::Close(_))) | None => return Some("client closed"),
+        Some(Err(e)) if is_capacity_error(&e) => return Some("message too big"),
+        Some(Err(_)) => return Some("read error"),
+    }
+    None
 }
 
 fn is_capacity_error(e: &axum::Error) -> bool {

@@ -6,9 +6,8 @@ use crate::app::AppState;
 use crate::auth::{Principal, SCOPE_WRITE};
 use crate::events::ServerEvent;
 use crate::events::hub::{Audience, ConnId};
-use crate::sessions::{Error, NewSessionInput};
+use crate::sessions::Error;
 use crate::store::Scope;
-use crate::store::sessions::SessionPatch;
 
 use super::protocol::{self, ClientMessage};
 use super::{chat, session};
@@ -93,48 +92,14 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
     match &msg {
         M::Pong {} => ctx.missed_pongs = 0,
         M::Register { client } => register(ctx, client.clone()),
-        M::SessionCreate {
-            workspace_id,
-            preconfig_id,
-            title,
-        } => {
-            let input = NewSessionInput {
-                workspace_id: workspace_id.clone(),
-                id: None,
-                title: title.clone(),
-                preconfig_id: preconfig_id.clone(),
-            };
-            session::create(ctx, input).await
-        }
-        M::SessionResume { session_id } => session::resume(ctx, session_id).await,
-        M::SessionRename { session_id, title } => session::rename(ctx, session_id, title).await,
-        M::SessionClose { session_id } => session::close(ctx, session_id).await,
-        M::SessionReopen { session_id } => session::reopen(ctx, session_id).await,
-        M::SessionDelete { session_id } => session::delete(ctx, session_id).await,
-        M::SessionUpdate {
-            session_id,
-            preconfig_id,
-        } => {
-            let patch = SessionPatch {
-                preconfig_id: preconfig_id.clone().filter(|p| !p.is_empty()).map(Some),
-                ..SessionPatch::default()
-            };
-            session::update(ctx, session_id, patch).await
-        }
-        M::SessionUpdateModel {
-            session_id,
-            model_id,
-            provider_id,
-            variant,
-        } => {
-            let patch = SessionPatch {
-                selected_model: Some(Some(model_id.clone())),
-                selected_provider: Some(Some(provider_id.clone())),
-                selected_variant: Some(variant.clone().filter(|v| !v.is_empty())),
-                ..SessionPatch::default()
-            };
-            session::update(ctx, session_id, patch).await
-        }
+        M::SessionCreate { .. }
+        | M::SessionResume { .. }
+        | M::SessionRename { .. }
+        | M::SessionClose { .. }
+        | M::SessionReopen { .. }
+        | M::SessionDelete { .. }
+        | M::SessionUpdate { .. }
+        | M::SessionUpdateModel { .. } => session::handle(ctx, msg).await,
         M::ChatMessage(f) | M::QueueAdd(f) => {
             chat::message(ctx, &f.session_id, f.content.clone()).await
         }
@@ -154,24 +119,24 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
         | M::SessionCompact(_)
         | M::SessionRevert(_)
         | M::SessionFork(_)
-        | M::SessionEditMessage(_) => ctx.send_error(
-            "not_implemented",
-            format!(
-                "This session action is not supported by this server yet ({})",
-                msg.kind()
-            ),
-            msg.session_id(),
+        | M::SessionEditMessage(_) => not_implemented(
+            ctx,
+            &msg,
+            "This session action is not supported by this server yet",
         ),
-        M::ProviderConnect {} | M::ProviderDisconnect {} => ctx.send_error(
-            "not_implemented",
-            format!(
-                "Provider connections are not supported; set JEAN2_LLM_<PROVIDER>_API_KEY in ~/.jean2/.env and run jean2 reload ({})",
-                msg.kind()
-            ),
-            None,
+        M::ProviderConnect {} | M::ProviderDisconnect {} => not_implemented(
+            ctx,
+            &msg,
+            "Provider connections are not supported; set JEAN2_LLM_<PROVIDER>_API_KEY in ~/.jean2/.env and run jean2 reload",
         ),
         M::Unknown => ctx.send_error("unknown_message", "Unknown message type", None),
     }
+}
+
+/// `error not_implemented` naming the message type (with its `sessionId`, if it had one).
+fn not_implemented(ctx: &ConnCtx, msg: &ClientMessage, what: &str) {
+    let message = format!("{what} ({})", msg.kind());
+    ctx.send_error("not_implemented", message, msg.session_id());
 }
 
 fn register(ctx: &mut ConnCtx, client: serde_json::Value) {

@@ -3,19 +3,70 @@
 //! ids answer `error not_found` (with the `sessionId`, except for `session.resume`).
 
 use super::dispatch::{ConnCtx, report};
+use super::protocol::ClientMessage;
 use crate::events::ServerEvent;
 use crate::sessions::NewSessionInput;
 use crate::store::sessions::SessionPatch;
 
+/// The session messages of [`ClientMessage`]; others are ignored here.
+pub async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
+    use ClientMessage as M;
+    match msg {
+        M::SessionCreate {
+            workspace_id,
+            preconfig_id,
+            title,
+        } => {
+            let input = NewSessionInput {
+                workspace_id,
+                id: None,
+                title,
+                preconfig_id,
+            };
+            create(ctx, input).await
+        }
+        M::SessionResume { session_id } => resume(ctx, &session_id).await,
+        M::SessionRename { session_id, title } => rename(ctx, &session_id, &title).await,
+        M::SessionClose { session_id } => close(ctx, &session_id).await,
+        M::SessionReopen { session_id } => reopen(ctx, &session_id).await,
+        M::SessionDelete { session_id } => delete(ctx, &session_id).await,
+        M::SessionUpdate {
+            session_id,
+            preconfig_id,
+        } => {
+            let patch = SessionPatch {
+                preconfig_id: preconfig_id.filter(|p| !p.is_empty()).map(Some),
+                ..SessionPatch::default()
+            };
+            update(ctx, &session_id, patch).await
+        }
+        M::SessionUpdateModel {
+            session_id,
+            model_id,
+            provider_id,
+            variant,
+        } => {
+            let patch = SessionPatch {
+                selected_model: Some(Some(model_id)),
+                selected_provider: Some(Some(provider_id)),
+                selected_variant: Some(variant.filter(|v| !v.is_empty())),
+                ..SessionPatch::default()
+            };
+            update(ctx, &session_id, patch).await
+        }
+        _ => {}
+    }
+}
+
 /// `session.created` reaches the sender with everyone else who may see the workspace.
-pub async fn create(ctx: &mut ConnCtx, input: NewSessionInput) {
+async fn create(ctx: &mut ConnCtx, input: NewSessionInput) {
     if let Err(e) = ctx.app.sessions.create_session(&ctx.scope, input).await {
         report(ctx, e, None);
     }
 }
 
 /// `session.resumed`, then `queue.list` when messages wait, then `ask.pending_sync`.
-pub async fn resume(ctx: &mut ConnCtx, session_id: &str) {
+async fn resume(ctx: &mut ConnCtx, session_id: &str) {
     // Upstream's not_found for resume carries no sessionId.
     let r = match ctx
         .app
@@ -41,19 +92,19 @@ pub async fn resume(ctx: &mut ConnCtx, session_id: &str) {
 }
 
 /// `session.renamed` goes to the participants only (a sender that did not resume hears nothing).
-pub async fn rename(ctx: &mut ConnCtx, session_id: &str, title: &str) {
+async fn rename(ctx: &mut ConnCtx, session_id: &str, title: &str) {
     if let Err(e) = ctx.app.sessions.rename(&ctx.scope, session_id, title).await {
         report(ctx, e, Some(session_id));
     }
 }
 
-pub async fn close(ctx: &mut ConnCtx, session_id: &str) {
+async fn close(ctx: &mut ConnCtx, session_id: &str) {
     if let Err(e) = ctx.app.sessions.close(&ctx.scope, session_id, ctx.id).await {
         report(ctx, e, Some(session_id));
     }
 }
 
-pub async fn reopen(ctx: &mut ConnCtx, session_id: &str) {
+async fn reopen(ctx: &mut ConnCtx, session_id: &str) {
     if let Err(e) = ctx
         .app
         .sessions
@@ -64,7 +115,7 @@ pub async fn reopen(ctx: &mut ConnCtx, session_id: &str) {
     }
 }
 
-pub async fn delete(ctx: &mut ConnCtx, session_id: &str) {
+async fn delete(ctx: &mut ConnCtx, session_id: &str) {
     let deleted = ctx
         .app
         .sessions
@@ -76,7 +127,7 @@ pub async fn delete(ctx: &mut ConnCtx, session_id: &str) {
 }
 
 /// `session.update` and `session.update_model`: `session.updated` to the sender only.
-pub async fn update(ctx: &mut ConnCtx, session_id: &str, patch: SessionPatch) {
+async fn update(ctx: &mut ConnCtx, session_id: &str, patch: SessionPatch) {
     match ctx
         .app
         .sessions

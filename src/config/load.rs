@@ -1,0 +1,260 @@
+//! Loading: the data dir, the `.env` file read into a map, and [`Settings::from_sources`], the
+//! pure merge of defaults < `.env` < process environment < CLI flags. Every numeric setting has
+//! bounds, and a value outside them is an error that names the variable and the range.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::parse::{
+    check_url, is_llm_key_var, list, llm_provider_of, parse_bool, parse_num, parse_port,
+};
+use super::{
+    CliOverrides, ConfigError, DEFAULT_HOST, DEFAULT_PORT, KNOWN_VARS, LlmSettings, LoadReport,
+    OAuthSettings, Secret, Settings, TlsFiles,
+};
+
+/// The data directory: `JEAN2_DATA_DIR` from the process environment, else `~/.jean2`.
+pub fn data_dir_from(env: &BTreeMap<String, String>) -> Result<PathBuf, ConfigError> {
+    if let Some(dir) = env.get("JEAN2_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(expand_tilde(dir, env));
+    }
+    let home = env
+        .get("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or(ConfigError::NoHome)?;
+    Ok(Path::new(home).join(".jean2"))
+}
+
+/// `~` and `~/x` → the home directory.
+pub fn expand_tilde(path: &str, env: &BTreeMap<String, String>) -> PathBuf {
+    match (path.strip_prefix('~'), env.get("HOME")) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            PathBuf::from(format!("{home}{rest}"))
+        }
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Read `<data dir>/.env` into a map. A missing file is `None`; a malformed one is an error.
+pub fn read_env_file(path: &Path) -> Result<Option<BTreeMap<String, String>>, ConfigError> {
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::ReadEnvFile {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut map = BTreeMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|source| ConfigError::ReadEnvFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        map.insert(k, v);
+    }
+    Ok(Some(map))
+}
+
+/// Where a merged value comes from: the environment wins over the file.
+struct Sources<'a> {
+    file: &'a BTreeMap<String, String>,
+    env: &'a BTreeMap<String, String>,
+}
+
+impl Sources<'_> {
+    fn get(&self, var: &str) -> Option<String> {
+        self.env
+            .get(var)
+            .or_else(|| self.file.get(var))
+            .map(|v| v.trim().to_owned())
+    }
+
+    fn non_empty(&self, var: &str) -> Option<String> {
+        self.get(var).filter(|v| !v.is_empty())
+    }
+
+    fn num<T>(&self, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        parse_num(var, |v| self.get(v), default, min, max)
+    }
+
+    fn flag(&self, var: &'static str) -> Result<bool, ConfigError> {
+        parse_bool(var, |v| self.get(v))
+    }
+}
+
+impl Settings {
+    /// Load settings the way the binary does: data dir from the process environment, then
+    /// `.env` in it, then the process environment, then `cli`.
+    pub fn load(cli: &CliOverrides) -> Result<(Settings, LoadReport), ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let data_dir = data_dir_from(&env)?;
+        let env_path = data_dir.join(".env");
+        let file = read_env_file(&env_path)?;
+        let found = file.is_some();
+        let (settings, mut report) =
+            Settings::from_sources(data_dir, &file.unwrap_or_default(), &env, cli)?;
+        report.env_file = env_path;
+        report.env_file_found = found;
+        Ok((settings, report))
+    }
+
+    /// Merge the sources (a pure function: no I/O besides checking TLS files).
+    pub fn from_sources(
+        data_dir: PathBuf,
+        file: &BTreeMap<String, String>,
+        env: &BTreeMap<String, String>,
+        cli: &CliOverrides,
+    ) -> Result<(Settings, LoadReport), ConfigError> {
+        let mut report = LoadReport::default();
+        for key in file.keys() {
+            let known = KNOWN_VARS.contains(&key.as_str()) || is_llm_key_var(key);
+            if key.starts_with("JEAN2_") && !known {
+                report
+                    .warnings
+                    .push(format!("unknown variable {key} in .env is ignored (typo?)"));
+            }
+        }
+        let src = Sources { file, env };
+        let port = match cli.port {
+            Some(p) => p,
+            None => match src.non_empty("JEAN2_PORT") {
+                Some(v) => parse_port(&v)?,
+                None => DEFAULT_PORT,
+            },
+        };
+        let settings = Settings {
+            host: (cli.host.clone())
+                .or_else(|| src.non_empty("JEAN2_HOST"))
+                .unwrap_or_else(|| DEFAULT_HOST.to_owned()),
+            port,
+            auth_token: src.non_empty("JEAN2_AUTH_TOKEN").map(Secret::new),
+            allow_no_auth: cli.allow_no_auth || src.flag("JEAN2_ALLOW_NO_AUTH")?,
+            allowed_origins: list(src.get("JEAN2_ALLOWED_ORIGINS")),
+            allowed_hosts: list(src.get("JEAN2_ALLOWED_HOSTS")),
+            auth_max_failures: src.num("JEAN2_AUTH_MAX_FAILURES", 20u32, 1, 100_000)?,
+            auth_failure_window: Duration::from_secs(src.num(
+                "JEAN2_AUTH_FAILURE_WINDOW_SECS",
+                60u64,
+                1,
+                86_400,
+            )?),
+            tls: tls(&src, env)?,
+            database_path: src
+                .non_empty("JEAN2_DATABASE_PATH")
+                .map(|p| expand_tilde(&p, env))
+                .unwrap_or_else(|| data_dir.join("data").join("agent.db")),
+            log_filter: src
+                .non_empty("JEAN2_LOG")
+                .unwrap_or_else(|| "info".to_owned()),
+            max_connections: src.num("JEAN2_MAX_CONNECTIONS", 10_000usize, 16, 1_000_000)?,
+            llm: llm(&src, file, env)?,
+            oauth: oauth(&src)?,
+            ws_heartbeat: Duration::from_secs(30),
+            env_file_keys: file.keys().cloned().collect(),
+            data_dir,
+        };
+        settings.check_exposure()?;
+        settings.check_oauth_transport()?;
+        if settings.auth_token.is_none() && !settings.host_is_loopback() {
+            report.warnings.push(format!(
+                "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",
+                settings.host
+            ));
+        }
+        Ok((settings, report))
+    }
+}
+
+fn tls(src: &Sources<'_>, env: &BTreeMap<String, String>) -> Result<Option<TlsFiles>, ConfigError> {
+    if !src.flag("JEAN2_TLS_ENABLED")? {
+        return Ok(None);
+    }
+    let required = |var: &'static str, what: &str| {
+        src.non_empty(var).ok_or_else(|| ConfigError::Invalid {
+            var,
+            value: String::new(),
+            expected: format!("a PEM {what} file; it is required when JEAN2_TLS_ENABLED=true"),
+        })
+    };
+    let cert = required("JEAN2_TLS_CERT_FILE", "certificate")?;
+    let key = required("JEAN2_TLS_KEY_FILE", "private key")?;
+    Ok(Some(TlsFiles {
+        cert: expand_tilde(&cert, env),
+        key: expand_tilde(&key, env),
+    }))
+}
+
+fn llm(
+    src: &Sources<'_>,
+    file: &BTreeMap<String, String>,
+    env: &BTreeMap<String, String>,
+) -> Result<LlmSettings, ConfigError> {
+    let mut api_keys = BTreeMap::new();
+    for (k, v) in file.iter().chain(env.iter()) {
+        if let Some(provider) = llm_provider_of(k) {
+            let v = v.trim();
+            if v.is_empty() {
+                api_keys.remove(&provider);
+            } else {
+                api_keys.insert(provider, Secret::new(v));
+            }
+        }
+    }
+    let temperature = match src.non_empty("JEAN2_LLM_TEMPERATURE") {
+        Some(v) => Some(
+            v.parse::<f32>()
+                .ok()
+                .filter(|t| (0.0..=2.0).contains(t))
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "JEAN2_LLM_TEMPERATURE",
+                    value: v.clone(),
+                    expected: "a number from 0 to 2".into(),
+                })?,
+        ),
+        None => None,
+    };
+    let max_tokens = match src.non_empty("JEAN2_LLM_MAX_TOKENS") {
+        Some(_) => Some(src.num("JEAN2_LLM_MAX_TOKENS", 0u32, 1, 10_000_000)?),
+        None => None,
+    };
+    let base_url = src.non_empty("JEAN2_LLM_BASE_URL");
+    if let Some(u) = &base_url {
+        check_url("JEAN2_LLM_BASE_URL", u)?;
+    }
+    Ok(LlmSettings {
+        api_keys,
+        base_url,
+        temperature,
+        max_tokens,
+        idle_timeout: Duration::from_secs(src.num(
+            "JEAN2_LLM_IDLE_TIMEOUT_SECS",
+            120u64,
+            1,
+            3_600,
+        )?),
+        max_retries: src.num("JEAN2_LLM_MAX_RETRIES", 3u32, 0, 10)?,
+        ..LlmSettings::default()
+    })
+}
+
+fn oauth(src: &Sources<'_>) -> Result<OAuthSettings, ConfigError> {
+    let public_url = src
+        .non_empty("JEAN2_PUBLIC_URL")
+        .map(|u| u.trim_end_matches('/').to_owned());
+    if let Some(u) = &public_url {
+        check_url("JEAN2_PUBLIC_URL", u)?;
+    }
+    Ok(OAuthSettings {
+        enabled: src.flag("JEAN2_OAUTH_ENABLED")?,
+        public_url,
+        clock: crate::time::Clock::system(),
+        cache_ttl: Duration::from_secs(10),
+    })
+}
