@@ -8,11 +8,15 @@
 //! the running turns, and a task tracker so shutdown can stop every turn, worker and title task
 //! and wait for them before the store closes. It knows nothing of HTTP or of `AppState`.
 
+pub mod act;
+pub mod calls;
+pub mod history;
 pub mod plan;
 pub mod preconfigs;
 pub mod recover;
 pub mod reply;
 pub mod runs;
+pub mod steps;
 pub mod stream;
 pub mod title;
 pub mod turn;
@@ -86,7 +90,7 @@ impl Chat {
                 data_dir: deps.data_dir,
                 llm_settings: ArcSwap::from_pointee(deps.llm),
                 llm,
-                runs: Runs::new(),
+                runs: Runs::new(deps.shutdown.clone()),
                 tasks: TaskTracker::new(),
                 shutdown: deps.shutdown,
             }),

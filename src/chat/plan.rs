@@ -7,9 +7,9 @@ use serde_json::Value;
 use super::Chat;
 use super::preconfigs::{self, Preconfig};
 use crate::events::ServerEvent;
-use crate::llm::ChatMessage;
 use crate::llm::registry::{Registry, ResolveError, ResolvedModel};
-use crate::store::{Scope, Session, Store, StoreError};
+use crate::llm::{ChatMessage, ChatRequest};
+use crate::store::{Scope, Session, StoreError};
 
 /// Everything a turn needs that the pre-checks established.
 #[derive(Debug, Clone)]
@@ -19,10 +19,24 @@ pub struct Plan {
     pub system_prompt: Option<String>,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    /// The tools the preconfig offers the model (names; the installed ones among them).
+    pub tools: Vec<String>,
+    /// Their definitions, as the provider takes them.
+    pub tool_specs: Vec<Value>,
 }
 
-/// The most messages of a session sent to the provider (the newest ones).
-const HISTORY_LIMIT: u32 = 1000;
+impl Plan {
+    /// The provider request of one step.
+    pub fn request(&self, messages: Vec<ChatMessage>) -> ChatRequest {
+        let m = &self.model;
+        let mut r = ChatRequest::new(&m.base_url, Some(m.api_key.clone()), &m.model_id);
+        r.messages = messages;
+        r.temperature = self.temperature;
+        r.max_tokens = self.max_tokens;
+        r.tools = self.tool_specs.clone();
+        r
+    }
+}
 
 /// Why a chat message cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +131,8 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
                 .and_then(Value::as_f64)
                 .map(|t| t as f32)
         }),
+        tools: Vec::new(),
+        tool_specs: Vec::new(),
         max_tokens: llm.max_tokens.or_else(|| {
             setting("maxTokens")
                 .and_then(Value::as_u64)
@@ -129,37 +145,4 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
 fn internal(e: StoreError) -> Refusal {
     tracing::error!(error = %e, "chat pre-check failed");
     Refusal::Internal
-}
-
-/// The system prompt, then every earlier message of the session as `{role, content}` (the
-/// text parts joined; reasoning and empty replies left out).
-pub async fn conversation(
-    store: &Store,
-    system_prompt: Option<&str>,
-    session_id: &str,
-) -> Result<Vec<ChatMessage>, StoreError> {
-    let page = store.newest_messages(session_id, HISTORY_LIMIT).await?;
-    let mut out = Vec::with_capacity(page.messages.len() + 1);
-    if let Some(p) = system_prompt {
-        out.push(ChatMessage::new("system", p));
-    }
-    for m in page.messages {
-        let text: String = m
-            .parts
-            .iter()
-            .filter(|p| p.kind() == "text")
-            .filter_map(|p| p.data.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n");
-        if text.is_empty() {
-            continue;
-        }
-        let role = match m.message.role.as_str() {
-            "assistant" => "assistant",
-            "system" => "system",
-            _ => "user",
-        };
-        out.push(ChatMessage::new(role, text));
-    }
-    Ok(out)
 }

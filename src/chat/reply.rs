@@ -1,6 +1,8 @@
 //! The assistant reply as it streams: the text and reasoning parts (each created together with
 //! its first chunk, then extended with `part.append`), persisted as snapshots at most every
-//! [`FLUSH_EVERY`] and at the end, so a crash loses at most that much text. Snapshots are
+//! [`FLUSH_EVERY`] and at the end, so a crash loses at most that much text. A tool call, and
+//! the end of a step, close the live parts: later text opens a new part (`PROTOCOL-AGENT.md`
+//! §8.3). Snapshots are
 //! written by a writer task of their own, in order, so the stream never waits for SQLite (whose
 //! single writer is shared by every session streaming at once).
 
@@ -47,6 +49,10 @@ pub struct Reply {
     reasoning: Option<Live>,
     last_flush: Instant,
     last_created: i64,
+    /// Every text delta of the reply, across parts and steps (for the title).
+    all_text: String,
+    /// The text of the current step (what the model wrote besides its tool calls).
+    step_text: String,
     /// Snapshots `(part id, data)` for the writer task; `None` once finished.
     snapshots: Option<mpsc::UnboundedSender<(String, Map<String, Value>)>>,
     writer: Option<JoinHandle<()>>,
@@ -71,6 +77,8 @@ impl Reply {
             reasoning: None,
             last_flush: Instant::now(),
             last_created,
+            all_text: String::new(),
+            step_text: String::new(),
             snapshots: Some(tx),
             writer: Some(writer),
         }
@@ -105,8 +113,30 @@ impl Reply {
         Ok(part)
     }
 
+    /// Write a changed part and tell the session (`part.updated` carries the whole part).
+    pub async fn update_part(&self, part: &Part) -> Result<(), StoreError> {
+        self.chat
+            .store()
+            .update_part_data(&part.id, &part.data)
+            .await?;
+        self.publish(&ServerEvent::PartUpdated {
+            session_id: self.message.session_id.clone(),
+            part: Box::new(part.clone()),
+        });
+        Ok(())
+    }
+
+    /// The assistant message these parts belong to.
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
     /// One streamed delta: the first creates the part carrying it, later ones are appended.
     pub async fn push(&mut self, field: Field, delta: String) -> Result<(), StoreError> {
+        if field == Field::Text {
+            self.all_text.push_str(&delta);
+            self.step_text.push_str(&delta);
+        }
         let slot = match field {
             Field::Text => &mut self.text,
             Field::Reasoning => &mut self.reasoning,
@@ -166,6 +196,19 @@ impl Reply {
         }
     }
 
+    /// Close the live text and reasoning parts (written as they are): the next delta of either
+    /// kind opens a new part.
+    pub fn close_live(&mut self) {
+        self.flush();
+        self.text = None;
+        self.reasoning = None;
+    }
+
+    /// The text of the step that just ended; the next step starts with none.
+    pub fn take_step_text(&mut self) -> String {
+        std::mem::take(&mut self.step_text)
+    }
+
     /// The final snapshot, and wait until every snapshot is written.
     pub async fn finish(&mut self) {
         self.flush();
@@ -177,8 +220,8 @@ impl Reply {
         }
     }
 
-    /// The text received so far (for the title and logs).
+    /// The text received so far, across parts and steps (for the title and logs).
     pub fn text(&self) -> &str {
-        self.text.as_ref().map(|l| l.text.as_str()).unwrap_or("")
+        &self.all_text
     }
 }

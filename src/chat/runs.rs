@@ -37,14 +37,20 @@ pub enum Admission {
 }
 
 /// Cheap to clone.
-#[derive(Clone, Default, Debug)]
+#[derive(Clone, Debug)]
 pub struct Runs {
     inner: Arc<Mutex<HashMap<String, Run>>>,
+    /// Every turn's cancel token is a child of this one (the server's shutdown).
+    parent: CancellationToken,
 }
 
 impl Runs {
-    pub fn new() -> Self {
-        Self::default()
+    /// Runs whose turns all stop when `parent` is cancelled.
+    pub fn new(parent: CancellationToken) -> Self {
+        Self {
+            inner: Arc::default(),
+            parent,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Run>> {
@@ -60,7 +66,7 @@ impl Runs {
                 Admission::Queued
             }
             None => {
-                let cancel = CancellationToken::new();
+                let cancel = self.parent.child_token();
                 map.insert(
                     q.item.session_id.clone(),
                     Run {
@@ -80,7 +86,7 @@ impl Runs {
         let run = map.get_mut(session_id)?;
         match run.queue.pop_front() {
             Some(q) => {
-                run.cancel = CancellationToken::new();
+                run.cancel = self.parent.child_token();
                 Some((q, run.cancel.clone()))
             }
             None => {
@@ -159,7 +165,7 @@ mod tests {
 
     #[test]
     fn a_second_message_queues_and_runs_after_the_first() {
-        let runs = Runs::new();
+        let runs = Runs::new(CancellationToken::new());
         assert!(matches!(runs.start_or_enqueue(q("a")), Admission::Start(_)));
         assert!(matches!(runs.start_or_enqueue(q("b")), Admission::Queued));
         assert!(runs.is_running("s"));
@@ -173,7 +179,7 @@ mod tests {
 
     #[test]
     fn interrupt_cancels_only_the_current_turn_and_remove_drops_a_queued_one() {
-        let runs = Runs::new();
+        let runs = Runs::new(CancellationToken::new());
         let Admission::Start(first) = runs.start_or_enqueue(q("a")) else {
             panic!("should start")
         };

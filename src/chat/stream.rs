@@ -1,35 +1,94 @@
-//! The provider stream of one reply: start it (retries announced as `chat.retry`), forward each
-//! delta into the reply's parts, flush snapshots on time, and stop at once on interrupt or
-//! shutdown. When the session's readers fall behind, deltas already delivered are merged so a
-//! bursting provider cannot fill a client's queue until it is evicted.
+//! The provider stream of one step: start it (retries announced as `chat.retry`), forward each
+//! text and reasoning delta into the reply's parts, collect the tool calls, flush snapshots on
+//! time, and stop at once on interrupt or shutdown. When the session's readers fall behind,
+//! deltas already delivered are merged so a bursting provider cannot fill a client's queue
+//! until it is evicted.
 
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
 use super::Chat;
+use super::calls::{Call, Calls};
 use super::reply::{Field, Reply};
 use super::turn::retry_event;
 use crate::events::{Audience, Hub, ServerEvent};
 use crate::llm::{ChatRequest, ChatStream, Delta, LlmError, LlmErrorKind, RetryNotice, Usage};
 
+/// The `error` of a reply the user stopped.
+pub const INTERRUPTED: &str = "Interrupted by user";
+/// The `error` of a reply cut by a graceful shutdown.
+pub const SHUTDOWN: &str = "Interrupted: the server shut down";
+
 /// How the provider stream ended.
+#[derive(Debug)]
 pub enum End {
     Completed { finish: String },
     Failed(LlmError),
     Interrupted(&'static str),
 }
 
-/// Call the provider and forward every delta until the reply ends, fails or is interrupted.
+/// What one step's stream produced.
+pub struct StepStream {
+    pub end: End,
+    pub usage: Option<Usage>,
+    /// The tool calls the model made, in the order it made them.
+    pub calls: Vec<Call>,
+}
+
+/// Why a turn's cancel token fired: a shutdown cancels every turn (their tokens are its
+/// children), an interrupt only its own.
+pub fn why_stopped(chat: &Chat) -> &'static str {
+    if chat.shutdown_token().is_cancelled() {
+        SHUTDOWN
+    } else {
+        INTERRUPTED
+    }
+}
+
+/// Call the provider and forward every delta until the step ends, fails or is interrupted.
 pub async fn stream(
     chat: &Chat,
     sid: &str,
     request: &ChatRequest,
     reply: &mut Reply,
-    usage: &mut Option<Usage>,
     cancel: &CancellationToken,
-) -> End {
-    const INTERRUPTED: &str = "Interrupted by user";
-    const SHUTDOWN: &str = "Interrupted: the server shut down";
+) -> StepStream {
+    let mut out = StepStream {
+        end: End::Completed {
+            finish: "stop".into(),
+        },
+        usage: None,
+        calls: Vec::new(),
+    };
+    let mut provider = match start(chat, sid, request, cancel).await {
+        Ok(p) => p,
+        Err(end) => {
+            out.end = end;
+            return out;
+        }
+    };
+    let mut calls = Calls::default();
+    out.end = forward(
+        chat,
+        sid,
+        &mut provider,
+        reply,
+        cancel,
+        &mut calls,
+        &mut out.usage,
+    )
+    .await;
+    out.calls = calls.finish();
+    out
+}
+
+/// Open the stream, with retries; an `Err` is how the step ended instead.
+async fn start(
+    chat: &Chat,
+    sid: &str,
+    request: &ChatRequest,
+    cancel: &CancellationToken,
+) -> Result<ChatStream, End> {
     let mut retried = None;
     let on_retry = |n: RetryNotice| {
         retried = Some((n.retry_number, n.max_retries, n.error.kind));
@@ -39,13 +98,13 @@ pub async fn stream(
     let started = tokio::select! {
         biased;
         _ = cancel.cancelled() => None,
-        _ = chat.shutdown_token().cancelled() => None,
         r = chat.llm().stream(request, on_retry) => Some(r),
     };
-    let mut provider = match started {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => return End::Failed(e),
+    match started {
+        Some(Ok(s)) => Ok(s),
+        Some(Err(e)) => Err(End::Failed(e)),
         None => {
+            let why = why_stopped(chat);
             if let Some((n, max, kind)) = retried {
                 chat.hub().publish(
                     Audience::Session(sid),
@@ -55,46 +114,61 @@ pub async fn stream(
                         retry_number: n,
                         max_retries: max,
                         error_type: kind.code(),
-                        message: INTERRUPTED.to_owned(),
+                        message: why.to_owned(),
                         delay_ms: None,
                         retry_at: None,
                     },
                 );
             }
-            return End::Interrupted(if cancel.is_cancelled() {
-                INTERRUPTED
-            } else {
-                SHUTDOWN
-            });
+            Err(End::Interrupted(why))
         }
-    };
+    }
+}
+
+/// Forward deltas until the stream ends.
+async fn forward(
+    chat: &Chat,
+    sid: &str,
+    provider: &mut ChatStream,
+    reply: &mut Reply,
+    cancel: &CancellationToken,
+    calls: &mut Calls,
+    usage: &mut Option<Usage>,
+) -> End {
     let mut finish = None;
     // A delta read ahead while merging, handled before reading more.
     let mut carry = None;
     loop {
-        let due = reply.flush_due();
-        let next = if let Some(n) = carry.take() {
-            n
-        } else {
-            tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return End::Interrupted(INTERRUPTED),
-            _ = chat.shutdown_token().cancelled() => return End::Interrupted(SHUTDOWN),
-            _ = sleep_until(due) => {
-                reply.flush();
-                continue;
-            }
-            n = provider.next() => n,
+        let next = match carry.take() {
+            Some(n) => n,
+            None => {
+                let due = reply.flush_due();
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return End::Interrupted(why_stopped(chat)),
+                    _ = sleep_until(due) => {
+                        reply.flush();
+                        continue;
+                    }
+                    n = provider.next() => n,
+                }
             }
         };
         let result = match next {
             Ok(Some(Delta::Content(mut t))) => {
-                carry = coalesce(chat.hub(), sid, &mut provider, Field::Text, &mut t);
+                carry = coalesce(chat.hub(), sid, provider, Field::Text, &mut t);
                 reply.push(Field::Text, t).await
             }
             Ok(Some(Delta::Reasoning(mut t))) => {
-                carry = coalesce(chat.hub(), sid, &mut provider, Field::Reasoning, &mut t);
+                carry = coalesce(chat.hub(), sid, provider, Field::Reasoning, &mut t);
                 reply.push(Field::Reasoning, t).await
+            }
+            Ok(Some(Delta::ToolCall(piece))) => {
+                // A tool call closes the text before it (§8.3).
+                if calls.push(piece) {
+                    reply.close_live();
+                }
+                Ok(())
             }
             Ok(Some(Delta::Usage(u))) => {
                 *usage = Some(u);

@@ -59,24 +59,23 @@ async fn try_generate(
     reply_text: &str,
 ) -> Result<Option<crate::store::Session>, String> {
     let clip = |s: &str| s.chars().take(2000).collect::<String>();
-    let request = ChatRequest {
-        base_url: plan.model.base_url.clone(),
-        api_key: Some(plan.model.api_key.clone()),
-        model: plan.model.model_id.clone(),
-        messages: vec![
-            ChatMessage::new("system", TITLE_PROMPT),
-            ChatMessage::new(
-                "user",
-                format!(
-                    "User: {}\n\nAssistant: {}\n\nTitle:",
-                    clip(user_text),
-                    clip(reply_text)
-                ),
+    let mut request = ChatRequest::new(
+        &plan.model.base_url,
+        Some(plan.model.api_key.clone()),
+        &plan.model.model_id,
+    );
+    request.temperature = Some(0.3);
+    request.messages = vec![
+        ChatMessage::new("system", TITLE_PROMPT),
+        ChatMessage::new(
+            "user",
+            format!(
+                "User: {}\n\nAssistant: {}\n\nTitle:",
+                clip(user_text),
+                clip(reply_text)
             ),
-        ],
-        temperature: Some(0.3),
-        max_tokens: None,
-    };
+        ),
+    ];
     let raw = complete(chat, &request).await.map_err(|e| e.message)?;
     let title = clean(&raw);
     if title.is_empty() {

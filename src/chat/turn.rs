@@ -1,20 +1,16 @@
 //! One chat turn, in exactly the order of `PROTOCOL.md` §4.5, steps 1–9: the user message,
-//! `runningAt` set, the assistant message streamed from the provider, and its end state
+//! `runningAt` set, the assistant message and its steps ([`super::steps`]), and its end state
 //! (`completed`, `error` or `interrupted`). Step 10 (`runningAt: null`) belongs to the worker
 //! in [`super::worker`], which sends it after every turn however the turn ended.
 
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::Chat;
-use super::plan::{self, Plan};
-use super::reply::Reply;
-use super::stream::{End, stream};
+use super::plan::Plan;
+use super::{Chat, history, steps};
 use crate::events::event::{ProviderError, Usage as WireUsage};
 use crate::events::{Audience, ConnId, ServerEvent};
-use crate::llm::{ChatRequest, LlmError, LlmErrorKind, RetryNotice, Usage};
+use crate::llm::{LlmError, LlmErrorKind, RetryNotice};
 use crate::store::messages::{MessageTokens, MessageUpdate};
-use crate::store::sessions::TokenTotals;
 use crate::store::{Message, Part, Session, StoreError};
 use crate::time::{now_iso, now_ms};
 
@@ -58,15 +54,15 @@ pub async fn run(
     let session = store.set_running(sid, Some(&at), &at).await?;
     publish_session_updated(chat, session).await;
 
-    // 4–5: the assistant message and its step.
-    let messages = plan::conversation(store, plan.system_prompt.as_deref(), sid).await?;
+    // 4–5: the assistant message and its steps.
+    let messages = history::conversation(store, plan.system_prompt.as_deref(), sid).await?;
     let m = &plan.model;
     let assistant = Message::assistant(sid, now_ms(), &m.model_id, &m.provider_id);
     let assistant = store.create_message(&assistant).await?;
     publish(&ServerEvent::MessageCreated {
         message: Box::new(assistant.clone()),
     });
-    let result = reply_and_finish(chat, plan, &assistant, messages, origin, cancel).await;
+    let result = steps::reply(chat, plan, &assistant, messages, origin, cancel).await;
     if result.is_err() {
         // The store failed mid-reply: still end the message, so no client waits on it.
         let update = MessageUpdate {
@@ -84,117 +80,6 @@ pub async fn run(
     result
 }
 
-/// Steps 5–9 for the assistant message just created.
-async fn reply_and_finish(
-    chat: &Chat,
-    plan: &Plan,
-    assistant: &Message,
-    messages: Vec<crate::llm::ChatMessage>,
-    origin: ConnId,
-    cancel: &CancellationToken,
-) -> Result<Outcome, StoreError> {
-    let sid = plan.session.id.as_str();
-    let m = &plan.model;
-    let store = chat.store();
-    let publish = |e: &ServerEvent| chat.hub().publish(Audience::Session(sid), e);
-    let mut reply = Reply::new(chat.clone(), assistant.clone(), assistant.created_at);
-    let mut step = reply
-        .create_part(json!({"type": "step", "number": 1, "status": "started"}))
-        .await?;
-
-    // 6: stream.
-    let request = ChatRequest {
-        base_url: m.base_url.clone(),
-        api_key: Some(m.api_key.clone()),
-        model: m.model_id.clone(),
-        messages,
-        temperature: plan.temperature,
-        max_tokens: plan.max_tokens,
-    };
-    let mut usage: Option<Usage> = None;
-    let end = stream(chat, sid, &request, &mut reply, &mut usage, cancel).await;
-    reply.finish().await;
-
-    // 7: the step ends.
-    let u = usage.unwrap_or_default();
-    let tokens = MessageTokens {
-        prompt: u.prompt_tokens,
-        completion: u.completion_tokens,
-        cache_read: u.cached_tokens,
-        cache_write: 0,
-        no_cache: (u.prompt_tokens - u.cached_tokens).max(0),
-    };
-    let finish_reason = match &end {
-        End::Completed { finish } => finish.clone(),
-        End::Failed(_) => "error".to_owned(),
-        End::Interrupted(_) => "interrupted".to_owned(),
-    };
-    step.data.insert("status".into(), "finished".into());
-    step.data
-        .insert("finishReason".into(), finish_reason.into());
-    step.data.insert(
-        "tokens".into(),
-        serde_json::to_value(tokens).unwrap_or_default(),
-    );
-    store.update_part_data(&step.id, &step.data).await?;
-    publish(&ServerEvent::PartUpdated {
-        session_id: sid.to_owned(),
-        part: Box::new(step),
-    });
-    let chat_usage = ServerEvent::ChatUsage {
-        session_id: sid.to_owned(),
-        usage: wire_usage(&tokens),
-        model: m.model_id.clone(),
-    };
-    if usage.is_some() {
-        publish(&chat_usage);
-    }
-
-    // 8: the message's end state.
-    let (status, error) = match &end {
-        End::Completed { .. } => ("completed", None),
-        End::Failed(e) => ("error", Some(e.message.clone())),
-        End::Interrupted(why) => ("interrupted", Some((*why).to_owned())),
-    };
-    let update = MessageUpdate {
-        status: Some(status.into()),
-        tokens: Some(tokens),
-        completed_at: Some(now_ms()),
-        error,
-        ..MessageUpdate::default()
-    };
-    let done = store.update_message(&assistant.id, &update).await?;
-    publish(&ServerEvent::MessageUpdated {
-        message: Box::new(done),
-    });
-    if usage.is_some() {
-        let totals = TokenTotals {
-            prompt: tokens.prompt,
-            completion: tokens.completion,
-            cache_read: tokens.cache_read,
-            cache_write: tokens.cache_write,
-            no_cache: tokens.no_cache,
-        };
-        store.add_session_tokens(sid, totals, &now_iso()).await?;
-    }
-    match &end {
-        // 9: the final totals.
-        End::Completed { .. } => {
-            publish(&chat_usage);
-        }
-        End::Failed(e) => {
-            tracing::warn!(session.id = sid, error = %e, kind = ?e.kind, "chat turn failed");
-            chat.hub()
-                .publish(Audience::Conn(origin), &provider_error_event(e, sid));
-        }
-        End::Interrupted(_) => {}
-    }
-    Ok(Outcome {
-        completed: matches!(end, End::Completed { .. }),
-        reply_text: reply.text().to_owned(),
-    })
-}
-
 /// `session.updated` (the running state) to everyone who may see the session.
 pub(super) async fn publish_session_updated(chat: &Chat, session: Session) {
     let owner = super::owner_of(chat.store(), &session.workspace_id).await;
@@ -206,7 +91,7 @@ pub(super) async fn publish_session_updated(chat: &Chat, session: Session) {
     );
 }
 
-fn wire_usage(t: &MessageTokens) -> WireUsage {
+pub(super) fn wire_usage(t: &MessageTokens) -> WireUsage {
     WireUsage {
         prompt_tokens: t.prompt,
         completion_tokens: t.completion,

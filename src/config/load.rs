@@ -240,6 +240,7 @@ fn llm(
             3_600,
         )?),
         max_retries: src.num("JEAN2_LLM_MAX_RETRIES", 3u32, 0, 10)?,
+        max_steps: src.num("JEAN2_LLM_MAX_STEPS", 10u32, 1, 100)?,
         ..LlmSettings::default()
     })
 }

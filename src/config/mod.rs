@@ -44,6 +44,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_LLM_MAX_TOKENS",
     "JEAN2_LLM_IDLE_TIMEOUT_SECS",
     "JEAN2_LLM_MAX_RETRIES",
+    "JEAN2_LLM_MAX_STEPS",
     "JEAN2_OAUTH_ENABLED",
     "JEAN2_PUBLIC_URL",
     "JEAN2_CLIENT_PORT",
@@ -77,6 +78,8 @@ pub struct LlmSettings {
     pub idle_timeout: Duration,
     /// `JEAN2_LLM_MAX_RETRIES` (default 3): retries of a 429/5xx answer before any chunk arrived.
     pub max_retries: u32,
+    /// `JEAN2_LLM_MAX_STEPS` (default 10): model calls per turn; each step may call tools.
+    pub max_steps: u32,
     /// First retry delay when the provider gives no `Retry-After` (1 s, doubling; not an env var,
     /// tests shorten it).
     pub retry_base_delay: Duration,
@@ -92,6 +95,7 @@ impl Default for LlmSettings {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
             max_retries: 3,
+            max_steps: 10,
             retry_base_delay: Duration::from_secs(1),
         }
     }

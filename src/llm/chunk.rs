@@ -25,6 +25,18 @@ pub enum Delta {
     Usage(Usage),
     /// `choices[0].finish_reason`.
     Finish(String),
+    /// A piece of `choices[0].delta.tool_calls[i]`: the first piece of a call carries its `id`
+    /// and `name`, later pieces more of its `arguments` text.
+    ToolCall(ToolCallDelta),
+}
+
+/// One piece of a streamed tool call, keyed by its `index` in the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolCallDelta {
+    pub index: u32,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub arguments: String,
 }
 
 /// The payload that ends a stream.
@@ -73,6 +85,15 @@ pub fn parse_chunk(data: &str) -> Result<Vec<Delta>, LlmError> {
             {
                 out.push(Delta::Content(c.to_owned()));
             }
+            for (i, call) in delta
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                out.push(Delta::ToolCall(tool_call(call, i)));
+            }
         }
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             out.push(Delta::Finish(f.to_owned()));
@@ -89,6 +110,26 @@ pub fn parse_chunk(data: &str) -> Result<Vec<Delta>, LlmError> {
         }));
     }
     Ok(out)
+}
+
+/// A `tool_calls[i]` entry; providers that omit `index` are read in array order.
+fn tool_call(call: &Value, position: usize) -> ToolCallDelta {
+    let text = |p: &str| {
+        call.pointer(p)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    ToolCallDelta {
+        index: call
+            .get("index")
+            .and_then(Value::as_u64)
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(u32::try_from(position).unwrap_or(u32::MAX)),
+        id: text("/id"),
+        name: text("/function/name"),
+        arguments: text("/function/arguments").unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +172,30 @@ mod tests {
         for (label, data, want) in cases {
             assert_eq!(parse_chunk(data).unwrap(), want, "{label}");
         }
+    }
+
+    #[test]
+    fn tool_call_pieces_are_read_with_their_index() {
+        let first = r#"{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"call_1","type":"function","function":{"name":"ls","arguments":""}}]}}]}"#;
+        let more = r#"{"choices":[{"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"path\":"}}]}}]}"#;
+        assert_eq!(
+            parse_chunk(first).unwrap(),
+            vec![Delta::ToolCall(ToolCallDelta {
+                index: 1,
+                id: Some("call_1".into()),
+                name: Some("ls".into()),
+                arguments: String::new(),
+            })]
+        );
+        assert_eq!(
+            parse_chunk(more).unwrap(),
+            vec![Delta::ToolCall(ToolCallDelta {
+                index: 1,
+                id: None,
+                name: None,
+                arguments: "{\"path\":".into(),
+            })]
+        );
     }
 
     #[test]

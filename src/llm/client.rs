@@ -12,24 +12,84 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::chunk::{DONE, Delta, parse_chunk};
 use super::error::{LlmError, LlmErrorKind, parse_retry_after};
 use super::sse::SseDecoder;
 use crate::config::{LlmSettings, Secret};
 
-/// One message of the conversation as the provider sees it.
+/// One message of the conversation as the provider sees it: `system`, `user` and `assistant`
+/// text, an assistant's tool calls, or a `tool` result for one of them.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ChatMessage {
     pub role: String,
-    pub content: String,
+    /// A string, `null` (an assistant turn made only of tool calls), or an array of content
+    /// parts (text and images, for models that take images).
+    pub content: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+/// A tool call of an assistant message, as sent back to the provider.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub function: FunctionCall,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FunctionCall {
+    pub name: String,
+    /// The arguments as the model wrote them (a JSON text).
+    pub arguments: String,
 }
 
 impl ChatMessage {
+    /// A plain text message.
     pub fn new(role: &str, content: impl Into<String>) -> Self {
         Self {
             role: role.to_owned(),
-            content: content.into(),
+            content: Value::String(content.into()),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+
+    /// An assistant message with tool calls (and the text it wrote before them, if any).
+    pub fn assistant_calls(text: Option<String>, calls: Vec<ToolCall>) -> Self {
+        Self {
+            role: "assistant".to_owned(),
+            content: text.map_or(Value::Null, Value::String),
+            tool_calls: calls,
+            tool_call_id: None,
+        }
+    }
+
+    /// The result of the tool call `call_id`.
+    pub fn tool_result(call_id: &str, content: String) -> Self {
+        Self {
+            role: "tool".to_owned(),
+            content: Value::String(content),
+            tool_calls: Vec::new(),
+            tool_call_id: Some(call_id.to_owned()),
+        }
+    }
+}
+
+impl ToolCall {
+    pub fn function(id: &str, name: &str, arguments: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            kind: "function",
+            function: FunctionCall {
+                name: name.to_owned(),
+                arguments: arguments.to_owned(),
+            },
         }
     }
 }
@@ -44,6 +104,27 @@ pub struct ChatRequest {
     pub messages: Vec<ChatMessage>,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    /// Tools the model may call (`{"type":"function","function":{name,description,parameters}}`).
+    pub tools: Vec<Value>,
+    /// Provider options merged into the request body (a model variant's, e.g.
+    /// `{"reasoning_effort":"high"}`); they never replace the fields above.
+    pub extra: Map<String, Value>,
+}
+
+impl ChatRequest {
+    /// A request for `model` with nothing optional set.
+    pub fn new(base_url: &str, api_key: Option<Secret>, model: &str) -> Self {
+        Self {
+            base_url: base_url.to_owned(),
+            api_key,
+            model: model.to_owned(),
+            messages: Vec::new(),
+            temperature: None,
+            max_tokens: None,
+            tools: Vec::new(),
+            extra: Map::new(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -56,6 +137,10 @@ struct WireRequest<'a> {
     temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    tools: &'a [Value],
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
 }
 
 #[derive(Serialize)]
@@ -199,6 +284,8 @@ impl LlmClient {
             },
             temperature: req.temperature,
             max_tokens: req.max_tokens,
+            tools: &req.tools,
+            extra: &extra_without_our_fields(&req.extra),
         };
         let mut builder = self
             .http
@@ -230,6 +317,24 @@ impl LlmClient {
             state: State::Open,
         })
     }
+}
+
+/// Provider options may add fields but never replace the ones this client sets.
+fn extra_without_our_fields(extra: &Map<String, Value>) -> Map<String, Value> {
+    const OURS: &[&str] = &[
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "temperature",
+        "max_tokens",
+        "tools",
+    ];
+    extra
+        .iter()
+        .filter(|(k, _)| !OURS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn timeout_error(after: Duration, what: &str) -> LlmError {

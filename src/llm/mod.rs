@@ -9,6 +9,8 @@ pub mod error;
 pub mod registry;
 pub mod sse;
 
-pub use chunk::{Delta, Usage};
-pub use client::{ChatMessage, ChatRequest, ChatStream, LlmClient, RetryNotice, RetryPhase};
+pub use chunk::{Delta, ToolCallDelta, Usage};
+pub use client::{
+    ChatMessage, ChatRequest, ChatStream, LlmClient, RetryNotice, RetryPhase, ToolCall,
+};
 pub use error::{LlmError, LlmErrorKind};

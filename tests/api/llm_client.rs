@@ -20,17 +20,14 @@ fn client(max_retries: u32, idle_ms: u64) -> LlmClient {
 }
 
 fn request(fake: &FakeLlm) -> ChatRequest {
-    ChatRequest {
-        base_url: fake.base_url(),
-        api_key: Some(Secret::new("sk-test")),
-        model: "fake-model".into(),
-        messages: vec![
-            ChatMessage::new("system", "Be brief."),
-            ChatMessage::new("user", "Hi"),
-        ],
-        temperature: Some(0.5),
-        max_tokens: Some(64),
-    }
+    let mut req = ChatRequest::new(&fake.base_url(), Some(Secret::new("sk-test")), "fake-model");
+    req.messages = vec![
+        ChatMessage::new("system", "Be brief."),
+        ChatMessage::new("user", "Hi"),
+    ];
+    req.temperature = Some(0.5);
+    req.max_tokens = Some(64);
+    req
 }
 
 /// Every delta until the end, or the error with what came before it.

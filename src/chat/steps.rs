@@ -1,0 +1,192 @@
+//! The steps of a turn (`PROTOCOL-AGENT.md` §8.3): each step is a `step` part, one provider
+//! call streamed into the reply, then the tool calls it made ([`super::act`]) and the step's end
+//! (`finishReason`, its usage in `chat.usage`). The turn goes on while the model calls tools,
+//! up to `JEAN2_LLM_MAX_STEPS`; then the assistant message gets its end state.
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::Chat;
+use super::act::act;
+use super::plan::Plan;
+use super::reply::Reply;
+use super::stream::{End, stream, why_stopped};
+use super::turn::{Outcome, provider_error_event, wire_usage};
+use crate::events::{Audience, ConnId, ServerEvent};
+use crate::llm::{ChatMessage, Usage};
+use crate::store::messages::{MessageTokens, MessageUpdate};
+use crate::store::sessions::TokenTotals;
+use crate::store::{Message, StoreError};
+use crate::time::{now_iso, now_ms};
+
+/// How one step ended.
+struct StepEnd {
+    end: End,
+    usage: Option<Usage>,
+    /// The model called tools and they ran: another step follows (budget permitting).
+    more: bool,
+}
+
+/// Steps 5–9 of §4.5 for the assistant message just created, with as many steps as the model
+/// needs (and the budget allows).
+pub async fn reply(
+    chat: &Chat,
+    plan: &Plan,
+    assistant: &Message,
+    mut history: Vec<ChatMessage>,
+    origin: ConnId,
+    cancel: &CancellationToken,
+) -> Result<Outcome, StoreError> {
+    let mut reply = Reply::new(chat.clone(), assistant.clone(), assistant.created_at);
+    let max_steps = chat.llm_settings().max_steps.max(1);
+    let mut last_usage = None;
+    let mut end = End::Completed {
+        finish: "stop".into(),
+    };
+    for number in 1..=max_steps {
+        let step = step(chat, plan, &mut reply, &mut history, number, cancel).await?;
+        last_usage = step.usage.or(last_usage);
+        end = step.end;
+        if !step.more {
+            break;
+        }
+    }
+    reply.finish().await;
+    finish(chat, plan, assistant, &end, last_usage, origin).await?;
+    Ok(Outcome {
+        completed: matches!(end, End::Completed { .. }),
+        reply_text: reply.text().to_owned(),
+    })
+}
+
+/// One step: its part, the provider call, the tools it asked for, and its end.
+async fn step(
+    chat: &Chat,
+    plan: &Plan,
+    reply: &mut Reply,
+    history: &mut Vec<ChatMessage>,
+    number: u32,
+    cancel: &CancellationToken,
+) -> Result<StepEnd, StoreError> {
+    let mut part = reply
+        .create_part(json!({"type": "step", "number": number, "status": "started"}))
+        .await?;
+    let request = plan.request(history.clone());
+    let out = stream(chat, &plan.session.id, &request, reply, cancel).await;
+    reply.close_live();
+    let step_text = reply.take_step_text();
+    let mut end = out.end;
+    let mut more = false;
+    if !out.calls.is_empty() && matches!(end, End::Completed { .. }) {
+        let acted = act(chat, plan, reply, &out.calls, step_text, cancel).await?;
+        if acted.interrupted {
+            end = End::Interrupted(why_stopped(chat));
+        } else {
+            history.extend(acted.messages);
+            more = true;
+        }
+    }
+    let finish_reason = match &end {
+        End::Completed { .. } if more => "tool-calls".to_owned(),
+        End::Completed { finish } => finish.replace('_', "-"),
+        End::Failed(_) => "error".to_owned(),
+        End::Interrupted(_) => "interrupted".to_owned(),
+    };
+    let tokens = tokens_of(out.usage);
+    part.data.insert("status".into(), "finished".into());
+    part.data
+        .insert("finishReason".into(), finish_reason.into());
+    part.data.insert("tokens".into(), json!(tokens));
+    reply.update_part(&part).await?;
+    if out.usage.is_some() {
+        publish(chat, plan, &usage_event(plan, &tokens));
+    }
+    Ok(StepEnd {
+        end,
+        usage: out.usage,
+        more,
+    })
+}
+
+fn tokens_of(usage: Option<Usage>) -> MessageTokens {
+    let u = usage.unwrap_or_default();
+    MessageTokens {
+        prompt: u.prompt_tokens,
+        completion: u.completion_tokens,
+        cache_read: u.cached_tokens,
+        cache_write: 0,
+        no_cache: (u.prompt_tokens - u.cached_tokens).max(0),
+    }
+}
+
+fn usage_event(plan: &Plan, tokens: &MessageTokens) -> ServerEvent {
+    ServerEvent::ChatUsage {
+        session_id: plan.session.id.clone(),
+        usage: wire_usage(tokens),
+        model: plan.model.model_id.clone(),
+    }
+}
+
+fn publish(chat: &Chat, plan: &Plan, event: &ServerEvent) {
+    chat.hub()
+        .publish(Audience::Session(&plan.session.id), event);
+}
+
+/// Steps 8–9: the message's end state with the last step's usage, the session's totals, and
+/// the final `chat.usage` (or the error for the sender).
+async fn finish(
+    chat: &Chat,
+    plan: &Plan,
+    assistant: &Message,
+    end: &End,
+    usage: Option<Usage>,
+    origin: ConnId,
+) -> Result<(), StoreError> {
+    let sid = plan.session.id.as_str();
+    let tokens = tokens_of(usage);
+    let (status, error) = match end {
+        End::Completed { .. } => ("completed", None),
+        End::Failed(e) => ("error", Some(e.message.clone())),
+        End::Interrupted(why) => ("interrupted", Some((*why).to_owned())),
+    };
+    let update = MessageUpdate {
+        status: Some(status.into()),
+        tokens: Some(tokens),
+        completed_at: Some(now_ms()),
+        error,
+        ..MessageUpdate::default()
+    };
+    let done = chat.store().update_message(&assistant.id, &update).await?;
+    publish(
+        chat,
+        plan,
+        &ServerEvent::MessageUpdated {
+            message: Box::new(done),
+        },
+    );
+    if usage.is_some() {
+        let totals = TokenTotals {
+            prompt: tokens.prompt,
+            completion: tokens.completion,
+            cache_read: tokens.cache_read,
+            cache_write: tokens.cache_write,
+            no_cache: tokens.no_cache,
+        };
+        chat.store()
+            .add_session_tokens(sid, totals, &now_iso())
+            .await?;
+    }
+    match end {
+        // 9: the final totals.
+        End::Completed { .. } if usage.is_some() => {
+            publish(chat, plan, &usage_event(plan, &tokens))
+        }
+        End::Completed { .. } | End::Interrupted(_) => {}
+        End::Failed(e) => {
+            tracing::warn!(session.id = sid, error = %e, kind = ?e.kind, "chat turn failed");
+            chat.hub()
+                .publish(Audience::Conn(origin), &provider_error_event(e, sid));
+        }
+    }
+    Ok(())
+}
