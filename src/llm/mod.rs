@@ -6,11 +6,11 @@
 pub mod chunk;
 pub mod client;
 pub mod error;
+pub mod message;
 pub mod registry;
 pub mod sse;
 
 pub use chunk::{Delta, ToolCallDelta, Usage};
-pub use client::{
-    ChatMessage, ChatRequest, ChatStream, LlmClient, RetryNotice, RetryPhase, ToolCall,
-};
+pub use client::{ChatStream, LlmClient, RetryNotice, RetryPhase};
 pub use error::{LlmError, LlmErrorKind};
+pub use message::{ChatMessage, ChatRequest, ToolCall};
