@@ -10,6 +10,7 @@
 
 pub mod act;
 pub mod calls;
+pub mod context;
 pub mod history;
 pub mod plan;
 pub mod preconfigs;

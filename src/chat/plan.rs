@@ -5,11 +5,13 @@
 use serde_json::Value;
 
 use super::Chat;
+use super::context::{self, PromptInputs};
 use super::preconfigs::{self, Preconfig};
+use crate::config::LlmSettings;
 use crate::events::ServerEvent;
 use crate::llm::registry::{Registry, ResolveError, ResolvedModel};
 use crate::llm::{ChatMessage, ChatRequest};
-use crate::store::{Scope, Session, StoreError};
+use crate::store::{Scope, Session, StoreError, Workspace};
 
 /// Everything a turn needs that the pre-checks established.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct Plan {
     pub tools: Vec<String>,
     /// Their definitions, as the provider takes them.
     pub tool_specs: Vec<Value>,
+    /// The session's workspace (gone only if deleted meanwhile).
+    pub workspace: Option<Workspace>,
 }
 
 impl Plan {
@@ -75,7 +79,7 @@ impl Refusal {
     }
 }
 
-/// Run the pre-checks.
+/// Run the pre-checks and gather what the turn sends.
 pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Plan, Refusal> {
     let session = match chat.store().get_session(scope, session_id).await {
         Ok(s) => s,
@@ -85,19 +89,73 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
     if session.status == "closed" {
         return Err(Refusal::SessionClosed);
     }
+    let preconfig = preconfig_of(chat, &session).await?;
+    let llm = chat.llm_settings();
+    let model = model_for(chat, &llm, &session, preconfig.as_ref()).await?;
+    let workspace = match chat
+        .store()
+        .get_workspace(&Scope::All, &session.workspace_id)
+        .await
+    {
+        Ok(w) => Some(w),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(internal(e)),
+    };
+    let today = crate::time::now_iso();
+    let system_prompt = context::system_prompt(PromptInputs {
+        preconfig_prompt: preconfig.as_ref().map(|p| p.system_prompt.as_str()),
+        data_dir: chat.data_dir(),
+        workspace: workspace
+            .as_ref()
+            .map(|w| (w.path.as_str(), w.additional_paths.as_slice())),
+        today: today.get(..10).unwrap_or(&today),
+    })
+    .await;
+    let setting = |k: &str| preconfig.as_ref().and_then(|p| p.settings.get(k));
+    Ok(Plan {
+        model,
+        system_prompt,
+        temperature: llm.temperature.or_else(|| {
+            setting("temperature")
+                .and_then(Value::as_f64)
+                .map(|t| t as f32)
+        }),
+        max_tokens: llm.max_tokens.or_else(|| {
+            setting("maxTokens")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+        }),
+        tools: Vec::new(),
+        tool_specs: Vec::new(),
+        workspace,
+        session,
+    })
+}
+
+/// The session's preconfig: the one it names (which must exist), or the default one (or none)
+/// for a session that names none.
+async fn preconfig_of(chat: &Chat, session: &Session) -> Result<Option<Preconfig>, Refusal> {
     let data_dir = chat.data_dir();
-    let preconfig: Option<Preconfig> = match session.preconfig_id.as_deref() {
-        // Lenient: a session without a preconfig runs with the default one (or none).
-        None | Some("") => preconfigs::load(data_dir)
+    match session.preconfig_id.as_deref() {
+        None | Some("") => Ok(preconfigs::load(data_dir)
             .await
             .into_iter()
-            .find(|p| p.is_default),
+            .find(|p| p.is_default)),
         Some(id) => match preconfigs::find(data_dir, id).await {
-            Some(p) => Some(p),
-            None => return Err(Refusal::NoPreconfig(id.to_owned())),
+            Some(p) => Ok(Some(p)),
+            None => Err(Refusal::NoPreconfig(id.to_owned())),
         },
-    };
-    let registry = Registry::load(data_dir).await;
+    }
+}
+
+/// The model to call: the session's choice, else the preconfig's, else the default.
+async fn model_for(
+    chat: &Chat,
+    llm: &LlmSettings,
+    session: &Session,
+    preconfig: Option<&Preconfig>,
+) -> Result<ResolvedModel, Refusal> {
+    let registry = Registry::load(chat.data_dir()).await;
     let pick = |a: &Option<String>, b: Option<&String>| {
         a.as_deref()
             .filter(|s| !s.is_empty())
@@ -106,40 +164,18 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
     };
     let model_choice = pick(
         &session.selected_model,
-        preconfig.as_ref().and_then(|p| p.model.as_ref()),
+        preconfig.and_then(|p| p.model.as_ref()),
     );
     let provider_choice = pick(
         &session.selected_provider,
-        preconfig.as_ref().and_then(|p| p.provider.as_ref()),
+        preconfig.and_then(|p| p.provider.as_ref()),
     );
-    let llm = chat.llm_settings();
-    let model = registry
-        .resolve(&llm, model_choice.as_deref(), provider_choice.as_deref())
+    registry
+        .resolve(llm, model_choice.as_deref(), provider_choice.as_deref())
         .map_err(|e| match e {
             ResolveError::NoApiKey(_) => Refusal::NoApiKey(e.to_string()),
             ResolveError::UnknownProvider(_) => Refusal::UnknownProvider(e.to_string()),
-        })?;
-    let setting = |k: &str| preconfig.as_ref().and_then(|p| p.settings.get(k));
-    Ok(Plan {
-        model,
-        system_prompt: preconfig
-            .as_ref()
-            .map(|p| p.system_prompt.trim().to_owned())
-            .filter(|s| !s.is_empty()),
-        temperature: llm.temperature.or_else(|| {
-            setting("temperature")
-                .and_then(Value::as_f64)
-                .map(|t| t as f32)
-        }),
-        tools: Vec::new(),
-        tool_specs: Vec::new(),
-        max_tokens: llm.max_tokens.or_else(|| {
-            setting("maxTokens")
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-        }),
-        session,
-    })
+        })
 }
 
 fn internal(e: StoreError) -> Refusal {
