@@ -14,12 +14,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::oauth::{OAuth, secrets};
+use super::rejection::Rejection;
 use super::{Auth, Principal, SCOPE_READ, SCOPE_WRITE};
 
 /// The header an application may send its API key in.
@@ -80,39 +80,73 @@ pub async fn require_ws(State(auth): State<Auth>, req: Request, next: Next) -> R
 }
 
 async fn authenticate(auth: Auth, surface: Surface, mut req: Request, next: Next) -> Response {
-    if req.method() == Method::OPTIONS || !auth.enabled() {
-        req.extensions_mut().insert(Principal::Anonymous);
-        return next.run(req).await;
-    }
     let ip = peer_ip(&req);
+    let checked = check(
+        &auth,
+        surface,
+        req.method(),
+        req.headers(),
+        req.uri().query(),
+        ip,
+    )
+    .await;
+    match checked {
+        Ok(p) => {
+            req.extensions_mut().insert(p);
+            next.run(req).await
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// Who is calling, or why they may not. Every method is checked alike: CORS preflights are
+/// answered before this layer, so an `OPTIONS` that gets here is an ordinary request.
+pub async fn check(
+    auth: &Auth,
+    surface: Surface,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    ip: IpAddr,
+) -> Result<Principal, Rejection> {
+    if !auth.enabled() {
+        return Ok(Principal::Anonymous);
+    }
     let now = Instant::now();
     if let Err(retry) = auth.limiter().check(ip, now) {
-        return too_many(retry.as_secs().max(1));
+        return Err(Rejection::TooMany {
+            retry_secs: retry.as_secs().max(1),
+        });
     }
-    let p = match resolve(&auth, surface, req.headers(), req.uri().query()).await {
+    let p = match resolve(auth, surface, headers, query).await {
         Resolved::Valid(p) => p,
         Resolved::Missing => {
-            return unauthorized_with(surface, www_authenticate(auth.oauth(), false));
+            return Err(Rejection::Unauthorized {
+                surface,
+                www: www_authenticate(auth.oauth(), false),
+            });
         }
         Resolved::Invalid => {
             tracing::debug!(client.ip = %ip, "authentication failed");
             auth.limiter().record_failure(ip, now);
-            return unauthorized_with(surface, www_authenticate(auth.oauth(), true));
+            return Err(Rejection::Unauthorized {
+                surface,
+                www: www_authenticate(auth.oauth(), true),
+            });
         }
     };
-    let needed = match (surface, req.method()) {
+    let needed = match (surface, method) {
         (Surface::WebSocket, _) => SCOPE_READ,
         (Surface::Rest, &Method::GET | &Method::HEAD) => SCOPE_READ,
         (Surface::Rest, _) => SCOPE_WRITE,
     };
     if !p.allows(needed) {
-        return insufficient_scope(needed);
+        return Err(Rejection::InsufficientScope(needed));
     }
     if let (Some(oauth), Some(app)) = (auth.oauth(), p.app_id()) {
         oauth.count_request(app);
     }
-    req.extensions_mut().insert(p);
-    next.run(req).await
+    Ok(p)
 }
 
 /// The outcome of reading a request's credentials.
@@ -229,21 +263,6 @@ fn www_authenticate(oauth: Option<&OAuth>, invalid: bool) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
-/// 403 for a valid token without the scope this request needs (RFC 6750 §3.1).
-fn insufficient_scope(scope: &'static str) -> Response {
-    let body = json!({
-        "error": "forbidden",
-        "message": format!("This token does not have the {scope} scope needed for this request"),
-    });
-    let mut res = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
-    )) {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    res
-}
-
 /// The peer address, from axum's connect info.
 pub fn peer_ip(req: &Request) -> IpAddr {
     req.extensions()
@@ -254,36 +273,11 @@ pub fn peer_ip(req: &Request) -> IpAddr {
 
 /// 401 with the body the clients know.
 pub fn unauthorized(surface: Surface) -> Response {
-    unauthorized_with(surface, HeaderValue::from_static("Bearer"))
-}
-
-/// 401 with the body the clients know and this `WWW-Authenticate`.
-pub fn unauthorized_with(surface: Surface, www: HeaderValue) -> Response {
-    let body = match surface {
-        Surface::Rest => json!({
-            "error": "Unauthorized",
-            "message": "Invalid or missing API token",
-            "hint": "Include token in Authorization header: \"Bearer <token>\" or query param: ?token=<token>",
-        }),
-        Surface::WebSocket => json!({
-            "error": "Unauthorized",
-            "message": "Invalid or missing API token for WebSocket connection",
-        }),
-    };
-    let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-    res.headers_mut().insert(header::WWW_AUTHENTICATE, www);
-    res
-}
-
-fn too_many(retry_secs: u64) -> Response {
-    let body = json!({
-        "error": "too_many_requests",
-        "message": format!("Too many failed authentication attempts from this address; try again in {retry_secs} s"),
-    });
-    let mut res = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs));
-    res
+    Rejection::Unauthorized {
+        surface,
+        www: HeaderValue::from_static("Bearer"),
+    }
+    .into_response()
 }
 
 #[cfg(test)]

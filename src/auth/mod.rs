@@ -6,6 +6,7 @@
 pub mod layer;
 pub mod limiter;
 pub mod oauth;
+pub mod rejection;
 pub mod token;
 
 use std::sync::Arc;

@@ -1,11 +1,14 @@
-//! One log line per request: method, matched route, status, duration, request id. Secret query
-//! parameters are scrubbed from anything logged; the `Authorization` header is never logged.
+//! One span and one log line per request. The span (`request`, with the request id, method and
+//! matched route) encloses the handler, so every line logged while handling the request carries
+//! them; the closing line adds the status and duration. Secret query parameters are scrubbed
+//! from anything logged; the `Authorization` header is never logged.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument as _;
 
 /// Query parameters whose values never reach a log.
 const SECRET_PARAMS: &[&str] = &[
@@ -61,7 +64,13 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let res = next.run(req).await;
+    let span = tracing::info_span!(
+        "request",
+        request.id = %request_id,
+        http.method = %method,
+        http.route = route.as_deref().unwrap_or("<unmatched>"),
+    );
+    let res = next.run(req).instrument(span).await;
     let status = res.status().as_u16();
     let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
     let route = route.as_deref().unwrap_or("<unmatched>");
