@@ -19,6 +19,7 @@
 //! - [`store`]: SQLite through sqlx; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
+//! - [`tools`]: the agent's built-in tools, their path guard and risk rules.
 //! - [`proc`]: the environment of child processes (no secrets).
 //! - [`time`]: wire timestamps.
 
@@ -39,4 +40,5 @@ pub mod router;
 pub mod server;
 pub mod store;
 pub mod time;
+pub mod tools;
 pub mod ws;
