@@ -25,6 +25,7 @@ pub mod paths;
 mod read_file;
 mod risk;
 mod shell;
+mod shell_ask;
 mod shell_risk;
 pub mod todo;
 mod walk;
@@ -107,7 +108,7 @@ async fn dispatch(
         "glob" => glob::run(input, env, cancel).await,
         "grep" => grep::run(input, env, cancel).await,
         "ls" => ls::run(input, env, cancel).await,
-        "shell" => shell::run(input, env, cancel).await,
+        "shell" => shell::run(input, env).await,
         "webfetch" => webfetch::run(input, env).await,
         "todoread" => todo::run_read(env).await,
         "todowrite" => todo::run_write(input, env).await,
