@@ -63,9 +63,15 @@ fn object(properties: Value, required: &[&str]) -> Value {
 const STRATEGIES: [&str; 5] = ["exact", "line_start", "line_end", "partial", "multi_line"];
 
 static DEFS: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
+    let mut defs = file_tools();
+    defs.extend(search_tools());
+    defs.extend(other_tools());
+    defs
+});
+
+fn file_tools() -> Vec<ToolDef> {
     let strategy = json!({"type": "string", "enum": STRATEGIES,
         "description": "Leave out for the tolerant passes, or 'exact'. The others are kept for compatibility."});
-    let names = json!({"type": "array", "items": {"type": "string"}});
     vec![
         def(
             "read-file",
@@ -134,6 +140,11 @@ static DEFS: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
                 &["patch"],
             ),
         ),
+    ]
+}
+
+fn search_tools() -> Vec<ToolDef> {
+    vec![
         def(
             "glob",
             text::GLOB,
@@ -168,12 +179,17 @@ static DEFS: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
             object(
                 json!({
                     "path": {"type": "string", "description": "Folder to list (the workspace when left out)"},
-                    "ignore": names,
+                    "ignore": {"type": "array", "items": {"type": "string"}, "description": "More file or folder names to leave out"},
                     "showHidden": {"type": "boolean", "description": "Also list names starting with a dot"},
                 }),
                 &[],
             ),
         ),
+    ]
+}
+
+fn other_tools() -> Vec<ToolDef> {
+    vec![
         def(
             "shell",
             text::SHELL,
@@ -221,7 +237,7 @@ static DEFS: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
             ),
         ),
     ]
-});
+}
 
 #[cfg(test)]
 mod tests {

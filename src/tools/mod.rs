@@ -80,6 +80,17 @@ pub async fn run_from(name: &str, input: Value, env: &ToolEnv, started: Instant)
     let Some(def) = definition(name) else {
         return ToolOutput::fail(format!("Unknown tool: {name}"));
     };
+    let deadline = started + def.timeout;
+    let timed_out = || {
+        ToolOutput::fail(format!(
+            "Tool execution timed out after {} ms",
+            def.timeout.as_millis()
+        ))
+    };
+    if Instant::now() >= deadline {
+        // The time ran out while a person was deciding: the call does not start.
+        return timed_out();
+    }
     let call = env.cancel.child_token();
     // Whatever ends this call (timeout, interrupt, the caller dropping it) stops its work.
     let _stop = call.clone().drop_guard();
@@ -87,9 +98,7 @@ pub async fn run_from(name: &str, input: Value, env: &ToolEnv, started: Instant)
     tokio::select! {
         biased;
         () = env.cancel.cancelled() => ToolOutput::fail("Tool execution interrupted"),
-        done = tokio::time::timeout_at(started + def.timeout, work) => done.unwrap_or_else(|_| {
-            ToolOutput::fail(format!("Tool execution timed out after {} ms", def.timeout.as_millis()))
-        }),
+        done = tokio::time::timeout_at(deadline, work) => done.unwrap_or_else(|_| timed_out()),
     }
 }
 
@@ -122,3 +131,6 @@ async fn blocking(work: impl FnOnce() -> ToolOutput + Send + 'static) -> ToolOut
         .await
         .unwrap_or_else(|e| ToolOutput::fail(format!("The tool stopped unexpectedly: {e}")))
 }
+
+#[cfg(test)]
+mod tests;
