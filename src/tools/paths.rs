@@ -61,6 +61,16 @@ impl WorkspaceRoots {
         &self.roots
     }
 
+    /// The part of `path` below the root it lies in, or all of it. Sensitivity is judged on
+    /// this, so a workspace whose own path says `secrets` does not make every file in it
+    /// ask (upstream judges the whole path).
+    pub fn tail<'a>(&self, path: &'a Path) -> &'a Path {
+        self.roots
+            .iter()
+            .find_map(|root| path.strip_prefix(root).ok())
+            .unwrap_or(path)
+    }
+
     /// Whether a resolved path lies in one of the roots (a root itself counts).
     pub fn contains(&self, resolved: &Path) -> bool {
         self.roots.iter().any(|root| resolved.starts_with(root))
@@ -86,7 +96,8 @@ pub struct Located {
     pub real: PathBuf,
     /// In one of the workspace roots.
     pub inside: bool,
-    /// Names a file that may hold secrets (the given text or the resolved path).
+    /// Names a file that may hold secrets: the path as given or where it leads, below the
+    /// workspace root when inside it.
     pub sensitive: bool,
     /// Under a system directory and not inside the workspace: refused outright.
     pub system: bool,
@@ -113,7 +124,9 @@ pub fn locate(given: &str, base: &Path, roots: &WorkspaceRoots) -> Located {
     let lexical = fold(&expanded);
     let real = resolve(&expanded);
     let inside = roots.contains(&real);
-    let sensitive = is_sensitive(given) || is_sensitive(&real.to_string_lossy());
+    let sensitive = [&lexical, &real]
+        .iter()
+        .any(|p| is_sensitive(&roots.tail(p).to_string_lossy()));
     let system = !inside && (is_system(&lexical) || is_system(&real));
     Located {
         given: given.to_owned(),
@@ -198,9 +211,9 @@ pub fn is_system(path: &Path) -> bool {
     SYSTEM_DIRS.iter().any(|dir| path.starts_with(dir))
 }
 
-/// Whether a path's text marks a file that may hold secrets.
+/// Whether a path's text marks a file that may hold secrets (a folder named `.ssh` too).
 pub fn is_sensitive(text: &str) -> bool {
-    let lower = text.to_lowercase();
+    let lower = format!("{}/", text.to_lowercase());
     SENSITIVE.iter().any(|pattern| lower.contains(pattern))
 }
 

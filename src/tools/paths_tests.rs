@@ -137,3 +137,14 @@ fn tilde_is_the_home_folder() {
         expand("x", &home)
     );
 }
+
+#[test]
+fn a_workspace_whose_own_path_looks_secret_does_not_make_every_file_sensitive() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = resolve(dir.path()).join("password-manager");
+    fs::create_dir_all(&ws).unwrap();
+    let roots = WorkspaceRoots::new(&ws, &[] as &[PathBuf]);
+    assert!(!locate("src/main.rs", roots.primary(), &roots).sensitive);
+    assert!(locate("src/.env", roots.primary(), &roots).sensitive);
+    assert!(locate("/home/u/.ssh", roots.primary(), &roots).sensitive);
+}
