@@ -1,3 +1,5 @@
+//! Unit tests of `edit` and `multiedit`: replacements, failures that change nothing, asks.
+
 use super::*;
 use crate::tools::testenv::TestEnv;
 

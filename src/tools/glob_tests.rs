@@ -1,3 +1,5 @@
+//! Unit tests of `glob`: patterns, order, skipped folders, links, asks and refusals.
+
 use super::*;
 use crate::tools::testenv::TestEnv;
 use std::time::Duration;

@@ -1,3 +1,5 @@
+//! Unit tests of `grep`: matches, ignore rules, filters, the cap, and its risk rules.
+
 use super::*;
 use crate::tools::testenv::TestEnv;
 

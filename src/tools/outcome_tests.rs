@@ -1,3 +1,5 @@
+//! Unit tests of the result → part state mapping and the 50,000-character truncation.
+
 use super::*;
 
 fn done(out: &ToolOutput) -> PartOutcome {

@@ -1,3 +1,5 @@
+//! Unit tests of the path guard: every way out of the workspace, system folders, secrets.
+
 use super::*;
 use std::os::unix::fs::symlink;
 

@@ -1,3 +1,5 @@
+//! Unit tests of `read-file`: pages, limits, folders, binary files, asks and refusals.
+
 use super::*;
 use crate::tools::Risk;
 use crate::tools::testenv::TestEnv;

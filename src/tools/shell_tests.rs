@@ -1,3 +1,6 @@
+//! Unit tests of `shell`: output, exit codes, group kill on interrupt/timeout/drop, the
+//! environment, and every risk rule.
+
 use std::time::Duration;
 
 use super::*;

@@ -1,3 +1,6 @@
+//! Tests of the module's entry points: unknown tools, timeouts, interrupts, and a real result
+//! through `finish`.
+
 use std::time::Duration;
 
 use serde_json::json;

@@ -1,3 +1,5 @@
+//! Unit tests of the matching passes: exact, line endings, trailing blanks, indentation, anchors.
+
 use super::*;
 
 fn one(content: &str, needle: &str) -> Found {

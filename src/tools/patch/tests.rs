@@ -1,3 +1,5 @@
+//! Unit tests of `apply-patch`: the parser, chunk placement, applying, failures, asks.
+
 use serde_json::json;
 
 use super::compute::{ChunkError, update};

@@ -1,3 +1,6 @@
+//! Unit tests of `webfetch` against local servers: refusals by address, name and redirect,
+//! formats, limits and the plain-http ask.
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
