@@ -39,12 +39,15 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use ask::{AskSpec, Assessment, GrantScope, Intent, Risk, Target};
+pub use ask::{
+    Action, AskSpec, Assessment, GrantScope, Intent, Matcher, Resource, Risk, Target,
+    target_covered,
+};
 pub use defs::{ToolDef, definition, definitions};
 pub use env::{ToolEnv, default_tmp_dir};
 pub use outcome::{PartOutcome, ToolOutput, finish};
 pub use paths::WorkspaceRoots;
-pub use todo::{MemoryTodoStore, Todo, TodoStore, TodoStoreError};
+pub use todo::{MemoryTodoStore, Todo, TodoPriority, TodoStatus, TodoStore, TodoStoreError};
 pub use webfetch::{NetPolicy, WebClient};
 
 /// Decides, before a call runs, whether it may: allowed, refused with a message, or only after
