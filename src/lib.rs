@@ -15,6 +15,8 @@
 //! - [`sessions`]: the session and workspace lifecycle that REST and WebSocket share.
 //! - [`chat`]: the chat context and turn: pre-checks, queue, streaming into parts, titles,
 //!   crash recovery; its tasks are tracked so shutdown waits for them.
+//! - [`tools`]: the agent's built-in tools: definitions, the path guard, risk rules, running a
+//!   call, and its outcome as a tool part.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, OAuth 2.1 core,
 //!   the auth layer.
 //! - [`events`]: server → client events and the hub that routes them by visibility.
@@ -43,6 +45,8 @@ pub mod app;
 pub mod sessions;
 
 pub mod chat;
+
+pub mod tools;
 
 pub mod auth;
 
