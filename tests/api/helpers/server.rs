@@ -1,0 +1,109 @@
+//! Each test server runs on a tokio runtime of its own, on threads that log into that server's
+//! [`ServerLog`]: the logs of servers running side by side never mix, and a failing test prints
+//! the log of the server it talked to (see `Drop for TestApp`).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jean2::config::Settings;
+use tokio::sync::oneshot;
+use tracing::Dispatch;
+use tracing::dispatcher::DefaultGuard;
+
+/// At most this many lines of a server log are printed (the last ones).
+const PRINTED_LINES: usize = 3000;
+
+/// What one server logged: `jean2` at debug, everything else at info. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct ServerLog(Arc<Mutex<Vec<u8>>>);
+
+impl ServerLog {
+    /// Everything logged so far.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Print the log to stderr (the test harness shows it with the failure).
+    pub fn print(&self, whose: &str) {
+        let text = self.contents();
+        let lines: Vec<&str> = text.lines().collect();
+        let skipped = lines.len().saturating_sub(PRINTED_LINES);
+        let mut out = format!("\n===== log of the server at {whose} (jean2=debug) =====\n");
+        if skipped > 0 {
+            out.push_str(&format!("[… {skipped} earlier lines left out]\n"));
+        }
+        for line in &lines[skipped..] {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str("===== end of server log =====\n");
+        eprint!("{out}");
+    }
+
+    fn dispatch(&self) -> Dispatch {
+        let buffer = self.0.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,jean2=debug"))
+            .with_ansi(false)
+            .with_thread_names(true)
+            .with_writer(move || LogWriter(buffer.clone()))
+            .finish();
+        Dispatch::new(subscriber)
+    }
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// The log this runtime thread writes to, for as long as the thread lives.
+    static THREAD_LOG: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
+}
+
+fn log_this_thread_to(dispatch: &Dispatch) {
+    let guard = tracing::dispatcher::set_default(dispatch);
+    THREAD_LOG.with(|slot| *slot.borrow_mut() = Some(guard));
+}
+
+/// Run `jean2::server::run` on a runtime of its own (two workers, like a small machine) whose
+/// threads all log into `log`. The receiver gets the server's result once it has stopped and
+/// its runtime is gone, so every task it left behind has ended too.
+pub fn start(
+    log: &ServerLog,
+    settings: Settings,
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> oneshot::Receiver<anyhow::Result<()>> {
+    let dispatch = log.dispatch();
+    let (done_tx, done_rx) = oneshot::channel();
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    std::thread::Builder::new()
+        .name(format!("server-{port}"))
+        .spawn(move || {
+            log_this_thread_to(&dispatch);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(format!("server-{port}-rt"))
+                .enable_all()
+                .on_thread_start(move || log_this_thread_to(&dispatch))
+                .build()
+                .expect("server runtime");
+            let result = runtime.block_on(jean2::server::run(settings, listener, shutdown));
+            runtime.shutdown_timeout(Duration::from_secs(10));
+            let _ = done_tx.send(result);
+        })
+        .expect("server thread");
+    done_rx
+}
