@@ -87,23 +87,43 @@ struct Inner {
     title_requests: Vec<Value>,
     /// `None`: answer title requests with "Fake Title"; `Some(status)`: fail with it.
     title_failure: Option<u16>,
-    /// Chat response bodies still open (the server drops one when the client goes away).
-    live: Arc<AtomicUsize>,
+    /// Chat response bodies still open, and those the client dropped before their end.
+    streams: Arc<StreamCounts>,
 }
 
-/// Counts one open chat response body while it lives.
-struct LiveGuard(Arc<AtomicUsize>);
+#[derive(Default)]
+struct StreamCounts {
+    open: AtomicUsize,
+    cut: AtomicUsize,
+}
+
+/// Counts one open chat response body while it lives, and a cut if it is dropped before its
+/// last frame was handed out (the server stopped reading: an interrupt, a deleted session).
+struct LiveGuard {
+    counts: Arc<StreamCounts>,
+    finished: bool,
+}
 
 impl LiveGuard {
-    fn new(live: Arc<AtomicUsize>) -> Self {
-        live.fetch_add(1, Ordering::SeqCst);
-        Self(live)
+    fn new(counts: Arc<StreamCounts>) -> Self {
+        counts.open.fetch_add(1, Ordering::SeqCst);
+        Self {
+            counts,
+            finished: false,
+        }
+    }
+
+    fn mark_finished(&mut self) {
+        self.finished = true;
     }
 }
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if !self.finished {
+            self.counts.cut.fetch_add(1, Ordering::SeqCst);
+        }
+        self.counts.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -155,7 +175,36 @@ impl FakeLlm {
     /// How many chat response streams are still open: a client that stops reading (an
     /// interrupted turn) makes this drop as soon as the server notices.
     pub fn open_streams(&self) -> usize {
-        self.inner.lock().unwrap().live.load(Ordering::SeqCst)
+        self.inner
+            .lock()
+            .unwrap()
+            .streams
+            .open
+            .load(Ordering::SeqCst)
+    }
+
+    /// How many chat response streams the server dropped before their last frame: proof that
+    /// it stopped a reply while the provider was still sending, with no clock involved.
+    pub fn cut_streams(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .streams
+            .cut
+            .load(Ordering::SeqCst)
+    }
+
+    /// Wait until no chat response stream is open (the server noticed the end or the cut).
+    pub async fn wait_no_open_streams(&self) {
+        let deadline = tokio::time::Instant::now() + crate::helpers::HUNG;
+        while self.open_streams() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "a provider stream is still open after {:?}",
+                crate::helpers::HUNG
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
@@ -182,22 +231,11 @@ async fn completions(State(inner): State<Arc<Mutex<Inner>>>, body: Bytes) -> Res
                 .scripts
                 .pop_front()
                 .unwrap_or_else(|| Script::reply(&["Hello", " there"]));
-            let guard = LiveGuard::new(g.live.clone());
-            return counted(respond(script), guard);
+            let guard = LiveGuard::new(g.streams.clone());
+            return respond(script, Some(guard));
         }
     };
-    respond(script)
-}
-
-/// `res` with `guard` living as long as its body.
-fn counted(res: Response, guard: LiveGuard) -> Response {
-    use futures_util::StreamExt;
-    let (parts, body) = res.into_parts();
-    let body = body.into_data_stream().map(move |chunk| {
-        let _alive = &guard;
-        chunk
-    });
-    Response::from_parts(parts, Body::from_stream(body))
+    respond(script, None)
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
@@ -208,32 +246,43 @@ fn chunk(delta: Value, finish: Option<&str>) -> String {
     format!("data: {v}\n\n")
 }
 
-fn sse(frames: Vec<(Duration, String)>, end: Option<std::io::Error>) -> Response {
-    let stream = async_stream(frames, end);
+fn sse(
+    frames: Vec<(Duration, String)>,
+    end: Option<std::io::Error>,
+    guard: Option<LiveGuard>,
+) -> Response {
+    let stream = async_stream(frames, end, guard);
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .body(Body::from_stream(stream))
         .unwrap()
 }
 
-/// Frames with delays, then optionally an error that aborts the connection, or a hang.
+/// Frames with delays, then optionally an error that aborts the connection, or a hang. The
+/// guard (of a chat request) is marked finished when the last frame is handed out.
 fn async_stream(
     frames: Vec<(Duration, String)>,
     end: Option<std::io::Error>,
+    guard: Option<LiveGuard>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     let stall = end
         .as_ref()
         .is_some_and(|e| e.kind() == std::io::ErrorKind::WouldBlock);
     let end = end.filter(|_| !stall);
     futures_util::stream::unfold(
-        (frames.into_iter(), end, stall),
-        |(mut it, end, stall)| async move {
+        (frames.into_iter(), end, stall, guard),
+        |(mut it, end, stall, mut guard)| async move {
             match it.next() {
                 Some((delay, text)) => {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    Some((Ok(Bytes::from(text)), (it, end, stall)))
+                    if it.len() == 0
+                        && let Some(g) = guard.as_mut()
+                    {
+                        g.mark_finished();
+                    }
+                    Some((Ok(Bytes::from(text)), (it, end, stall, guard)))
                 }
                 None if stall => {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -242,14 +291,14 @@ fn async_stream(
                 None => {
                     // Let the chunks already written reach the client before the cut.
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    end.map(|e| (Err(e), (it, None, false)))
+                    end.map(|e| (Err(e), (it, None, false, guard)))
                 }
             }
         },
     )
 }
 
-fn respond(script: Script) -> Response {
+fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response {
     let content_frames = |content: &[String]| -> Vec<(Duration, String)> {
         content
             .iter()
@@ -276,13 +325,17 @@ fn respond(script: Script) -> Response {
                 "prompt_tokens_details": {"cached_tokens": cached}}});
             frames.push((Duration::ZERO, format!("data: {usage}\r\n\r\n")));
             frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
-            sse(frames, None)
+            sse(frames, None, guard)
         }
         Script::Status {
             status,
             retry_after,
             message,
         } => {
+            // Not a stream: nothing to cut.
+            if let Some(g) = guard.as_mut() {
+                g.mark_finished();
+            }
             let mut res = (
                 StatusCode::from_u16(status).unwrap(),
                 axum::Json(json!({"error": {"message": message, "type": "fake"}})),
@@ -301,15 +354,17 @@ fn respond(script: Script) -> Response {
                 "data: {\"choices\":[{\"delta\":\n\n".to_owned(),
             ));
             frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
-            sse(frames, None)
+            sse(frames, None, guard)
         }
         Script::Disconnect { content } => sse(
             content_frames(&content),
             Some(std::io::Error::other("scripted disconnect")),
+            guard,
         ),
         Script::Stall { content } => sse(
             content_frames(&content),
             Some(std::io::Error::from(std::io::ErrorKind::WouldBlock)),
+            guard,
         ),
     }
 }

@@ -1,8 +1,6 @@
 //! Provider failures during a turn: retries announced with `chat.retry`, the error event of
 //! each class, the assistant message ending `error` with the text received kept.
 
-use std::time::Duration;
-
 use super::*;
 use crate::fake_llm::Script;
 
@@ -130,11 +128,9 @@ async fn provider_failures_end_the_reply_in_error_keeping_what_arrived() {
             .collect();
         assert_eq!(saved, case.text, "{label}: text kept in the store");
         assert_eq!(resumed["isRunning"], false, "{label}");
+        ws.expect_nothing_before_barrier(label).await;
         // No title after a failed reply.
-        assert!(
-            ws.try_recv_json(Duration::from_millis(100)).await.is_none(),
-            "{label}: nothing after the turn"
-        );
+        assert_next_turn_asks_the_first_title(&mut ws, &fake, &sid, label).await;
     }
 }
 

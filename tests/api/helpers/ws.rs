@@ -38,16 +38,22 @@ impl WsClient {
 
     /// The next frame of any kind (`None` when the stream ended).
     pub async fn next_message(&mut self) -> Option<Message> {
-        tokio::time::timeout(HUNG, self.stream.next())
+        self.next_message_until(tokio::time::Instant::now() + HUNG)
             .await
-            .unwrap_or_else(|_| panic!("no ws frame within {HUNG:?}: the test is hung"))
+    }
+
+    async fn next_message_until(&mut self, deadline: tokio::time::Instant) -> Option<Message> {
+        tokio::time::timeout_at(deadline, self.stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no ws message within {HUNG:?}: the test is hung"))
             .map(|r| r.expect("ws read"))
     }
 
-    /// The next JSON text frame, skipping server pings.
+    /// The next JSON text frame, skipping server pings (which do not count as progress).
     pub async fn recv_json(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + HUNG;
         loop {
-            match self.next_message().await {
+            match self.next_message_until(deadline).await {
                 Some(Message::Text(t)) => {
                     let v: Value = serde_json::from_str(&t).expect("json frame");
                     if v["type"] != "ping" {
@@ -119,34 +125,5 @@ impl WsClient {
             before.is_empty(),
             "{label}: expected nothing before the barrier, got {before:#?}"
         );
-    }
-}
-
-// Being replaced by the barrier.
-impl WsClient {
-    pub async fn try_recv_json(&mut self, within: Duration) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match tokio::time::timeout(left, self.stream.next()).await {
-                Err(_) => return None,
-                Ok(Some(Ok(Message::Text(t)))) => {
-                    let v: Value = serde_json::from_str(&t).expect("json frame");
-                    if v["type"] != "ping" {
-                        return Some(v);
-                    }
-                }
-                Ok(Some(Ok(Message::Close(f)))) => panic!("unexpected close: {f:?}"),
-                Ok(Some(Ok(_))) => {}
-                Ok(Some(Err(e))) => panic!("ws read: {e}"),
-                Ok(None) => panic!("ws ended"),
-            }
-        }
-    }
-
-    pub async fn expect_silence(&mut self, label: &str) {
-        if let Some(v) = self.try_recv_json(Duration::from_millis(300)).await {
-            panic!("{label}: expected nothing, got {v}");
-        }
     }
 }
