@@ -11,7 +11,6 @@
 //! (`read` for GET/HEAD and the upgrade, `write` for the rest) and counted per app per day.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -85,7 +84,7 @@ async fn authenticate(auth: Auth, surface: Surface, mut req: Request, next: Next
         return next.run(req).await;
     }
     let ip = peer_ip(&req);
-    let now = Instant::now();
+    let now = auth.now();
     if let Err(retry) = auth.limiter().check(ip, now) {
         return too_many(retry.as_secs().max(1));
     }

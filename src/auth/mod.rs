@@ -9,12 +9,13 @@ pub mod oauth;
 pub mod token;
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
 use crate::config::Settings;
 use crate::store::Scope;
+use crate::time::Clock;
 use limiter::FailureLimiter;
 use oauth::OAuth;
 use token::TokenDigest;
@@ -102,24 +103,32 @@ pub struct Auth {
 struct AuthInner {
     token: ArcSwapOption<TokenDigest>,
     limiter: FailureLimiter,
+    /// The limiter's clock (the OAuth clock: tests move it instead of sleeping).
+    clock: Clock,
     /// Set once at start when `JEAN2_OAUTH_ENABLED=true`.
     oauth: OnceLock<OAuth>,
 }
 
 impl Auth {
     pub fn new(settings: &Settings) -> Self {
-        Self::with_limits(
+        Self::build(
             settings.auth_token.as_ref().map(|t| t.expose()),
             settings.auth_max_failures,
             settings.auth_failure_window,
+            settings.oauth.clock.clone(),
         )
     }
 
     pub fn with_limits(token: Option<&str>, max_failures: u32, window: Duration) -> Self {
+        Self::build(token, max_failures, window, Clock::system())
+    }
+
+    fn build(token: Option<&str>, max_failures: u32, window: Duration, clock: Clock) -> Self {
         Self {
             inner: Arc::new(AuthInner {
                 token: ArcSwapOption::new(token.map(|t| Arc::new(TokenDigest::of(t)))),
                 limiter: FailureLimiter::new(max_failures, window),
+                clock,
                 oauth: OnceLock::new(),
             }),
         }
@@ -159,5 +168,10 @@ impl Auth {
 
     pub fn limiter(&self) -> &FailureLimiter {
         &self.inner.limiter
+    }
+
+    /// Now, for the limiter's window.
+    pub fn now(&self) -> Instant {
+        self.inner.clock.instant()
     }
 }
