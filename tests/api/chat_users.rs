@@ -3,12 +3,10 @@
 //! connections and the owner, never another user; another user can neither resume, chat in,
 //! stop nor edit the queue of that session; a `read`-only token cannot start a turn.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::chat::{find, recv_turn, recv_until, resume, send_chat, types, use_fake};
-use crate::fake_llm::{FakeLlm, Script};
+use crate::fake_llm::{FakeLlm, Gate, Script};
 use crate::helpers::{TOKEN, WsClient};
 use crate::oauth_support::*;
 use crate::oauth_users::{get, post};
@@ -133,7 +131,8 @@ async fn a_users_turn_reaches_them_in_order_and_its_running_state_reaches_their_
 #[tokio::test]
 async fn another_user_cannot_resume_chat_in_stop_or_dequeue_a_users_session() {
     let (s, fake, client_id) = setup(&["read", "write"]).await;
-    fake.push(Script::slow(&["a", "b", "c"], Duration::from_millis(150)));
+    let gate = Gate::new();
+    fake.push(Script::held(&["a", "b", "c"], 1, &gate));
     fake.push(Script::reply(&["second reply"]));
     s.add_user("alice@example.com").await;
     s.add_user("bob@example.com").await;
@@ -191,6 +190,7 @@ async fn another_user_cannot_resume_chat_in_stop_or_dequeue_a_users_session() {
     }
 
     // Alice's first turn finished untouched, and her queued message still ran.
+    gate.open();
     first.extend(recv_turn(&mut alice_ws).await);
     let done = find(&first, "message.updated");
     assert_eq!(done["message"]["status"], "completed", "not stopped by bob");
@@ -262,8 +262,8 @@ async fn deleting_a_session_mid_turn_cuts_the_provider_stream_and_reports_no_err
     let mut ws = connect(&s, &alice).await;
     let mut cut = 0;
     for how in ["ws session.delete", "REST session", "REST workspace"] {
-        let chunks = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
-        fake.push(Script::slow(&chunks, Duration::from_millis(300)));
+        // The provider sends one chunk and then waits for ever: only a cut ends the stream.
+        fake.push(Script::held(&["a", "b", "c"], 1, &Gate::new()));
         let sid = own_session(&s, &mut ws, &alice).await;
         let (_, session) = get(&s, &alice, &format!("/api/sessions/{sid}")).await;
         let workspace = session["session"]["workspaceId"]

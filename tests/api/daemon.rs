@@ -15,7 +15,8 @@ use crate::helpers::urlencode;
 const TOKEN_A: &str = "first-token-0123456789";
 const TOKEN_B: &str = "second-token-9876543210";
 
-/// One data dir and the commands run against it; stops its server when dropped.
+/// One data dir and the commands run against it; stops its server when dropped (and prints
+/// its `server.log` if the test failed).
 struct Daemon {
     dir: TempDir,
     env: Vec<(String, String)>,
@@ -113,9 +114,17 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// Stop the server; if the test is failing, print what it logged (`server.log`).
     fn drop(&mut self) {
         if self.path("server.pid").exists() {
             let _ = self.run(&["stop"]);
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "\n===== {} =====\n{}===== end of server.log =====",
+                self.path("server.log").display(),
+                self.log()
+            );
         }
     }
 }

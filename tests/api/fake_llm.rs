@@ -1,8 +1,10 @@
 //! A fake OpenAI-compatible provider: a real HTTP server on port 0 answering
 //! `POST /v1/chat/completions` with scripted SSE streams (chunks, reasoning, usage, 429 then
-//! success, 500, slow streams, malformed chunks, early disconnects). It records every request
-//! body so tests can check the conversation that was sent. Title-generation requests (their
-//! system prompt mentions a "title") are answered separately so they never eat a script.
+//! success, 500, streams held at a [`Gate`] until the test opens it, malformed
+//! chunks, early disconnects). It records every request body so tests can check the
+//! conversation that was sent, and counts the streams the server cut. Title-generation
+//! requests (their system prompt mentions a "title") are answered separately so they never eat
+//! a script.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -18,6 +20,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// A point where a [`Script::Held`] stream waits until the test opens it: "while the turn
+/// runs" without racing a timer.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(CancellationToken);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Let every stream waiting here go on.
+    pub fn open(&self) {
+        self.0.cancel();
+    }
+}
 
 /// What the fake does for one chat request.
 #[derive(Debug, Clone)]
@@ -42,6 +61,14 @@ pub enum Script {
     Disconnect { content: Vec<String> },
     /// Send the headers, then these deltas, then nothing at all (for idle timeouts).
     Stall { content: Vec<String> },
+    /// Stream the first `sent` content deltas (waiting `delay` before each), wait until `gate`
+    /// opens, then stream the rest and end like [`Script::Reply`].
+    Held {
+        content: Vec<String>,
+        sent: usize,
+        gate: Gate,
+        delay: Duration,
+    },
 }
 
 impl Script {
@@ -54,20 +81,13 @@ impl Script {
         }
     }
 
-    pub fn slow(content: &[&str], delay: Duration) -> Script {
-        match Script::reply(content) {
-            Script::Reply {
-                reasoning,
-                content,
-                usage,
-                ..
-            } => Script::Reply {
-                reasoning,
-                content,
-                usage,
-                delay,
-            },
-            other => other,
+    /// A reply that stops after `sent` deltas until `gate` opens.
+    pub fn held(content: &[&str], sent: usize, gate: &Gate) -> Script {
+        Script::Held {
+            content: content.iter().map(|s| s.to_string()).collect(),
+            sent,
+            gate: gate.clone(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -246,8 +266,14 @@ fn chunk(delta: Value, finish: Option<&str>) -> String {
     format!("data: {v}\n\n")
 }
 
+/// What a frame waits for before it is sent.
+enum Before {
+    Sleep(Duration),
+    Gate(Gate),
+}
+
 fn sse(
-    frames: Vec<(Duration, String)>,
+    frames: Vec<(Before, String)>,
     end: Option<std::io::Error>,
     guard: Option<LiveGuard>,
 ) -> Response {
@@ -261,7 +287,7 @@ fn sse(
 /// Frames with delays, then optionally an error that aborts the connection, or a hang. The
 /// guard (of a chat request) is marked finished when the last frame is handed out.
 fn async_stream(
-    frames: Vec<(Duration, String)>,
+    frames: Vec<(Before, String)>,
     end: Option<std::io::Error>,
     guard: Option<LiveGuard>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
@@ -273,9 +299,11 @@ fn async_stream(
         (frames.into_iter(), end, stall, guard),
         |(mut it, end, stall, mut guard)| async move {
             match it.next() {
-                Some((delay, text)) => {
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
+                Some((before, text)) => {
+                    match before {
+                        Before::Sleep(d) if d.is_zero() => {}
+                        Before::Sleep(d) => tokio::time::sleep(d).await,
+                        Before::Gate(gate) => gate.0.cancelled().await,
                     }
                     if it.len() == 0
                         && let Some(g) = guard.as_mut()
@@ -299,32 +327,48 @@ fn async_stream(
 }
 
 fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response {
-    let content_frames = |content: &[String]| -> Vec<(Duration, String)> {
+    let content_frames = |content: &[String]| -> Vec<(Before, String)> {
         content
             .iter()
-            .map(|c| (Duration::ZERO, chunk(json!({"content": c}), None)))
+            .map(|c| {
+                (
+                    Before::Sleep(Duration::ZERO),
+                    chunk(json!({"content": c}), None),
+                )
+            })
             .collect()
     };
     match script {
         Script::Reply {
             reasoning,
             content,
-            usage: (p, c, cached),
+            usage,
             delay,
         } => {
-            let mut frames = vec![(delay, ": keep-alive\n\n".to_owned())];
+            let mut frames = vec![(Before::Sleep(delay), ": keep-alive\n\n".to_owned())];
             for r in &reasoning {
-                frames.push((delay, chunk(json!({"reasoning_content": r}), None)));
+                let frame = chunk(json!({"reasoning_content": r}), None);
+                frames.push((Before::Sleep(delay), frame));
             }
             for c in &content {
-                frames.push((delay, chunk(json!({"content": c}), None)));
+                frames.push((Before::Sleep(delay), chunk(json!({"content": c}), None)));
             }
-            frames.push((Duration::ZERO, chunk(json!({}), Some("stop"))));
-            let usage = json!({"id": "chatcmpl-fake", "choices": [], "usage": {
-                "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
-                "prompt_tokens_details": {"cached_tokens": cached}}});
-            frames.push((Duration::ZERO, format!("data: {usage}\r\n\r\n")));
-            frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
+            frames.extend(ending(usage));
+            sse(frames, None, guard)
+        }
+        Script::Held {
+            content,
+            sent,
+            gate,
+            delay,
+        } => {
+            let mut frames = vec![(Before::Sleep(delay), ": keep-alive\n\n".to_owned())];
+            for c in &content {
+                frames.push((Before::Sleep(delay), chunk(json!({"content": c}), None)));
+            }
+            let usage = (10, content.len() as i64, 0);
+            frames.extend(ending(usage));
+            frames[sent + 1].0 = Before::Gate(gate);
             sse(frames, None, guard)
         }
         Script::Status {
@@ -349,11 +393,9 @@ fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response {
         }
         Script::Malformed { content } => {
             let mut frames = content_frames(&content);
-            frames.push((
-                Duration::ZERO,
-                "data: {\"choices\":[{\"delta\":\n\n".to_owned(),
-            ));
-            frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
+            let broken = "data: {\"choices\":[{\"delta\":\n\n".to_owned();
+            frames.push((Before::Sleep(Duration::ZERO), broken));
+            frames.push((Before::Sleep(Duration::ZERO), "data: [DONE]\n\n".to_owned()));
             sse(frames, None, guard)
         }
         Script::Disconnect { content } => sse(
@@ -367,4 +409,22 @@ fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response {
             guard,
         ),
     }
+}
+
+/// The end of a complete reply: the finish reason, the usage, `[DONE]`.
+fn ending((p, c, cached): (i64, i64, i64)) -> Vec<(Before, String)> {
+    let usage = json!({"id": "chatcmpl-fake", "choices": [], "usage": {
+        "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
+        "prompt_tokens_details": {"cached_tokens": cached}}});
+    vec![
+        (
+            Before::Sleep(Duration::ZERO),
+            chunk(json!({}), Some("stop")),
+        ),
+        (
+            Before::Sleep(Duration::ZERO),
+            format!("data: {usage}\r\n\r\n"),
+        ),
+        (Before::Sleep(Duration::ZERO), "data: [DONE]\n\n".to_owned()),
+    ]
 }

@@ -1,8 +1,11 @@
 //! Provider failures during a turn: retries announced with `chat.retry`, the error event of
 //! each class, the assistant message ending `error` with the text received kept.
 
+use std::time::Duration;
+
 use super::*;
 use crate::fake_llm::Script;
+use crate::helpers::spawn_app_with;
 
 struct Case {
     label: &'static str,
@@ -76,10 +79,17 @@ async fn provider_failures_end_the_reply_in_error_keeping_what_arrived() {
     ];
     for case in cases {
         let fake = FakeLlm::start().await;
+        let stalls = matches!(case.scripts[0], Script::Stall { .. });
         for s in case.scripts {
             fake.push(s);
         }
-        let app = app_for(&fake).await;
+        let app = spawn_app_with(|s| {
+            use_fake(s, &fake);
+            if stalls {
+                s.llm.idle_timeout = Duration::from_millis(700);
+            }
+        })
+        .await;
         let (mut ws, sid) = client_with_session(&app).await;
         send_chat(&mut ws, &sid, "hello").await;
         let mut events = recv_turn(&mut ws).await;

@@ -18,7 +18,8 @@ pub async fn app_for(fake: &FakeLlm) -> TestApp {
     spawn_app_with(|s| use_fake(s, fake)).await
 }
 
-/// Point `s` at `fake`: an `openai` key, short retry delays and idle timeout.
+/// Point `s` at `fake`: an `openai` key and short retry delays. The idle timeout only stops a
+/// hung test (a stream held at a gate is silent); the test of the timeout sets its own.
 pub fn use_fake(s: &mut Settings, fake: &FakeLlm) {
     s.llm.base_url = Some(fake.base_url());
     s.llm
@@ -26,7 +27,7 @@ pub fn use_fake(s: &mut Settings, fake: &FakeLlm) {
         .insert("openai".into(), Secret::new("sk-test"));
     s.llm.retry_base_delay = Duration::from_millis(10);
     s.llm.max_retries = 2;
-    s.llm.idle_timeout = Duration::from_millis(700);
+    s.llm.idle_timeout = HUNG;
 }
 
 /// A registered client that created and resumed a fresh session; returns it and the id.
