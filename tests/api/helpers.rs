@@ -52,13 +52,23 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 /// Start a server with exactly these settings, keeping `data_dir` alive with it, and wait
 /// until it answers (plain or TLS).
 pub async fn spawn_on(data_dir: TempDir, settings: Settings) -> TestApp {
+    spawn_serving(data_dir, settings, None).await
+}
+
+/// [`spawn_on`], with `jean2 reload` (SIGHUP) played by `reloader`.
+pub async fn spawn_serving(
+    data_dir: TempDir,
+    settings: Settings,
+    reloader: Option<jean2::server::Reloader>,
+) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     let log = ServerLog::default();
-    let stopped = server::start(&log, settings.clone(), listener, async {
+    let shutdown = async {
         let _ = rx.await;
-    });
+    };
+    let stopped = server::start(&log, settings.clone(), listener, shutdown, reloader);
     let scheme = if settings.tls.is_some() {
         "https"
     } else {

@@ -91,6 +91,7 @@ pub fn start(
     settings: Settings,
     listener: std::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    reloader: Option<jean2::server::Reloader>,
 ) -> oneshot::Receiver<anyhow::Result<()>> {
     let dispatch = log.dispatch();
     let (done_tx, done_rx) = oneshot::channel();
@@ -105,7 +106,8 @@ pub fn start(
                 .on_thread_start(move || log_this_thread_to(&dispatch))
                 .build()
                 .expect("server runtime");
-            let result = runtime.block_on(jean2::server::run(settings, listener, shutdown));
+            let serve = jean2::server::serve(settings, listener, shutdown, reloader);
+            let result = runtime.block_on(serve);
             runtime.shutdown_timeout(Duration::from_secs(10));
             let _ = done_tx.send(result);
         })
