@@ -216,15 +216,8 @@ impl FakeLlm {
 
     /// Wait until no chat response stream is open (the server noticed the end or the cut).
     pub async fn wait_no_open_streams(&self) {
-        let deadline = tokio::time::Instant::now() + crate::helpers::HUNG;
-        while self.open_streams() > 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "a provider stream is still open after {:?}",
-                crate::helpers::HUNG
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        crate::helpers::wait_until("no provider stream open", async || self.open_streams() == 0)
+            .await;
     }
 }
 

@@ -196,6 +196,20 @@ impl Drop for TestApp {
     }
 }
 
+/// Check every 10 ms until `check` holds, for a state the server reaches on its own (a slot
+/// freed, a stream cut, a text saved); panic naming `what` after [`HUNG`]. Never a way to
+/// wait for silence: for that, see [`WsClient::expect_nothing_before_barrier`].
+pub async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + HUNG;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: still not so after {HUNG:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

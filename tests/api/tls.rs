@@ -69,19 +69,11 @@ async fn wss(port: u16, c: &Cert) -> Result<WsClient, tokio_tungstenite::tungste
 }
 
 async fn wait_https(client: &reqwest::Client, port: u16) {
-    let deadline = tokio::time::Instant::now() + HUNG;
-    while client
-        .get(format!("https://localhost:{port}/api/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "https server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let url = format!("https://localhost:{port}/api/health");
+    wait_until("the https server answers", async || {
+        client.get(&url).send().await.is_ok()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -213,23 +205,23 @@ async fn reload_swaps_certificate_and_token_without_dropping_connections() {
 
     // New connections see the new certificate and the new token.
     let new_client = https_client(&second);
-    let deadline = tokio::time::Instant::now() + HUNG;
-    loop {
-        if let Ok(res) = new_client
-            .get(format!("https://localhost:{port}/api/auth/verify"))
+    let verify = format!("https://localhost:{port}/api/auth/verify");
+    wait_until(
+        "the new certificate is served after reload",
+        async || match new_client
+            .get(&verify)
             .bearer_auth("rotated-token")
             .send()
             .await
         {
-            assert_eq!(res.status(), 200);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the new certificate is served after reload"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+            Ok(res) => {
+                assert_eq!(res.status(), 200, "the new token works");
+                true
+            }
+            Err(_) => false,
+        },
+    )
+    .await;
     let res = new_client
         .get(format!("https://localhost:{port}/api/auth/verify"))
         .bearer_auth(TOKEN)

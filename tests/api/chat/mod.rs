@@ -11,7 +11,7 @@ use jean2::config::{Secret, Settings};
 use serde_json::{Value, json};
 
 use crate::fake_llm::{FakeLlm, Script};
-use crate::helpers::{HUNG, TestApp, WsClient, spawn_app_with};
+use crate::helpers::{HUNG, TestApp, WsClient, spawn_app_with, wait_until};
 
 /// A server wired to `fake` (see [`use_fake`]).
 pub async fn app_for(fake: &FakeLlm) -> TestApp {
@@ -99,14 +99,10 @@ pub async fn assert_next_turn_asks_the_first_title(
     let events = recv_turn(ws).await;
     let done = find(&events, "message.updated");
     assert_eq!(done["message"]["status"], "completed", "{label}");
-    let deadline = tokio::time::Instant::now() + HUNG;
-    while fake.title_requests().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{label}: no title request"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(&format!("{label}: a title request"), async || {
+        !fake.title_requests().is_empty()
+    })
+    .await;
     let titles = fake.title_requests();
     let asked = titles[0]["messages"][1]["content"].as_str().unwrap_or("");
     assert!(

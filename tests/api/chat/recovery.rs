@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::fake_llm::{Gate, Script};
-use crate::helpers::WsClient;
+use crate::helpers::{WsClient, wait_until};
 
 struct Server {
     child: Child,
@@ -118,14 +118,10 @@ async fn after_kill_9_mid_reply_the_next_start_shows_it_interrupted_with_the_sav
     // While the provider waits, the server saves what it has: a resume (which reads the
     // database) shows all of it once saved.
     let mut watcher = connect(server.port).await;
-    let deadline = tokio::time::Instant::now() + crate::helpers::HUNG;
-    while saved_reply(&resume(&mut watcher, &sid).await).1 != received {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the streamed text was not saved"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the streamed text is saved", async || {
+        saved_reply(&resume(&mut watcher, &sid).await).1 == received
+    })
+    .await;
 
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
