@@ -77,15 +77,15 @@ fn log_this_thread_to(dispatch: &Dispatch) {
     THREAD_LOG.with(|slot| *slot.borrow_mut() = Some(guard));
 }
 
-/// Run `jean2::server::run` on a runtime of its own whose threads all log into `log`. The
+/// Run `jean2::server::serve` on a runtime of its own whose threads all log into `log`. The
 /// receiver gets the server's result once it has stopped and its runtime is gone, so every
 /// task it left behind has ended too.
 ///
 /// The runtime has one thread, as the test's own runtime had before: tasks interleave only
-/// where they await. On a multi-threaded runtime a known race in the server shows up as rare
-/// failures of correct tests: a turn's end (`session.updated`, `runningAt: null`) is broadcast
-/// before its worker releases the session, so a `session.resume` sent at once can still see
-/// `isRunning: true`.
+/// where they await. On a multi-threaded runtime a race in the chat worker could show up as
+/// rare failures of correct tests: a turn's end (`session.updated`, `runningAt: null`) is
+/// broadcast before the worker releases the session (`runs.next`), so a `session.resume` sent
+/// at once may still see `isRunning: true`.
 pub fn start(
     log: &ServerLog,
     settings: Settings,
