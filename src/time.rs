@@ -31,6 +31,17 @@ impl Clock {
         now_ms() + self.offset_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Now, as a monotonic instant moved forward by the same offset: for windows measured in
+    /// [`std::time::Instant`]s (the failed-attempt limiter).
+    pub fn instant(&self) -> std::time::Instant {
+        let now = std::time::Instant::now();
+        let off = self.offset_ms.load(std::sync::atomic::Ordering::Relaxed);
+        u64::try_from(off)
+            .ok()
+            .and_then(|ms| now.checked_add(std::time::Duration::from_millis(ms)))
+            .unwrap_or(now)
+    }
+
     /// Move this clock (and every clone) forward.
     pub fn advance(&self, by: std::time::Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
@@ -52,4 +63,19 @@ pub fn day_of(ms: i64) -> String {
         .unwrap_or_default()
         .format("%Y-%m-%d")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_moves_now_and_instant_for_every_clone() {
+        let clock = Clock::system();
+        let other = clock.clone();
+        let (ms, instant) = (other.now_ms(), other.instant());
+        clock.advance(std::time::Duration::from_secs(3600));
+        assert!(other.now_ms() - ms >= 3_600_000);
+        assert!(other.instant() - instant >= std::time::Duration::from_secs(3600));
+    }
 }

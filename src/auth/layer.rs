@@ -11,7 +11,6 @@
 //! (`read` for GET/HEAD and the upgrade, `write` for the rest) and counted per app per day.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -112,7 +111,7 @@ pub async fn check(
     if !auth.enabled() {
         return Ok(Principal::Anonymous);
     }
-    let now = Instant::now();
+    let now = auth.now();
     if let Err(retry) = auth.limiter().check(ip, now) {
         return Err(Rejection::TooMany {
             retry_secs: retry.as_secs().max(1),

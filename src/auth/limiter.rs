@@ -130,6 +130,60 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_after_the_window_starts_a_new_count() {
+        let l: FailureLimiter = FailureLimiter::new(2, Duration::from_secs(60));
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let t0 = Instant::now();
+        l.record_failure(ip, t0);
+        let later = t0 + Duration::from_secs(61);
+        l.record_failure(ip, later);
+        assert!(l.check(ip, later).is_ok(), "one failure in the new window");
+        l.record_failure(ip, later + Duration::from_secs(1));
+        assert_eq!(
+            l.check(ip, later + Duration::from_secs(1)),
+            Err(Duration::from_secs(59)),
+            "blocked until the new window ends"
+        );
+    }
+
+    #[test]
+    fn accounts_are_counted_exactly_and_ipv4_mapped_addresses_as_ipv4() {
+        let l: FailureLimiter<String> = FailureLimiter::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        l.record_failure("ada@example.com".to_owned(), t0);
+        assert!(l.check("ada@example.com".to_owned(), t0).is_err());
+        assert!(l.check("bob@example.com".to_owned(), t0).is_ok());
+
+        let l: FailureLimiter = FailureLimiter::new(1, Duration::from_secs(60));
+        l.record_failure("::ffff:10.0.0.1".parse().unwrap(), t0);
+        assert!(l.check("10.0.0.1".parse().unwrap(), t0).is_err());
+    }
+
+    #[test]
+    fn a_full_table_prunes_expired_entries_and_then_stops_tracking_new_keys() {
+        let l: FailureLimiter<String> = FailureLimiter::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for i in 0..MAX_TRACKED {
+            l.record_failure(format!("old{i}"), t0);
+        }
+        let full = t0 + Duration::from_secs(30);
+        l.record_failure("new".to_owned(), full);
+        assert!(
+            l.check("new".to_owned(), full).is_ok(),
+            "no entry has expired: a new key is not tracked"
+        );
+        assert!(l.check("old0".to_owned(), full).is_err(), "old keys stay");
+
+        let expired = t0 + Duration::from_secs(61);
+        l.record_failure("new".to_owned(), expired);
+        assert!(
+            l.check("new".to_owned(), expired).is_err(),
+            "expired entries make room"
+        );
+        assert_eq!(l.entries.lock().unwrap().len(), 1);
+    }
+
+    #[test]
     fn ipv6_neighbours_share_a_bucket() {
         let l: FailureLimiter = FailureLimiter::new(1, Duration::from_secs(60));
         let t0 = Instant::now();

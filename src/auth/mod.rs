@@ -10,12 +10,13 @@ pub mod rejection;
 pub mod token;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
 use crate::config::Settings;
 use crate::store::Scope;
+use crate::time::Clock;
 use limiter::FailureLimiter;
 use oauth::OAuth;
 use token::TokenDigest;
@@ -95,6 +96,8 @@ pub struct Auth {
 struct AuthInner {
     token: ArcSwapOption<TokenDigest>,
     limiter: FailureLimiter,
+    /// The limiter's clock (the OAuth clock: tests move it instead of sleeping).
+    clock: Clock,
     /// The OAuth core, when `JEAN2_OAUTH_ENABLED=true` (built before the server state).
     oauth: Option<OAuth>,
 }
@@ -102,10 +105,11 @@ struct AuthInner {
 impl Auth {
     /// The auth of a server with these settings; `oauth` is its OAuth core when OAuth is on.
     pub fn new(settings: &Settings, oauth: Option<OAuth>) -> Self {
-        Self::with_limits(
+        Self::build(
             settings.auth_token.as_ref().map(|t| t.expose()),
             settings.auth_max_failures,
             settings.auth_failure_window,
+            settings.oauth.clock.clone(),
             oauth,
         )
     }
@@ -116,10 +120,21 @@ impl Auth {
         window: Duration,
         oauth: Option<OAuth>,
     ) -> Self {
+        Self::build(token, max_failures, window, Clock::system(), oauth)
+    }
+
+    fn build(
+        token: Option<&str>,
+        max_failures: u32,
+        window: Duration,
+        clock: Clock,
+        oauth: Option<OAuth>,
+    ) -> Self {
         Self {
             inner: Arc::new(AuthInner {
                 token: ArcSwapOption::new(token.map(|t| Arc::new(TokenDigest::of(t)))),
                 limiter: FailureLimiter::new(max_failures, window),
+                clock,
                 oauth,
             }),
         }
@@ -152,5 +167,10 @@ impl Auth {
 
     pub fn limiter(&self) -> &FailureLimiter {
         &self.inner.limiter
+    }
+
+    /// Now, for the limiter's window.
+    pub fn now(&self) -> Instant {
+        self.inner.clock.instant()
     }
 }

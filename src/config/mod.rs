@@ -108,7 +108,8 @@ pub struct OAuthSettings {
     pub enabled: bool,
     /// `JEAN2_PUBLIC_URL`: the issuer, when the server sits behind a proxy.
     pub public_url: Option<String>,
-    /// The clock of the OAuth core (codes, tokens, sessions). The system clock; tests move it.
+    /// The clock of the OAuth core (codes, tokens, sessions), also read by the failed-attempt
+    /// limiter of the auth layer. The system clock; tests move it.
     pub clock: crate::time::Clock,
     /// How long a verified API key, user or application status is trusted before the database is
     /// asked again (default 10 s; revocations made by the admin CLI take effect within it).

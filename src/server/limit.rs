@@ -155,3 +155,84 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum_server::accept::DefaultAcceptor;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn connections_over_the_cap_are_refused_until_one_closes() {
+        let acceptor = LimitAcceptor::new(DefaultAcceptor::new(), 2);
+        // The server clones the acceptor for every connection: clones share the cap.
+        let accept = |a: &LimitAcceptor<DefaultAcceptor>| a.clone().accept(duplex(8).0, ());
+        let first = accept(&acceptor).await.expect("first");
+        let _second = accept(&acceptor).await.expect("second");
+        let refused = accept(&acceptor).await.err().expect("third is refused");
+        assert_eq!(refused.to_string(), "connection limit reached");
+        assert!(accept(&acceptor).await.is_err(), "and the next");
+        assert_eq!(acceptor.refused.load(Ordering::Relaxed), 2);
+
+        drop(first);
+        let _third = accept(&acceptor)
+            .await
+            .expect("the freed slot is used again");
+        assert!(accept(&acceptor).await.is_err(), "full again");
+    }
+
+    #[tokio::test]
+    async fn a_limited_stream_passes_reads_writes_and_shutdown_through() {
+        let acceptor = LimitAcceptor::new(DefaultAcceptor::new(), 1);
+        let (server, mut client) = duplex(64);
+        let (mut limited, ()) = acceptor.accept(server, ()).await.unwrap();
+        client.write_all(b"ping").await.unwrap();
+        let mut buf = [0u8; 4];
+        limited.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"ping");
+        limited.write_all(b"pong").await.unwrap();
+        limited.flush().await.unwrap();
+        client.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"pong");
+        limited.shutdown().await.unwrap();
+        assert_eq!(
+            client.read(&mut buf).await.unwrap(),
+            0,
+            "the peer sees the end"
+        );
+    }
+
+    /// A connected pair over loopback: (the server's end, the client's end).
+    async fn tcp_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (server, client)
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_sends_nothing_is_dropped_after_the_timeout() {
+        let (server, _client) = tcp_pair().await;
+        let acceptor = FirstByteAcceptor::new(DefaultAcceptor::new(), Duration::from_millis(20));
+        let err = acceptor.accept(server, ()).await.expect_err("refused");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn the_first_byte_is_left_for_the_protocol() {
+        let (server, mut client) = tcp_pair().await;
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        // The timeout only bounds a hung test: the byte is already there.
+        let acceptor = FirstByteAcceptor::new(DefaultAcceptor::new(), Duration::from_secs(30));
+        let (mut stream, ()) = acceptor.accept(server, ()).await.expect("accepted");
+        let mut buf = [0u8; 3];
+        stream.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"GET", "peeked, not consumed");
+    }
+}

@@ -292,17 +292,25 @@ async fn repeated_failures_from_one_address_get_429_with_retry_after() {
 
 #[tokio::test]
 async fn the_limiter_window_ends() {
+    let clock = jean2::time::Clock::system();
     let app = spawn_app_with(|s| {
         s.auth_token = Some(jean2::config::Secret::new(TOKEN));
         s.auth_max_failures = 2;
-        s.auth_failure_window = Duration::from_secs(1);
+        s.auth_failure_window = Duration::from_secs(60);
+        s.oauth.clock = clock.clone();
     })
     .await;
     for _ in 0..2 {
         app.get_auth("/api/auth/verify", "wrong").await;
     }
     assert_eq!(app.get_auth("/api/auth/verify", TOKEN).await.status(), 429);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_secs(50));
+    assert_eq!(
+        app.get_auth("/api/auth/verify", TOKEN).await.status(),
+        429,
+        "still inside the window"
+    );
+    clock.advance(Duration::from_secs(11));
     assert_eq!(app.get_auth("/api/auth/verify", TOKEN).await.status(), 200);
 }
 
@@ -318,9 +326,9 @@ async fn oversized_headers_are_refused_and_the_server_stays_up() {
     // The server may close before reading it all; that is the point.
     let _ = conn.write_all(head.as_bytes()).await;
     let mut buf = vec![0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+    let n = tokio::time::timeout(HUNG, conn.read(&mut buf))
         .await
-        .expect("answered within 5 s")
+        .expect("an answer or a close")
         .unwrap_or(0);
     let answer = String::from_utf8_lossy(&buf[..n]);
     assert!(

@@ -1,84 +1,27 @@
 //! A fake OpenAI-compatible provider: a real HTTP server on port 0 answering
 //! `POST /v1/chat/completions` with scripted SSE streams (chunks, reasoning, usage, 429 then
-//! success, 500, slow streams, malformed chunks, early disconnects). It records every request
-//! body so tests can check the conversation that was sent. Title-generation requests (their
-//! system prompt mentions a "title") are answered separately so they never eat a script.
+//! success, 500, streams held at a [`Gate`] until the test opens it, malformed
+//! chunks, early disconnects). It records every request body so tests can check the
+//! conversation that was sent, and counts the streams the server cut. Title-generation
+//! requests (their system prompt mentions a "title") are answered separately so they never eat
+//! a script.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// What the fake does for one chat request.
-#[derive(Debug, Clone)]
-pub enum Script {
-    /// Stream these reasoning deltas, then these content deltas, then usage and `[DONE]`,
-    /// waiting `delay` before each chunk.
-    Reply {
-        reasoning: Vec<String>,
-        content: Vec<String>,
-        usage: (i64, i64, i64),
-        delay: Duration,
-    },
-    /// Answer with this status (and `Retry-After` seconds if set) and an OpenAI error body.
-    Status {
-        status: u16,
-        retry_after: Option<String>,
-        message: String,
-    },
-    /// Stream these content deltas, then a chunk that is not JSON.
-    Malformed { content: Vec<String> },
-    /// Stream these content deltas, then cut the connection (no finish, no `[DONE]`).
-    Disconnect { content: Vec<String> },
-    /// Send the headers, then these deltas, then nothing at all (for idle timeouts).
-    Stall { content: Vec<String> },
-}
+mod script;
 
-impl Script {
-    pub fn reply(content: &[&str]) -> Script {
-        Script::Reply {
-            reasoning: vec![],
-            content: content.iter().map(|s| s.to_string()).collect(),
-            usage: (10, content.len() as i64, 0),
-            delay: Duration::ZERO,
-        }
-    }
-
-    pub fn slow(content: &[&str], delay: Duration) -> Script {
-        match Script::reply(content) {
-            Script::Reply {
-                reasoning,
-                content,
-                usage,
-                ..
-            } => Script::Reply {
-                reasoning,
-                content,
-                usage,
-                delay,
-            },
-            other => other,
-        }
-    }
-
-    pub fn status(status: u16, retry_after: Option<&str>) -> Script {
-        Script::Status {
-            status,
-            retry_after: retry_after.map(str::to_owned),
-            message: format!("scripted {status}"),
-        }
-    }
-}
+use script::respond;
+pub use script::{Gate, Script};
 
 #[derive(Default)]
 struct Inner {
@@ -87,23 +30,43 @@ struct Inner {
     title_requests: Vec<Value>,
     /// `None`: answer title requests with "Fake Title"; `Some(status)`: fail with it.
     title_failure: Option<u16>,
-    /// Chat response bodies still open (the server drops one when the client goes away).
-    live: Arc<AtomicUsize>,
+    /// Chat response bodies still open, and those the client dropped before their end.
+    streams: Arc<StreamCounts>,
 }
 
-/// Counts one open chat response body while it lives.
-struct LiveGuard(Arc<AtomicUsize>);
+#[derive(Default)]
+struct StreamCounts {
+    open: AtomicUsize,
+    cut: AtomicUsize,
+}
+
+/// Counts one open chat response body while it lives, and a cut if it is dropped before its
+/// last frame was handed out (the server stopped reading: an interrupt, a deleted session).
+struct LiveGuard {
+    counts: Arc<StreamCounts>,
+    finished: bool,
+}
 
 impl LiveGuard {
-    fn new(live: Arc<AtomicUsize>) -> Self {
-        live.fetch_add(1, Ordering::SeqCst);
-        Self(live)
+    fn new(counts: Arc<StreamCounts>) -> Self {
+        counts.open.fetch_add(1, Ordering::SeqCst);
+        Self {
+            counts,
+            finished: false,
+        }
+    }
+
+    fn mark_finished(&mut self) {
+        self.finished = true;
     }
 }
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if !self.finished {
+            self.counts.cut.fetch_add(1, Ordering::SeqCst);
+        }
+        self.counts.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -155,7 +118,29 @@ impl FakeLlm {
     /// How many chat response streams are still open: a client that stops reading (an
     /// interrupted turn) makes this drop as soon as the server notices.
     pub fn open_streams(&self) -> usize {
-        self.inner.lock().unwrap().live.load(Ordering::SeqCst)
+        self.inner
+            .lock()
+            .unwrap()
+            .streams
+            .open
+            .load(Ordering::SeqCst)
+    }
+
+    /// How many chat response streams the server dropped before their last frame: proof that
+    /// it stopped a reply while the provider was still sending, with no clock involved.
+    pub fn cut_streams(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .streams
+            .cut
+            .load(Ordering::SeqCst)
+    }
+
+    /// Wait until no chat response stream is open (the server noticed the end or the cut).
+    pub async fn wait_no_open_streams(&self) {
+        crate::helpers::wait_until("no provider stream open", async || self.open_streams() == 0)
+            .await;
     }
 }
 
@@ -182,134 +167,9 @@ async fn completions(State(inner): State<Arc<Mutex<Inner>>>, body: Bytes) -> Res
                 .scripts
                 .pop_front()
                 .unwrap_or_else(|| Script::reply(&["Hello", " there"]));
-            let guard = LiveGuard::new(g.live.clone());
-            return counted(respond(script), guard);
+            let guard = LiveGuard::new(g.streams.clone());
+            return respond(script, Some(guard));
         }
     };
-    respond(script)
-}
-
-/// `res` with `guard` living as long as its body.
-fn counted(res: Response, guard: LiveGuard) -> Response {
-    use futures_util::StreamExt;
-    let (parts, body) = res.into_parts();
-    let body = body.into_data_stream().map(move |chunk| {
-        let _alive = &guard;
-        chunk
-    });
-    Response::from_parts(parts, Body::from_stream(body))
-}
-
-fn chunk(delta: Value, finish: Option<&str>) -> String {
-    let v = json!({
-        "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    });
-    format!("data: {v}\n\n")
-}
-
-fn sse(frames: Vec<(Duration, String)>, end: Option<std::io::Error>) -> Response {
-    let stream = async_stream(frames, end);
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .body(Body::from_stream(stream))
-        .unwrap()
-}
-
-/// Frames with delays, then optionally an error that aborts the connection, or a hang.
-fn async_stream(
-    frames: Vec<(Duration, String)>,
-    end: Option<std::io::Error>,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
-    let stall = end
-        .as_ref()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::WouldBlock);
-    let end = end.filter(|_| !stall);
-    futures_util::stream::unfold(
-        (frames.into_iter(), end, stall),
-        |(mut it, end, stall)| async move {
-            match it.next() {
-                Some((delay, text)) => {
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                    Some((Ok(Bytes::from(text)), (it, end, stall)))
-                }
-                None if stall => {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                    None
-                }
-                None => {
-                    // Let the chunks already written reach the client before the cut.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    end.map(|e| (Err(e), (it, None, false)))
-                }
-            }
-        },
-    )
-}
-
-fn respond(script: Script) -> Response {
-    let content_frames = |content: &[String]| -> Vec<(Duration, String)> {
-        content
-            .iter()
-            .map(|c| (Duration::ZERO, chunk(json!({"content": c}), None)))
-            .collect()
-    };
-    match script {
-        Script::Reply {
-            reasoning,
-            content,
-            usage: (p, c, cached),
-            delay,
-        } => {
-            let mut frames = vec![(delay, ": keep-alive\n\n".to_owned())];
-            for r in &reasoning {
-                frames.push((delay, chunk(json!({"reasoning_content": r}), None)));
-            }
-            for c in &content {
-                frames.push((delay, chunk(json!({"content": c}), None)));
-            }
-            frames.push((Duration::ZERO, chunk(json!({}), Some("stop"))));
-            let usage = json!({"id": "chatcmpl-fake", "choices": [], "usage": {
-                "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
-                "prompt_tokens_details": {"cached_tokens": cached}}});
-            frames.push((Duration::ZERO, format!("data: {usage}\r\n\r\n")));
-            frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
-            sse(frames, None)
-        }
-        Script::Status {
-            status,
-            retry_after,
-            message,
-        } => {
-            let mut res = (
-                StatusCode::from_u16(status).unwrap(),
-                axum::Json(json!({"error": {"message": message, "type": "fake"}})),
-            )
-                .into_response();
-            if let Some(r) = retry_after {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, r.parse().unwrap());
-            }
-            res
-        }
-        Script::Malformed { content } => {
-            let mut frames = content_frames(&content);
-            frames.push((
-                Duration::ZERO,
-                "data: {\"choices\":[{\"delta\":\n\n".to_owned(),
-            ));
-            frames.push((Duration::ZERO, "data: [DONE]\n\n".to_owned()));
-            sse(frames, None)
-        }
-        Script::Disconnect { content } => sse(
-            content_frames(&content),
-            Some(std::io::Error::other("scripted disconnect")),
-        ),
-        Script::Stall { content } => sse(
-            content_frames(&content),
-            Some(std::io::Error::from(std::io::ErrorKind::WouldBlock)),
-        ),
-    }
+    respond(script, None)
 }

@@ -1,30 +1,34 @@
 //! `spawn_app()` and friends: a real server on port 0 with a temporary data dir, an HTTP client,
-//! and a WebSocket client. No sleeps, no fixed ports.
+//! and a WebSocket client. No sleeps, no fixed ports. Each server runs on its own runtime and
+//! keeps its own log, which a failing test prints (`Drop for TestApp`).
+
+mod server;
+mod ws;
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use jean2::config::Settings;
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub use server::ServerLog;
+pub use ws::{HUNG, WsClient};
 
 pub const TOKEN: &str = "s3cret-token";
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or `https://…` with TLS)
     pub base: String,
     pub client: reqwest::Client,
     pub data_dir: TempDir,
     pub settings: Settings,
+    /// What this server logged (`jean2` at debug), printed when the test fails.
+    pub log: ServerLog,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    stopped: Option<oneshot::Receiver<anyhow::Result<()>>>,
 }
 
 /// A server with auth off.
@@ -45,48 +49,77 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_on(data_dir, settings).await
 }
 
-/// Start a server with exactly these settings, keeping `data_dir` alive with it.
+/// Start a server with exactly these settings, keeping `data_dir` alive with it, and wait
+/// until it answers (plain or TLS).
 pub async fn spawn_on(data_dir: TempDir, settings: Settings) -> TestApp {
+    spawn_serving(data_dir, settings, None).await
+}
+
+/// [`spawn_on`], with `jean2 reload` (SIGHUP) played by `reloader`.
+pub async fn spawn_serving(
+    data_dir: TempDir,
+    settings: Settings,
+    reloader: Option<jean2::server::Reloader>,
+) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(jean2::server::run(settings.clone(), listener, async {
+    let log = ServerLog::default();
+    let shutdown = async {
         let _ = rx.await;
-    }));
+    };
+    let stopped = server::start(&log, settings.clone(), listener, shutdown, reloader);
     let scheme = if settings.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    let app = TestApp {
+    let mut app = TestApp {
         addr,
         base: format!("{scheme}://{addr}"),
         client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(HUNG)
             .build()
             .expect("client"),
         data_dir,
         settings,
+        log,
         shutdown: Some(tx),
-        task: Some(task),
+        stopped: Some(stopped),
     };
-    if scheme == "http" {
-        app.wait_ready().await;
-    }
+    app.wait_ready().await;
     app
 }
 
 impl TestApp {
-    /// Wait until `/api/health` answers (the store opens before the first accept).
-    pub async fn wait_ready(&self) {
-        for _ in 0..200 {
-            let res = self.client.get(self.url("/api/health")).send().await;
+    /// Wait until `/api/health` answers (the store opens before the first accept). The probe
+    /// keeps no connection open, so it holds none of the server's connection slots.
+    async fn wait_ready(&mut self) {
+        let probe = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .danger_accept_invalid_certs(true)
+            .timeout(HUNG)
+            .build()
+            .expect("probe client");
+        let deadline = Instant::now() + HUNG;
+        loop {
+            let res = probe.get(self.url("/api/health")).send().await;
             if res.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
+            if let Some(Ok(result)) = self.stopped.as_mut().map(|rx| rx.try_recv()) {
+                panic!(
+                    "server at {} stopped before it answered: {result:?}",
+                    self.base
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server at {} did not become ready",
+                self.base
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("server at {} did not become ready", self.base);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -139,106 +172,46 @@ impl TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(15), task)
+        if let Some(stopped) = self.stopped.take() {
+            let result = tokio::time::timeout(HUNG, stopped)
                 .await
-                .expect("server stops within 15 s")
-                .expect("server task")
-                .expect("server ran cleanly");
+                .unwrap_or_else(|_| panic!("server did not stop within {HUNG:?}"))
+                .expect("the server thread ended without a result (it panicked)");
+            if let Err(e) = result {
+                panic!("server stopped with an error: {e:#}");
+            }
         }
     }
 }
 
 impl Drop for TestApp {
+    /// Stop the server (without waiting), and print its log if the test is failing.
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.log.print(&self.base);
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
     }
 }
 
+/// Check every 10 ms until `check` holds, for a state the server reaches on its own (a slot
+/// freed, a stream cut, a text saved); panic naming `what` after [`HUNG`]. Never a way to
+/// wait for silence: for that, see [`WsClient::expect_nothing_before_barrier`].
+pub async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + HUNG;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: still not so after {HUNG:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// A WebSocket client speaking JSON text frames.
-pub struct WsClient {
-    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl WsClient {
-    pub async fn send_json(&mut self, v: &Value) {
-        self.stream
-            .send(Message::Text(v.to_string().into()))
-            .await
-            .expect("ws send");
-    }
-
-    pub async fn send_text(&mut self, text: &str) {
-        self.stream
-            .send(Message::Text(text.to_owned().into()))
-            .await
-            .expect("ws send");
-    }
-
-    /// The next frame of any kind, within 5 s.
-    pub async fn next_message(&mut self) -> Option<Message> {
-        tokio::time::timeout(Duration::from_secs(5), self.stream.next())
-            .await
-            .expect("a ws frame within 5 s")
-            .map(|r| r.expect("ws read"))
-    }
-
-    /// The next JSON text frame (skipping server pings), within 5 s.
-    pub async fn recv_json(&mut self) -> Value {
-        loop {
-            match self.next_message().await {
-                Some(Message::Text(t)) => {
-                    let v: Value = serde_json::from_str(&t).expect("json frame");
-                    if v["type"] != "ping" {
-                        return v;
-                    }
-                }
-                Some(Message::Close(f)) => panic!("unexpected close: {f:?}"),
-                Some(_) => {}
-                None => panic!("ws ended"),
-            }
-        }
-    }
-
-    /// Wait up to `within` for a frame; `None` if nothing came (used to assert silence).
-    pub async fn try_recv_json(&mut self, within: Duration) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match tokio::time::timeout(left, self.stream.next()).await {
-                Err(_) => return None,
-                Ok(Some(Ok(Message::Text(t)))) => {
-                    let v: Value = serde_json::from_str(&t).expect("json frame");
-                    if v["type"] != "ping" {
-                        return Some(v);
-                    }
-                }
-                Ok(Some(Ok(Message::Close(f)))) => panic!("unexpected close: {f:?}"),
-                Ok(Some(Ok(_))) => {}
-                Ok(Some(Err(e))) => panic!("ws read: {e}"),
-                Ok(None) => panic!("ws ended"),
-            }
-        }
-    }
-
-    /// Send `client.register` with a valid descriptor and return `client.registered`.
-    pub async fn register(&mut self) -> Value {
-        self.send_json(&serde_json::json!({
-            "type": "client.register",
-            "client": {"clientId": uuid::Uuid::new_v4().to_string(), "clientType": "web",
-                       "displayName": "Jean2 Web", "interactionMode": "human", "capabilities": []}
-        }))
-        .await;
-        let v = self.recv_json().await;
-        assert_eq!(v["type"], "client.registered", "{v}");
-        v
-    }
 }
 
 // ---- REST and WebSocket helpers for the workspace/session tests (issue 3) ----
@@ -297,21 +270,5 @@ impl TestApp {
             .await;
         assert_eq!(status, 201, "{body}");
         body["session"].clone()
-    }
-}
-
-impl WsClient {
-    /// Receive the next frame and check its `type`.
-    pub async fn expect(&mut self, kind: &str) -> Value {
-        let v = self.recv_json().await;
-        assert_eq!(v["type"], kind, "expected {kind}, got {v}");
-        v
-    }
-
-    /// Assert that nothing but pings arrives within 300 ms.
-    pub async fn expect_silence(&mut self, label: &str) {
-        if let Some(v) = self.try_recv_json(Duration::from_millis(300)).await {
-            panic!("{label}: expected nothing, got {v}");
-        }
     }
 }

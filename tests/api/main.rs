@@ -1,5 +1,17 @@
 //! The one integration-test binary: every file in `tests/` is its own binary and linking is
 //! slow on two cores, so all areas live here as modules.
+//!
+//! How tests here wait (they run on two busy cores, so no claim may depend on speed):
+//! - `spawn_app*()` start a server on its own runtime with its own log; a failing test prints
+//!   that log (`jean2` at debug). The binary-driven tests print `server.log` likewise.
+//! - "Nothing else was sent" is `ws.expect_nothing_before_barrier(label)` (or
+//!   `ws.frames_before_barrier()` to inspect what came first), never a timed silence. If the
+//!   unwanted frame would come from a later task, first wait for a sign that the task is done
+//!   (`chat::wait_idle`, `fake.wait_no_open_streams()`).
+//! - A state the server reaches on its own is awaited with `wait_until(what, check)`.
+//! - "While a turn runs" is a `Script::held(content, sent, &gate)` the test opens, not a slow
+//!   stream; a clock-based rule moves a `jean2::time::Clock` (`settings.oauth.clock`).
+//! - Timeouts (`HUNG`, 30 s) only stop a hung test; no test asserts an upper bound on time.
 
 #![allow(
     clippy::unwrap_used,

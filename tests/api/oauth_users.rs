@@ -2,8 +2,6 @@
 //! other's workspaces and sessions, their WebSockets never carry the other's events, the owner
 //! (shared token) sees everything, and scopes hold on REST and WebSocket alike.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::helpers::TOKEN;
@@ -73,11 +71,9 @@ async fn two_users_cannot_see_each_others_workspaces_sessions_or_events() {
         created["type"], "session.created",
         "the owner hears everything: {created}"
     );
-    assert_eq!(
-        bob_ws.try_recv_json(Duration::from_millis(500)).await,
-        None,
-        "bob hears nothing of alice's"
-    );
+    bob_ws
+        .expect_nothing_before_barrier("bob hears nothing of alice's")
+        .await;
 
     let cases = [
         (

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jean2::config::{Settings, TlsFiles};
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_tungstenite::Connector;
 
 use crate::helpers::*;
@@ -69,18 +69,11 @@ async fn wss(port: u16, c: &Cert) -> Result<WsClient, tokio_tungstenite::tungste
 }
 
 async fn wait_https(client: &reqwest::Client, port: u16) {
-    for _ in 0..200 {
-        if client
-            .get(format!("https://localhost:{port}/api/health"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("https server did not come up");
+    let url = format!("https://localhost:{port}/api/health");
+    wait_until("the https server answers", async || {
+        client.get(&url).send().await.is_ok()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -187,8 +180,6 @@ async fn reload_swaps_certificate_and_token_without_dropping_connections() {
     let mut settings = Settings::for_data_dir(dir.path().to_owned());
     settings.tls = Some(files.clone());
     settings.auth_token = Some(jean2::config::Secret::new(TOKEN));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
 
     let (reload_tx, reload_rx) = mpsc::channel(1);
     let reloaded_settings = {
@@ -200,15 +191,8 @@ async fn reload_swaps_certificate_and_token_without_dropping_connections() {
         signals: reload_rx,
         load: Box::new(move || Ok(reloaded_settings.clone())),
     };
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(jean2::server::serve(
-        settings,
-        listener,
-        async {
-            let _ = stop_rx.await;
-        },
-        Some(reloader),
-    ));
+    let app = spawn_serving(dir, settings, Some(reloader)).await;
+    let port = app.addr.port();
     let old_client = https_client(&first);
     wait_https(&old_client, port).await;
     let mut open_ws = wss(port, &first)
@@ -216,26 +200,28 @@ async fn reload_swaps_certificate_and_token_without_dropping_connections() {
         .expect("wss with the first certificate");
     open_ws.register().await;
 
-    write_cert(dir.path(), &second);
+    write_cert(app.data_dir.path(), &second);
     reload_tx.send(()).await.unwrap();
 
     // New connections see the new certificate and the new token.
     let new_client = https_client(&second);
-    let mut ok = false;
-    for _ in 0..200 {
-        if let Ok(res) = new_client
-            .get(format!("https://localhost:{port}/api/auth/verify"))
+    let verify = format!("https://localhost:{port}/api/auth/verify");
+    wait_until(
+        "the new certificate is served after reload",
+        async || match new_client
+            .get(&verify)
             .bearer_auth("rotated-token")
             .send()
             .await
         {
-            assert_eq!(res.status(), 200);
-            ok = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(ok, "the new certificate is served after reload");
+            Ok(res) => {
+                assert_eq!(res.status(), 200, "the new token works");
+                true
+            }
+            Err(_) => false,
+        },
+    )
+    .await;
     let res = new_client
         .get(format!("https://localhost:{port}/api/auth/verify"))
         .bearer_auth(TOKEN)
@@ -252,10 +238,5 @@ async fn reload_swaps_certificate_and_token_without_dropping_connections() {
     open_ws.send_json(&json!({"type":"no.such.type"})).await;
     assert_eq!(open_ws.recv_json().await["code"], "unknown_message");
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(15), server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    app.stop().await;
 }

@@ -108,7 +108,8 @@ async fn create_resume_rename_close_reopen_delete() {
         .call(reqwest::Method::GET, &format!("/api/sessions/{sid}"), None)
         .await;
     assert_eq!(status, 404);
-    ws.expect_silence("nothing after the delete").await;
+    ws.expect_nothing_before_barrier("nothing after the delete")
+        .await;
 }
 
 #[tokio::test]
@@ -136,14 +137,14 @@ async fn who_hears_what_between_two_connections() {
         a.expect("session.renamed").await["session"]["title"],
         "From B"
     );
-    b.expect_silence("a non-participant's rename gets no reply")
+    b.expect_nothing_before_barrier("a non-participant's rename gets no reply")
         .await;
 
     // update / update_model answer the sender only.
     b.send_json(&json!({"type": "session.update", "sessionId": sid}))
         .await;
     b.expect("session.updated").await;
-    a.expect_silence("session.update goes to the sender only")
+    a.expect_nothing_before_barrier("session.update goes to the sender only")
         .await;
 
     // close: the sender (not a participant) and the participants hear it.
@@ -161,7 +162,8 @@ async fn who_hears_what_between_two_connections() {
         .await;
     a.expect("session.renamed").await;
     b.expect("session.renamed").await;
-    a.expect_silence("once each").await;
+    a.expect_nothing_before_barrier("once each (A)").await;
+    b.expect_nothing_before_barrier("once each (B)").await;
 
     // A REST-created session is announced to every connection.
     app.create_session(&wid).await;
@@ -231,7 +233,8 @@ async fn routine_client_messages_are_accepted_silently() {
         json!({"type": "pong"}),
     ] {
         ws.send_json(&msg).await;
-        ws.expect_silence(msg["type"].as_str().unwrap()).await;
+        ws.expect_nothing_before_barrier(msg["type"].as_str().unwrap())
+            .await;
     }
 }
 

@@ -11,15 +11,16 @@ use std::time::Duration;
 use jean2::config::{Secret, Settings};
 use serde_json::{Value, json};
 
-use crate::fake_llm::FakeLlm;
-use crate::helpers::{TestApp, WsClient, spawn_app_with};
+use crate::fake_llm::{FakeLlm, Script};
+use crate::helpers::{HUNG, TestApp, WsClient, spawn_app_with, wait_until};
 
 /// A server wired to `fake` (see [`use_fake`]).
 pub async fn app_for(fake: &FakeLlm) -> TestApp {
     spawn_app_with(|s| use_fake(s, fake)).await
 }
 
-/// Point `s` at `fake`: an `openai` key, short retry delays and idle timeout.
+/// Point `s` at `fake`: an `openai` key and short retry delays. The idle timeout only stops a
+/// hung test (a stream held at a gate is silent); the test of the timeout sets its own.
 pub fn use_fake(s: &mut Settings, fake: &FakeLlm) {
     s.llm.base_url = Some(fake.base_url());
     s.llm
@@ -27,7 +28,7 @@ pub fn use_fake(s: &mut Settings, fake: &FakeLlm) {
         .insert("openai".into(), Secret::new("sk-test"));
     s.llm.retry_base_delay = Duration::from_millis(10);
     s.llm.max_retries = 2;
-    s.llm.idle_timeout = Duration::from_millis(700);
+    s.llm.idle_timeout = HUNG;
 }
 
 /// A registered client that created and resumed a fresh session; returns it and the id.
@@ -54,6 +55,68 @@ pub async fn resume(ws: &mut WsClient, sid: &str) -> Value {
     let sync = ws.recv_json().await;
     assert_eq!(sync["type"], "ask.pending_sync", "{sync}");
     v
+}
+
+/// `session.resume` until the session no longer runs, and the frames that came meanwhile. A
+/// session runs until its worker is done, so afterwards whatever the worker decided after
+/// its last turn (a title, the next queued message) has been started.
+pub async fn wait_idle(ws: &mut WsClient, sid: &str) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + HUNG;
+    let mut meanwhile = Vec::new();
+    loop {
+        ws.send_json(&json!({"type": "session.resume", "sessionId": sid}))
+            .await;
+        let resumed = loop {
+            let v = ws.recv_json().await;
+            if v["type"] == "session.resumed" {
+                break v;
+            }
+            meanwhile.push(v);
+        };
+        let sync = ws.recv_json().await;
+        assert_eq!(sync["type"], "ask.pending_sync", "{sync}");
+        if resumed["isRunning"] == false {
+            return meanwhile;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{sid} still running after {HUNG:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Run one more turn that completes in `sid` (whose title is still the default) and check
+/// that it is the first to ask the provider for a title: the turns before it asked for none.
+/// Call it once the session is idle ([`wait_idle`]).
+pub async fn assert_next_turn_asks_the_first_title(
+    ws: &mut WsClient,
+    fake: &FakeLlm,
+    sid: &str,
+    label: &str,
+) {
+    fake.push(Script::reply(&["fine"]));
+    send_chat(ws, sid, "and now a title?").await;
+    let events = recv_turn(ws).await;
+    let done = find(&events, "message.updated");
+    assert_eq!(done["message"]["status"], "completed", "{label}");
+    wait_until(&format!("{label}: a title request"), async || {
+        !fake.title_requests().is_empty()
+    })
+    .await;
+    let titles = fake.title_requests();
+    let asked = titles[0]["messages"][1]["content"].as_str().unwrap_or("");
+    assert!(
+        asked.contains("and now a title?"),
+        "{label}: the first title request is for the last turn: {asked}"
+    );
+    assert_eq!(
+        ws.expect("session.renamed").await["session"]["title"],
+        "Fake Title",
+        "{label}"
+    );
+    let titles = fake.title_requests();
+    assert_eq!(titles.len(), 1, "{label}: one title request: {titles:#?}");
 }
 
 pub async fn send_chat(ws: &mut WsClient, sid: &str, content: &str) {

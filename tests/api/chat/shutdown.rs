@@ -2,16 +2,15 @@
 //! is what the next start shows (the store closes only after the turn recorded its end).
 
 use super::*;
-use crate::fake_llm::Script;
+use crate::fake_llm::{Gate, Script};
 use crate::helpers::spawn_on;
 
 #[tokio::test]
 async fn stopping_the_server_mid_reply_records_that_the_server_shut_down() {
     let fake = FakeLlm::start().await;
-    // A reply that would take minutes: only the stop can end it.
-    let words: Vec<String> = (0..2000).map(|i| format!("w{i} ")).collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    fake.push(Script::slow(&words, Duration::from_millis(50)));
+    // A reply held open after two chunks: only the stop can end it.
+    let gate = Gate::new();
+    fake.push(Script::held(&["Once ", "upon ", "a time"], 2, &gate));
     let app = app_for(&fake).await;
     let settings = app.settings.clone();
     let (mut ws, sid) = client_with_session(&app).await;

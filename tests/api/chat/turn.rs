@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::fake_llm::Script;
+use crate::fake_llm::{Gate, Script};
 
 #[tokio::test]
 async fn a_turn_sends_the_protocol_events_in_order_and_persists_the_reply() {
@@ -169,7 +169,8 @@ async fn interrupt_stops_the_stream_at_once_and_keeps_the_text_so_far() {
     let fake = FakeLlm::start().await;
     let words: Vec<String> = (0..100).map(|i| format!("w{i} ")).collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    fake.push(Script::slow(&words, Duration::from_millis(40)));
+    // The provider sends three words and then waits (for ever): the rest is never sent.
+    fake.push(Script::held(&words, 3, &Gate::new()));
     let app = app_for(&fake).await;
     let (mut ws, sid) = client_with_session(&app).await;
     send_chat(&mut ws, &sid, "long please").await;
@@ -177,11 +178,12 @@ async fn interrupt_stops_the_stream_at_once_and_keeps_the_text_so_far() {
     events.extend(recv_until(&mut ws, "part.append").await);
     ws.send_json(&json!({"type": "session.interrupt", "sessionId": sid}))
         .await;
-    let started = std::time::Instant::now();
     events.extend(recv_turn(&mut ws).await);
-    assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "stopped at once"
+    fake.wait_no_open_streams().await;
+    assert_eq!(
+        fake.cut_streams(),
+        1,
+        "stopped at once: the provider had more to send"
     );
     let updated = find(&events, "message.updated");
     assert_eq!(updated["message"]["status"], "interrupted");
@@ -204,37 +206,42 @@ async fn interrupt_stops_the_stream_at_once_and_keeps_the_text_so_far() {
         .unwrap();
     assert_eq!(saved["text"], text.as_str(), "all text received is saved");
     assert_eq!(resumed["isRunning"], false);
-    // No title for an interrupted reply, and no more chunks after the stop.
-    assert!(ws.try_recv_json(Duration::from_millis(200)).await.is_none());
+    // No more chunks after the stop, and no title for an interrupted reply.
+    ws.expect_nothing_before_barrier("nothing after the stop")
+        .await;
+    assert_next_turn_asks_the_first_title(&mut ws, &fake, &sid, "interrupted").await;
 }
 
 #[tokio::test]
 async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
     let fake = FakeLlm::start().await;
-    fake.push(Script::slow(&["a", "b", "c"], Duration::from_millis(60)));
-    fake.push(Script::reply(&["second reply"]));
+    // Each turn waits at its gate, so "while it runs" holds however slow the machine is.
+    let (first_gate, second_gate) = (Gate::new(), Gate::new());
+    fake.push(Script::held(&["a", "b", "c"], 1, &first_gate));
+    fake.push(Script::held(&["second reply"], 0, &second_gate));
     let app = app_for(&fake).await;
     let (mut ws, sid) = client_with_session(&app).await;
     send_chat(&mut ws, &sid, "first").await;
-    recv_until(&mut ws, "message.created").await;
+    let mut first = recv_until(&mut ws, "message.created").await;
     send_chat(&mut ws, &sid, "second").await;
     ws.send_json(&json!({"type": "queue.add", "sessionId": sid, "content": "third"}))
         .await;
-    let mut first = Vec::new();
     let mut queued = Vec::new();
-    loop {
+    while queued.len() < 2 {
         let v = ws.recv_json().await;
         if v["type"] == "queue.added" {
             queued.push(v);
-            continue;
-        }
-        let end = v["type"] == "session.updated" && v["session"]["runningAt"].is_null();
-        first.push(v);
-        if end {
-            break;
+        } else {
+            first.push(v);
         }
     }
-    assert_eq!(queued.len(), 2, "both queued");
+    first_gate.open();
+    first.extend(recv_turn(&mut ws).await);
+    assert!(
+        !first.iter().any(|e| e["type"] == "queue.added"),
+        "both queued at once: {:?}",
+        types(&first)
+    );
     assert_eq!(queued[0]["item"]["content"], "second");
     assert_eq!(queued[0]["sessionId"], sid.as_str());
     assert_eq!(
@@ -242,17 +249,27 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
         "completed"
     );
     assert_eq!(streamed_text(&first, "text"), "abc");
-    // Remove the third before it runs.
+    // Remove the third while the second runs.
     let third = queued[1]["item"]["id"].as_str().unwrap().to_owned();
     ws.send_json(&json!({"type": "queue.remove", "queueId": third}))
         .await;
-    let mut second = recv_turn(&mut ws).await;
+    let mut second = Vec::new();
+    loop {
+        let v = ws.recv_json().await;
+        let removed = v["type"] == "queue.removed" && v["queueId"] == third.as_str();
+        second.push(v);
+        if removed {
+            break;
+        }
+    }
+    second_gate.open();
+    second.extend(recv_turn(&mut ws).await);
     second.retain(|e| e["type"] != "session.renamed" && e["type"] != "queue.removed");
     assert_eq!(second[0]["type"], "message.created");
     assert_eq!(second[1]["part"]["text"], "second");
     assert_eq!(streamed_text(&second, "text"), "second reply");
-    // The third never ran: exactly two chat requests.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The third never ran: once the session is idle, exactly two chat requests were made.
+    wait_idle(&mut ws, &sid).await;
     assert_eq!(fake.requests().len(), 2);
 }
 
@@ -307,10 +324,7 @@ async fn pre_check_failures_answer_the_sender_once_without_a_session_id() {
     assert_eq!(e["code"], "session_closed", "{e}");
     assert!(e.get("sessionId").is_none());
 
-    assert!(
-        ws.try_recv_json(Duration::from_millis(200)).await.is_none(),
-        "one error each"
-    );
+    ws.expect_nothing_before_barrier("one error each").await;
     assert!(fake.requests().is_empty(), "nothing reached the provider");
 }
 
