@@ -15,6 +15,7 @@
 //! - [`sessions`]: the session and workspace lifecycle that REST and WebSocket share.
 //! - [`chat`]: the chat context and turn: pre-checks, queue, streaming into parts, titles,
 //!   crash recovery; its tasks are tracked so shutdown waits for them.
+//! - [`permissions`]: asks, grants and `autoApproveSeverity`: where a tool waits for a person.
 //! - [`tools`]: the agent's built-in tools: definitions, the path guard, risk rules, running a
 //!   call, and its outcome as a tool part.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, OAuth 2.1 core,
@@ -45,6 +46,8 @@ pub mod app;
 pub mod sessions;
 
 pub mod chat;
+
+pub mod permissions;
 
 pub mod tools;
 

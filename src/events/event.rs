@@ -33,11 +33,42 @@ pub enum ServerEvent {
     /// The answer to `session.resume`.
     #[serde(rename = "session.resumed")]
     SessionResumed(Box<Resumed>),
-    /// Pending `ask` requests of a session (none: this server asks nothing yet).
+    /// Every pending ask of a session, after `session.resume` (authoritative: the client
+    /// replaces its list with it).
     #[serde(rename = "ask.pending_sync", rename_all = "camelCase")]
     AskPendingSync {
         session_id: String,
         requests: Vec<Value>,
+    },
+    /// A tool asks for permission (`PROTOCOL-AGENT.md` §9.1); the body is one pending request.
+    #[serde(rename = "ask.request")]
+    AskRequest(Value),
+    /// An ask is no longer open (answered by timeout, ended with its tool, or interrupted).
+    #[serde(rename = "ask.timeout", rename_all = "camelCase")]
+    AskTimeout {
+        session_id: String,
+        tool_call_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+    /// The answer to `session.interrupt` (§8.4).
+    #[serde(rename = "session.interrupted", rename_all = "camelCase")]
+    SessionInterrupted { session_id: String, result: Value },
+    /// The grants of a workspace (`permission.list`, to the sender).
+    #[serde(rename = "permission.list", rename_all = "camelCase")]
+    PermissionList {
+        workspace_id: String,
+        grants: Vec<Value>,
+    },
+    #[serde(rename = "permission.revoked", rename_all = "camelCase")]
+    PermissionRevoked { grant_id: String },
+    #[serde(rename = "permission.all_revoked", rename_all = "camelCase")]
+    PermissionAllRevoked { workspace_id: String, count: u64 },
+    /// A queued message is taken off the queue to run now (§10).
+    #[serde(rename = "queue.sending", rename_all = "camelCase")]
+    QueueSending {
+        session_id: String,
+        queue_id: String,
     },
     /// A session changed (`runningAt`, model, preconfig…).
     #[serde(rename = "session.updated")]

@@ -1,0 +1,260 @@
+//! Where a tool waits for a person (`PROTOCOL-AGENT.md` §9). Before a call that needs approval
+//! runs, [`Permissions::decide`] tries, in order: stored grants that cover every target of the
+//! call, the session's `autoApproveSeverity`, and otherwise an `ask.request` to every connection
+//! that resumed the session (sessions here are never "controlled", so every participant sees it),
+//! waiting for `ask.response` until the tool's deadline or five minutes, whichever comes first.
+//! Pending asks are listed in `ask.pending_sync`; grants are listed and revoked through
+//! `permission.*`.
+
+pub mod grants;
+mod pending;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Audience, Hub, ServerEvent};
+use crate::tools::{AskSpec, GrantScope, Risk};
+pub use grants::{Grant, NewGrant};
+use pending::{Answer, Pending, PendingAsks};
+
+/// The longest a permission ask waits for an answer.
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// Who asks, about what.
+#[derive(Debug, Clone)]
+pub struct AskContext<'a> {
+    /// The top-level session (asks of child sessions go to their root).
+    pub root_session_id: &'a str,
+    pub workspace_id: &'a str,
+    /// The session's `autoApproveSeverity` (`off`, `none`, `low`, `medium`, `high`, or unset).
+    pub auto_approve: Option<&'a str>,
+    /// The tool part's `callId`: the client shows the ask in that card.
+    pub tool_call_id: &'a str,
+    pub tool_name: &'a str,
+}
+
+/// What became of an ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approved,
+    /// The person denied it: the tool fails with `USER_REJECTION`.
+    Denied,
+    /// Nobody answered before the tool's deadline.
+    ToolTimedOut,
+    /// Nobody answered within [`ASK_TIMEOUT`].
+    AskTimedOut,
+    /// The turn was interrupted (or the server is stopping).
+    Cancelled,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Permissions {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    hub: Hub,
+    pending: PendingAsks,
+    grants: std::sync::Mutex<Vec<Grant>>,
+}
+
+/// Whether a risk is at or below the session's `autoApproveSeverity` (no `critical` level
+/// exists, so a critical ask always asks; `off` or unset never approves).
+pub fn auto_approved(level: Option<&str>, risk: Risk) -> bool {
+    let max = match level {
+        Some("none") => Risk::None,
+        Some("low") => Risk::Low,
+        Some("medium") => Risk::Medium,
+        Some("high") => Risk::High,
+        _ => return false,
+    };
+    risk <= max
+}
+
+impl Permissions {
+    pub fn new(hub: Hub) -> Permissions {
+        Permissions {
+            inner: Arc::new(Inner {
+                hub,
+                pending: PendingAsks::default(),
+                grants: std::sync::Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    fn grants(&self) -> std::sync::MutexGuard<'_, Vec<Grant>> {
+        self.inner.grants.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Decide whether the call may run; `deadline` is when the tool's own timeout ends.
+    pub async fn decide(
+        &self,
+        cx: &AskContext<'_>,
+        spec: &AskSpec,
+        deadline: Instant,
+        cancel: &CancellationToken,
+    ) -> Decision {
+        let now = crate::time::now_ms();
+        let covered = {
+            let grants = self.grants();
+            let live: Vec<&Grant> = grants
+                .iter()
+                .filter(|g| g.workspace_id == cx.workspace_id && g.live(cx.root_session_id, now))
+                .collect();
+            spec.covered_by(|i, t| live.iter().any(|g| g.covers(cx.tool_name, i, t)))
+        };
+        if covered || auto_approved(cx.auto_approve, spec.risk) {
+            return Decision::Approved;
+        }
+        self.ask_person(cx, spec, deadline, cancel).await
+    }
+
+    async fn ask_person(
+        &self,
+        cx: &AskContext<'_>,
+        spec: &AskSpec,
+        deadline: Instant,
+        cancel: &CancellationToken,
+    ) -> Decision {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        let request = json!({
+            "sessionId": cx.root_session_id,
+            "toolCallId": cx.tool_call_id,
+            "toolName": cx.tool_name,
+            "requestId": request_id,
+            "authority": {"visibilityScope": "session_participants", "resolutionMode": "first_eligible"},
+            "ask": spec.to_json(),
+        });
+        self.inner.pending.insert(Pending {
+            request_id: request_id.clone(),
+            session_id: cx.root_session_id.to_owned(),
+            tool_call_id: cx.tool_call_id.to_owned(),
+            request: request.clone(),
+            answer: tx,
+        });
+        self.inner.hub.publish(
+            Audience::Session(cx.root_session_id),
+            &ServerEvent::AskRequest(request),
+        );
+        let ask_deadline = Instant::now() + ASK_TIMEOUT;
+        let outcome = tokio::select! {
+            answer = rx => answer.ok(),
+            () = tokio::time::sleep_until(deadline.min(ask_deadline)) => None,
+            () = cancel.cancelled() => None,
+        };
+        let decision = match outcome {
+            Some(answer) => self.record(cx, spec, answer),
+            None => {
+                self.inner.pending.remove(&request_id);
+                if cancel.is_cancelled() {
+                    Decision::Cancelled
+                } else if deadline <= ask_deadline {
+                    Decision::ToolTimedOut
+                } else {
+                    Decision::AskTimedOut
+                }
+            }
+        };
+        if decision != Decision::Approved && decision != Decision::Denied {
+            self.inner.hub.publish(
+                Audience::Session(cx.root_session_id),
+                &ServerEvent::AskTimeout {
+                    session_id: cx.root_session_id.to_owned(),
+                    tool_call_id: cx.tool_call_id.to_owned(),
+                    request_id: Some(request_id),
+                },
+            );
+        }
+        decision
+    }
+
+    /// Store the grants an approval asks for, and say what it was.
+    fn record(&self, cx: &AskContext<'_>, spec: &AskSpec, answer: Answer) -> Decision {
+        let Some(scope) = answer.grant else {
+            return Decision::Denied;
+        };
+        let new = NewGrant {
+            workspace_id: cx.workspace_id,
+            root_session_id: cx.root_session_id,
+            tool_name: cx.tool_name,
+            scope,
+            duration_ms: answer.duration_ms,
+            granted_by: None,
+        };
+        let stored = grants::grants_for(spec, &new, crate::time::now_ms());
+        if scope != GrantScope::Once && stored.is_empty() {
+            tracing::debug!(
+                tool = cx.tool_name,
+                "approval stored as once (scope not allowed)"
+            );
+        }
+        self.grants().extend(stored);
+        Decision::Approved
+    }
+
+    /// An `ask.response`: route it to the waiting tool. `false` when no open ask matches (the
+    /// caller stays silent, as upstream).
+    pub fn answer(&self, request_id: Option<&str>, tool_call_id: &str, response: &Value) -> bool {
+        let Some(answer) = Answer::parse(response) else {
+            return false;
+        };
+        self.inner.pending.resolve(request_id, tool_call_id, answer)
+    }
+
+    /// The open asks of a session, for `ask.pending_sync`.
+    pub fn pending_for(&self, session_id: &str) -> Vec<Value> {
+        self.inner.pending.of_session(session_id)
+    }
+
+    /// The request ids of a session's open asks (the interrupt reports them as rejected).
+    pub fn pending_ids(&self, session_id: &str) -> Vec<String> {
+        self.inner.pending.ids_of_session(session_id)
+    }
+
+    /// A workspace's grants, newest first (revoked ones only when asked).
+    pub fn list(&self, workspace_id: &str, include_revoked: bool) -> Vec<Grant> {
+        let mut out: Vec<Grant> = self
+            .grants()
+            .iter()
+            .filter(|g| {
+                g.workspace_id == workspace_id && (include_revoked || g.revoked_at.is_none())
+            })
+            .cloned()
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// Revoke one grant (unknown ids are fine).
+    pub fn revoke(&self, grant_id: &str) {
+        let now = crate::time::now_iso();
+        for g in self.grants().iter_mut().filter(|g| g.id == grant_id) {
+            g.revoked_at.get_or_insert(now.clone());
+        }
+    }
+
+    /// Revoke every live grant of a workspace; returns how many.
+    pub fn revoke_all(&self, workspace_id: &str) -> u64 {
+        let now = crate::time::now_iso();
+        let mut n = 0;
+        for g in self
+            .grants()
+            .iter_mut()
+            .filter(|g| g.workspace_id == workspace_id && g.revoked_at.is_none())
+        {
+            g.revoked_at = Some(now.clone());
+            n += 1;
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests;
