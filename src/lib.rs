@@ -15,6 +15,8 @@
 //!   crash recovery.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, the auth layer.
 //! - [`events`]: server → client events and the hub that routes them.
+//! - [`files`]: workspace files (tree, search, preview, editor reads and saves), git status and
+//!   diffs, the folder picker; every path confined to the workspace roots.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
 //! - [`store`]: SQLite through sqlx; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
@@ -32,6 +34,7 @@ pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod layers;
 pub mod llm;
 pub mod proc;
