@@ -2,6 +2,9 @@
 //! [`public_router`] holds the routes that never need a token; [`router`] everything under
 //! `/api` that does.
 
+pub mod files;
+pub mod fs;
+pub mod git;
 pub mod meta;
 pub mod models;
 pub mod oauth;
@@ -35,6 +38,9 @@ pub fn router() -> Router<AppState> {
         .merge(models::router())
         .merge(preconfigs::router())
         .merge(stubs::router())
+        .merge(files::router())
+        .merge(fs::router())
+        .merge(git::router())
 }
 
 /// What the caller may see, from the `Principal` the auth layer attached

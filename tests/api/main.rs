@@ -19,6 +19,7 @@ mod chat_users;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
+mod files;
 mod llm_client;
 mod meta;
 mod oauth;

@@ -127,14 +127,15 @@ pub async fn directory(root: &Path, status: &GitStatus, dir: &str, shown: &str) 
     } else {
         format!("{dir}/")
     };
-    let paths: Vec<&String> = status
+    let paths: Vec<String> = status
         .files
-        .keys()
-        .filter(|p| p.starts_with(&prefix) && status.files[*p].status != Status::Ignored)
+        .iter()
+        .filter(|(p, s)| p.starts_with(&prefix) && s.status != Status::Ignored)
+        .map(|(p, _)| p.clone())
         .collect();
     let truncated = paths.len() > MAX_DIFF_FILES;
     let files: Vec<FileDiff> = futures_util::stream::iter(paths.into_iter().take(MAX_DIFF_FILES))
-        .map(|p| file(root, status, p, p))
+        .map(|p| async move { file(root, status, &p, &p).await })
         .buffered(4)
         .collect()
         .await;
