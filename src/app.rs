@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::events::Hub;
 use crate::llm::LlmClient;
 use crate::store::Store;
+use crate::terminal::{Limits, Terminals};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,12 +32,19 @@ pub struct AppState {
     pub llm: LlmClient,
     /// Chat turns running now, per session, with the messages queued behind them (memory only).
     pub runs: Runs,
+    /// The terminals' PTYs (memory only); all closed when `shutdown` is cancelled.
+    pub terminals: Terminals,
 }
 
 impl AppState {
     pub fn new(settings: Settings, store: Store, shutdown: CancellationToken) -> Self {
         let auth = Auth::new(&settings);
         let llm = LlmClient::from_settings(&settings.llm);
+        let terminals = Terminals::new(
+            Limits::default(),
+            settings.env_file_keys.clone(),
+            shutdown.clone(),
+        );
         Self {
             settings: Arc::new(settings),
             store,
@@ -46,6 +54,7 @@ impl AppState {
             started: Instant::now(),
             llm,
             runs: Runs::new(),
+            terminals,
         }
     }
 

@@ -17,6 +17,7 @@
 //! - [`events`]: server → client events and the hub that routes them.
 //! - [`files`]: workspace files (tree, search, preview, editor reads and saves), git status and
 //!   diffs, the folder picker; every path confined to the workspace roots.
+//! - [`terminal`]: PTYs per terminal tab: spawn, scrollback, resize, whole-session kill.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
 //! - [`store`]: SQLite through sqlx; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
@@ -41,5 +42,6 @@ pub mod proc;
 pub mod router;
 pub mod server;
 pub mod store;
+pub mod terminal;
 pub mod time;
 pub mod ws;

@@ -12,6 +12,7 @@ pub mod paging;
 pub mod preconfigs;
 pub mod sessions;
 pub mod stubs;
+pub mod terminal;
 pub mod workspace_input;
 pub mod workspaces;
 
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(files::router())
         .merge(fs::router())
         .merge(git::router())
+        .merge(terminal::router())
 }
 
 /// What the caller may see, from the `Principal` the auth layer attached

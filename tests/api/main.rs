@@ -30,6 +30,7 @@ mod oauth_support;
 mod oauth_users;
 mod persistence;
 mod sessions;
+mod terminal;
 mod tls;
 mod workspaces;
 mod ws;
