@@ -8,7 +8,7 @@ use std::path::Path;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::run::git;
+use super::run::git_with;
 use super::status::{GitStatus, Status, Summary};
 use crate::files::detect::{self, MAX_TEXT_BYTES};
 
@@ -97,7 +97,7 @@ pub async fn file(root: &Path, status: &GitStatus, rel: &str, shown: &str) -> Fi
             Err(reason) => return FileDiff::unavailable(shown, reason),
         }
     } else {
-        match tracked(root, rel).await {
+        match tracked(root, &status.safe_config, rel).await {
             Ok(h) => h,
             Err(reason) => return FileDiff::unavailable(shown, reason),
         }
@@ -155,13 +155,14 @@ pub async fn directory(root: &Path, status: &GitStatus, dir: &str, shown: &str) 
     }
 }
 
-async fn tracked(root: &Path, rel: &str) -> Result<Vec<Hunk>, &'static str> {
+async fn tracked(root: &Path, safe: &[String], rel: &str) -> Result<Vec<Hunk>, &'static str> {
     let args = |base: &'static str| {
         [
             "diff",
             "--no-color",
             "--no-ext-diff",
             "--no-textconv",
+            "--ignore-submodules=all",
             base,
             "--",
         ]
@@ -169,7 +170,7 @@ async fn tracked(root: &Path, rel: &str) -> Result<Vec<Hunk>, &'static str> {
     let run = |base: &'static str| {
         let mut a: Vec<&str> = args(base).to_vec();
         a.push(rel);
-        async move { git(root, &a).await }
+        async move { git_with(root, safe, &a).await }
     };
     let out = match run("HEAD").await {
         Ok(out) => out,

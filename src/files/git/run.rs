@@ -1,6 +1,10 @@
-//! Running the `git` binary safely: no pager, no colour, no external diff or text conversion,
-//! no fsmonitor hook (a repository's own config could otherwise make `git status` run a
-//! program of its choosing), `GIT_*` variables from our environment removed, exact paths
+//! Running the `git` binary safely. A repository's own config can name programs that `git
+//! status` and `git diff` run (an fsmonitor hook, clean filters, external diffs, text
+//! conversion, a pager), and a workspace's `.git` may have been written by an agent, so all of
+//! them are switched off: no pager, no colour, `--no-ext-diff --no-textconv` (by the callers),
+//! `core.fsmonitor=false`, no hooks, every filter driver the config defines emptied
+//! ([`safe_config`]), submodules not entered. Also: `GIT_*` variables from our environment
+//! removed, exact paths
 //! (`core.quotepath=off`, `-z` where parsed), literal pathspecs, none of jean2's secrets, a timeout that kills it, and a
 //! bound on how much output is read.
 
@@ -41,6 +45,49 @@ impl GitError {
 
 /// Run `git <args>` in `dir` and return its standard output.
 pub async fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
+    git_with(dir, &[], args).await
+}
+
+/// `-c` settings that switch off every filter driver (`filter.<name>.clean` and the like) the
+/// repository's config defines: an empty command is no filter. Reading config runs nothing.
+pub async fn safe_config(dir: &Path) -> Vec<String> {
+    let listed = git(
+        dir,
+        &[
+            "config",
+            "--null",
+            "--name-only",
+            "--get-regexp",
+            r"^filter\.",
+        ],
+    )
+    .await
+    .unwrap_or_default();
+    let mut names: Vec<String> = listed
+        .split(|b| *b == 0)
+        .filter_map(|key| {
+            let key = std::str::from_utf8(key).ok()?;
+            let rest = key.strip_prefix("filter.")?;
+            Some(rest[..rest.rfind('.')?].to_owned())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .iter()
+        .flat_map(|n| {
+            [
+                format!("filter.{n}.clean="),
+                format!("filter.{n}.smudge="),
+                format!("filter.{n}.process="),
+                format!("filter.{n}.required=false"),
+            ]
+        })
+        .collect()
+}
+
+/// [`git`] with extra `-c` settings (from [`safe_config`]).
+pub async fn git_with(dir: &Path, config: &[String], args: &[&str]) -> Result<Vec<u8>, GitError> {
     // Checked first: a missing working directory also fails the spawn with "not found".
     if !dir.is_dir() {
         return Err(GitError::NoDirectory);
@@ -52,6 +99,8 @@ pub async fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
         .args(["-c", "core.fsmonitor=false"])
         .args(["-c", "color.ui=false"])
         .args(["-c", "diff.noprefix=false"])
+        .args(["-c", "core.hooksPath=/dev/null"])
+        .args(config.iter().flat_map(|c| ["-c", c.as_str()]))
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::run::{GitError, git};
+use super::run::{GitError, git, git_with, safe_config};
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -104,6 +104,8 @@ impl Availability {
 pub struct GitStatus {
     pub availability: Availability,
     pub files: BTreeMap<String, Summary>,
+    /// The `-c` settings that make git safe in this repository (see [`safe_config`]).
+    pub safe_config: Vec<String>,
 }
 
 impl GitStatus {
@@ -111,6 +113,7 @@ impl GitStatus {
         Self {
             availability,
             files: BTreeMap::new(),
+            safe_config: Vec::new(),
         }
     }
 }
@@ -125,13 +128,22 @@ pub async fn status(root: &Path) -> GitStatus {
     let mut lines = text.lines();
     let toplevel = lines.next().unwrap_or_default().to_owned();
     let prefix = lines.next().unwrap_or_default().to_owned();
+    let safe = safe_config(root).await;
+    let cached = [&NUMSTAT[..], &["--cached"]].concat();
     let (porcelain, unstaged, staged) = tokio::join!(
-        git(
+        git_with(
             root,
-            &["status", "--porcelain=v1", "-z", "--untracked-files=all"]
+            &safe,
+            &[
+                "status",
+                "--porcelain=v1",
+                "-z",
+                "--untracked-files=all",
+                "--ignore-submodules=all",
+            ]
         ),
-        git(root, &["diff", "--numstat", "-z"]),
-        git(root, &["diff", "--cached", "--numstat", "-z"]),
+        git_with(root, &safe, &NUMSTAT),
+        git_with(root, &safe, &cached),
     );
     let (porcelain, unstaged) = match (porcelain, unstaged) {
         (Ok(p), Ok(u)) => (p, u),
@@ -154,8 +166,18 @@ pub async fn status(root: &Path) -> GitStatus {
             reason: None,
         },
         files,
+        safe_config: safe,
     }
 }
+
+/// `git diff --numstat`, NUL-separated, with no program of the repository's run.
+const NUMSTAT: [&str; 5] = [
+    "diff",
+    "--numstat",
+    "-z",
+    "--no-ext-diff",
+    "--ignore-submodules=all",
+];
 
 /// Porcelain v1 with `-z`: `XY path\0`, and for a rename or copy `XY new\0old\0`.
 pub fn parse_porcelain(out: &[u8]) -> Vec<(String, Summary)> {

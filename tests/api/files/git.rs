@@ -150,3 +150,35 @@ async fn a_diff_outside_the_workspace_or_unchanged_or_without_path_says_why() {
         (400, Some("Path query parameter is required"))
     );
 }
+
+#[tokio::test]
+async fn programs_named_by_the_repositorys_config_are_never_run() {
+    let f = repo().await;
+    let marker = f.dir.path().join("pwned");
+    let touch = format!("touch {}; cat", marker.display());
+    std::fs::write(
+        f.root().join(".git/info/attributes"),
+        "* filter=evil diff=evil\n",
+    )
+    .unwrap();
+    for (key, value) in [
+        ("filter.evil.clean", touch.as_str()),
+        ("filter.evil.process", touch.as_str()),
+        ("diff.evil.textconv", touch.as_str()),
+        ("diff.external", touch.as_str()),
+        ("core.fsmonitor", touch.as_str()),
+        ("core.pager", touch.as_str()),
+    ] {
+        git(&f.root(), &["config", key, value]);
+    }
+    let (_, st) = f.get("git/status", &[]).await;
+    assert_eq!(st["availability"]["available"], true, "{st}");
+    let (_, d) = f.get("git/diff", &[("path", "src/app.ts")]).await;
+    assert_eq!(d["diffAvailable"], true, "{d}");
+    let (_, tree) = f.get("files", &[]).await;
+    assert_eq!(tree["git"]["available"], true);
+    assert!(
+        !marker.exists(),
+        "a program from the repository's config ran"
+    );
+}
