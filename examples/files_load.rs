@@ -6,7 +6,8 @@
 //!   tree is walked);
 //! - `tree`: `GET …/files?path=big` on a folder of 10,000 entries, p50/p99;
 //! - `echo`: a terminal's keystroke echo round trip over `/ws/terminal`: one key sent, the time
-//!   until the PTY's echo of it comes back, p50/p99.
+//!   until the PTY's echo of it comes back, p50/p99;
+//! - `git`: `GET …/git/status` on a small repository (200 files, 6 changes), p50/p99.
 //!
 //! Only ever connects where `--base` points (the script passes 127.0.0.1). Every wait is bounded.
 
@@ -55,6 +56,10 @@ enum Cmd {
         #[arg(long, default_value_t = 500)]
         keys: usize,
     },
+    Git {
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
 }
 
 #[tokio::main]
@@ -70,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Search { files, runs } => search(&api, &cli.work, files, runs).await,
         Cmd::Tree { entries, runs } => tree(&api, &cli.work, entries, runs).await,
         Cmd::Echo { keys } => echo(&api, &cli.work, keys).await,
+        Cmd::Git { runs } => git_status(&api, &cli.work, runs).await,
     }
 }
 
@@ -234,6 +240,52 @@ async fn echo(api: &Api, work: &Path, keys: usize) -> anyhow::Result<()> {
     }
     let (p50, p99) = percentiles(samples);
     println!("terminal echo round trip: p50 {p50:.2} ms, p99 {p99:.2} ms ({keys} keys)");
+    Ok(())
+}
+
+async fn git_status(api: &Api, work: &Path, runs: usize) -> anyhow::Result<()> {
+    let root = work.join("repo");
+    for i in 0..200 {
+        let dir = root.join(format!("d{}", i % 10));
+        std::fs::create_dir_all(&dir)?;
+        let lines: String = (1..=50).map(|n| format!("{n}\n")).collect();
+        std::fs::write(dir.join(format!("f{i}.txt")), lines)?;
+    }
+    let git = |args: &[&str]| -> anyhow::Result<()> {
+        let ok = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@example.com",
+            ])
+            .args(args)
+            .current_dir(&root)
+            .status()?
+            .success();
+        if !ok {
+            bail!("git {args:?} failed");
+        }
+        Ok(())
+    };
+    git(&["init", "-q"])?;
+    git(&["add", "-A"])?;
+    git(&["commit", "-qm", "init"])?;
+    for i in 1..=5 {
+        let f = root.join(format!("d{i}/f{i}.txt"));
+        std::fs::write(&f, std::fs::read_to_string(&f)? + "x\n")?;
+    }
+    std::fs::write(root.join("untracked.txt"), "new\n")?;
+    let ws = api.workspace(&root).await?;
+    let path = format!("/api/workspaces/{ws}/git/status");
+    let (p50, p99, body) = timed(api, &path, runs).await?;
+    let n = body["files"].as_array().map_or(0, Vec::len);
+    if n != 6 {
+        bail!("expected 6 changed files, got {n}: {body}");
+    }
+    println!(
+        "git status, 200-file repository with 6 changes: p50 {p50:.1} ms, p99 {p99:.1} ms ({runs} runs)"
+    );
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 #       a name found early (the walk stops at limit=50) and one only 3 files have (whole walk);
 #   (b) the tree listing of a folder of 10,000 entries;
 #   (c) terminal echo round trip: one key in over /ws/terminal, its echo back from the PTY;
+#   (d) git status (the `git` binary, five short commands) on a 200-file repository;
 # each as p50/p99 in milliseconds, with the machine's load (`uptime`) before and after.
 #
 # Usage: scripts/bench-files.sh
@@ -33,5 +34,6 @@ echo "bench: generating $FILES files (this takes a while)" >&2
 run search --files "$FILES" --runs "$RUNS"
 run tree --entries "$ENTRIES" --runs "$RUNS"
 run echo --keys "$KEYS"
+run git --runs "$RUNS"
 stop_pid "$J_PID"
 echo "uptime after: $(uptime)"
