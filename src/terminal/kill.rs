@@ -16,33 +16,37 @@ pub const GRACE: Duration = Duration::from_millis(500);
 /// How long to wait for the processes to go after `SIGKILL`.
 const AFTER_KILL: Duration = Duration::from_secs(2);
 
-/// End every process of the session `leader` leads. Blocking (it waits up to
-/// [`GRACE`] + 2 s); returns whether they are all gone.
-pub fn end_session(leader: u32) -> bool {
+/// End every process of the session `leader` leads. `reaped`: the shell itself has exited and
+/// been reaped, so its pid may already be another process's and only the session's remaining
+/// members are signalled. Blocking (it waits up to [`GRACE`] + 2 s); returns whether they are
+/// all gone.
+pub fn end_session(leader: u32, reaped: bool) -> bool {
     let Ok(raw) = i32::try_from(leader) else {
         return true;
     };
     let leader = Pid::from_raw(raw);
-    signal_all(leader, Signal::SIGHUP);
-    signal_all(leader, Signal::SIGCONT);
-    if wait_gone(leader, GRACE) {
+    signal_all(leader, reaped, Signal::SIGHUP);
+    signal_all(leader, reaped, Signal::SIGCONT);
+    if wait_gone(leader, reaped, GRACE) {
         return true;
     }
-    signal_all(leader, Signal::SIGKILL);
-    wait_gone(leader, AFTER_KILL)
+    signal_all(leader, reaped, Signal::SIGKILL);
+    wait_gone(leader, reaped, AFTER_KILL)
 }
 
-fn signal_all(leader: Pid, sig: Signal) {
-    let _ = killpg(leader, sig);
+fn signal_all(leader: Pid, reaped: bool, sig: Signal) {
+    if !reaped {
+        let _ = killpg(leader, sig);
+    }
     for pid in members(leader) {
         let _ = kill(pid, sig);
     }
 }
 
-fn wait_gone(leader: Pid, within: Duration) -> bool {
+fn wait_gone(leader: Pid, reaped: bool, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     loop {
-        if members(leader).is_empty() && !alive(leader) {
+        if members(leader).is_empty() && (reaped || !alive(leader)) {
             return true;
         }
         if Instant::now() >= deadline {
@@ -128,7 +132,7 @@ mod tests {
         let job = Pid::from_raw(line.trim().parse().unwrap());
         let leader = u32::try_from(proc_stat(job.as_raw()).unwrap().session).unwrap();
         assert!(alive(job));
-        assert!(end_session(leader));
+        assert!(end_session(leader, false));
         assert!(!alive(job), "the background job ended too");
         let _ = child.wait();
     }

@@ -243,8 +243,8 @@ fn list_of(sessions: &HashMap<String, Arc<Terminal>>, workspace_id: &str) -> Vec
 /// Tell the sockets, end the processes, wait (bounded) for the shell to be reaped.
 async fn end(term: Arc<Terminal>) {
     term.mark_closed();
-    let pid = term.pid;
-    let ended = tokio::task::spawn_blocking(move || kill::end_session(pid)).await;
+    let (pid, reaped) = (term.pid, term.reaped_now());
+    let ended = tokio::task::spawn_blocking(move || kill::end_session(pid, reaped)).await;
     if !matches!(ended, Ok(true)) {
         tracing::warn!(terminal.id = %term.id, pid, "terminal processes did not all end");
     }

@@ -301,6 +301,11 @@ impl Terminal {
         self.stop.cancel();
     }
 
+    /// Whether the shell has exited and been reaped already.
+    pub fn reaped_now(&self) -> bool {
+        self.reaped.borrow().is_some()
+    }
+
     /// Wait until the shell has been reaped (after its processes were ended).
     pub async fn reaped(&self) {
         let mut rx = self.reaped.clone();
