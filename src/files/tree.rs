@@ -2,7 +2,6 @@
 //! them: directories first, then by name; `.git` and the built-in ignores never shown, dotfiles
 //! on request; at most a bounded number of entries per answer.
 
-use std::cmp::Ordering;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -80,7 +79,8 @@ pub struct ListOptions<'a> {
     pub max: usize,
 }
 
-/// A directory's entries, sorted; `truncated` when more than `max` were there.
+/// A directory's entries, directories first, then by name ignoring case first (close to the
+/// client's locale order); `truncated` when more than `max` were there.
 #[derive(Debug)]
 pub struct Listing {
     pub entries: Vec<Entry>,
@@ -112,7 +112,8 @@ pub fn list(dir: &Path, opts: ListOptions<'_>) -> io::Result<Listing> {
         }
         entries.push(Entry::new(name.clone(), kind, name));
     }
-    entries.sort_by(order);
+    // Keys computed once per entry, not once per comparison (10,000 entries: ~280,000 compares).
+    entries.sort_by_cached_key(|e| (e.kind, e.name.to_lowercase(), e.name.clone()));
     let truncated = entries.len() > opts.max;
     entries.truncate(opts.max);
     Ok(Listing { entries, truncated })
@@ -136,14 +137,6 @@ fn link_kind(path: &Path, links: Links<'_>) -> Option<Kind> {
     } else {
         Kind::File
     })
-}
-
-/// Directories first, then by name, ignoring case first (close to the client's locale order).
-fn order(a: &Entry, b: &Entry) -> Ordering {
-    a.kind
-        .cmp(&b.kind)
-        .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-        .then_with(|| a.name.cmp(&b.name))
 }
 
 #[cfg(test)]

@@ -1,13 +1,19 @@
 //! Git status and diffs of a workspace root (§13.3–13.4), from the `git` binary.
 //!
-//! Why the binary and not `gix`: measured on this machine (2 cores, shared) on a 200-file
-//! repository with 6 changes, `git status --porcelain=v1 -z` takes 2.4 ms per call and the four
-//! commands one status answer needs (locate, status, unstaged and staged `--numstat`) 8.2 ms
-//! back to back (we run the last three at once); `gix` 0.90 opens the repository and walks its
-//! status in 2.2 ms p50 but gives no line counts without diffing every changed blob ourselves.
-//! `gix` with the `status` and `blob-diff` features adds 165 crates and 2 min 6 s to a clean
-//! release build; the binary costs no crate and no build time, and its porcelain output is the
-//! exact format the original server parses. Every run is bounded (see [`run`]).
+//! Why the binary and not `gix` (measured on this machine, 2 shared cores, on a 200-file
+//! repository with 6 changes; figures in `docs/benchmarks.md`):
+//! - latency: `git status --porcelain=v1 -z` takes 2.4 ms a call; one status answer runs five
+//!   short commands (locate the repository, list filter drivers, then status and the unstaged
+//!   and staged `--numstat` at once). `gix` 0.90 opens the repository and walks its status in
+//!   2.2 ms p50 in process, but without line counts: those would mean diffing every changed
+//!   blob ourselves.
+//! - cost: `gix` with the `status` and `blob-diff` features brings 71 crates this server does
+//!   not have yet (51 of them `gix-*`); alone it takes 33 s to build in debug and 2 min 6 s in
+//!   release. The binary costs no crate and no build time.
+//! - fidelity: porcelain v1 and `--numstat` are the formats the original server parses, so the
+//!   answers match it (renames, copies, conflicts, binary files) without re-deriving them.
+//!
+//! Every run is bounded and made safe against the repository's own config (see [`run`]).
 
 pub mod diff;
 pub mod run;
