@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::events::Hub;
 use crate::sessions::Sessions;
 use crate::store::Store;
+use crate::terminal::{Limits, Terminals};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -32,6 +33,8 @@ pub struct AppState {
     pub chat: Chat,
     /// The session and workspace lifecycle that REST and WebSocket share.
     pub sessions: Sessions,
+    /// The terminals' PTYs (memory only); all closed when `shutdown` is cancelled.
+    pub terminals: Terminals,
 }
 
 impl AppState {
@@ -45,7 +48,12 @@ impl AppState {
             llm: settings.llm.clone(),
             shutdown: shutdown.clone(),
         });
-        let sessions = Sessions::new(chat.clone());
+        let terminals = Terminals::new(
+            Limits::default(),
+            settings.env_file_keys.clone(),
+            shutdown.clone(),
+        );
+        let sessions = Sessions::new(chat.clone(), terminals.clone());
         Self {
             settings: Arc::new(settings),
             store,
@@ -55,6 +63,7 @@ impl AppState {
             started: Instant::now(),
             chat,
             sessions,
+            terminals,
         }
     }
 

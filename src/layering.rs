@@ -18,6 +18,8 @@ const ORDER: &[&str] = &[
     "sessions",
     "chat",
     "permissions",
+    "files",
+    "terminal",
     "tools",
     "auth",
     "events",

@@ -16,6 +16,9 @@
 //! - [`chat`]: the chat context and turn: pre-checks, queue, streaming into parts, titles,
 //!   crash recovery; its tasks are tracked so shutdown waits for them.
 //! - [`permissions`]: asks, grants and `autoApproveSeverity`: where a tool waits for a person.
+//! - [`files`]: workspace files (tree, search, preview, editor reads and saves), git status and
+//!   diffs, the folder picker; every path confined to the workspace roots.
+//! - [`terminal`]: PTYs per terminal tab: spawn, scrollback, resize, whole-session kill.
 //! - [`tools`]: the agent's built-in tools: definitions, the path guard, risk rules, running a
 //!   call, and its outcome as a tool part.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, OAuth 2.1 core,
@@ -48,6 +51,9 @@ pub mod sessions;
 pub mod chat;
 
 pub mod permissions;
+
+pub mod files;
+pub mod terminal;
 
 pub mod tools;
 

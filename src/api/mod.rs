@@ -2,6 +2,9 @@
 //! [`public_router`] holds the routes that never need a token; [`router`] everything under
 //! `/api` that does.
 
+pub mod files;
+pub mod fs;
+pub mod git;
 pub mod meta;
 pub mod models;
 pub mod oauth;
@@ -9,6 +12,7 @@ pub mod paging;
 pub mod preconfigs;
 pub mod sessions;
 pub mod stubs;
+pub mod terminal;
 pub mod workspace_input;
 pub mod workspaces;
 
@@ -36,6 +40,10 @@ pub fn router() -> Router<AppState> {
         .merge(models::router())
         .merge(preconfigs::router())
         .merge(stubs::router())
+        .merge(files::router())
+        .merge(fs::router())
+        .merge(git::router())
+        .merge(terminal::router())
 }
 
 /// What the caller may see, from the `Principal` the auth layer attached

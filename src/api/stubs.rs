@@ -1,7 +1,7 @@
 //! Tier-B endpoints (`PROTOCOL.md` §3): the clients fetch these at start-up or when a session
 //! opens. Each answers 200 with the exact empty shape the clients accept — an honest "there is
 //! nothing here" for a feature this server has not built yet (prompts, provider connections,
-//! agents, tags, scheduled jobs, pinned messages, the file tree, drives, response formats, git).
+//! agents, tags, scheduled jobs, pinned messages, response formats).
 //! Routes under a workspace still check that the workspace exists (404 otherwise).
 
 use axum::Router;
@@ -20,12 +20,9 @@ pub fn router() -> Router<AppState> {
         .route("/providers", get(|| empty(json!({"providers": []}))))
         .route("/agents", get(|| empty(json!({"agents": []}))))
         .route("/response-formats", get(|| empty(json!({"formats": []}))))
-        .route("/fs/drives", get(|| empty(json!({"drives": ["/"]}))))
         .route("/sessions/tags", get(tags))
         .route("/workspaces/{id}/scheduled-jobs", get(scheduled_jobs))
         .route("/workspaces/{id}/pinned-messages", get(pinned_messages))
-        .route("/workspaces/{id}/files", get(files))
-        .route("/workspaces/{id}/git/status", get(git_status))
 }
 
 async fn empty(body: Value) -> ApiJson<Value> {
@@ -73,23 +70,4 @@ async fn pinned_messages(
     Path(id): Path<String>,
 ) -> Result<ApiJson<Value>, AppError> {
     in_workspace(&app, &scope, &id, json!({"pinnedMessages": []})).await
-}
-
-async fn files(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-    Path(id): Path<String>,
-) -> Result<ApiJson<Value>, AppError> {
-    let body = json!({"files": [], "currentPath": "", "mode": "browse",
-                      "git": {"available": false, "reason": "not_a_git_repo"}});
-    in_workspace(&app, &scope, &id, body).await
-}
-
-async fn git_status(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-    Path(id): Path<String>,
-) -> Result<ApiJson<Value>, AppError> {
-    let body = json!({"availability": {"available": false, "reason": "not_a_git_repo"}, "files": [], "root": ""});
-    in_workspace(&app, &scope, &id, body).await
 }

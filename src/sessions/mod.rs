@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::chat::Chat;
 use crate::events::Hub;
 use crate::store::{Store, StoreError};
+use crate::terminal::Terminals;
 
 pub use lifecycle::{NewSessionInput, Resumption};
 pub use workspaces::{CreateWorkspace, UpdateWorkspace, expand_home};
@@ -59,19 +60,21 @@ struct Inner {
     store: Store,
     hub: Hub,
     chat: Chat,
+    terminals: Terminals,
     data_dir: PathBuf,
     /// Serializes creation of the default workspace, so two first loads make only one.
     default_workspace: tokio::sync::Mutex<()>,
 }
 
 impl Sessions {
-    pub fn new(chat: Chat) -> Sessions {
+    pub fn new(chat: Chat, terminals: Terminals) -> Sessions {
         Sessions {
             inner: Arc::new(Inner {
                 store: chat.store().clone(),
                 hub: chat.hub().clone(),
                 data_dir: chat.data_dir().to_owned(),
                 chat,
+                terminals,
                 default_workspace: tokio::sync::Mutex::new(()),
             }),
         }

@@ -146,6 +146,8 @@ impl Sessions {
         for s in &deleted {
             self.forget_session(s, None);
         }
+        // Its terminals run in its folder: they end with it.
+        self.inner.terminals.close_workspace(id).await;
         Ok(deleted)
     }
 

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod protocol;
 pub mod session;
+pub mod terminal;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
@@ -25,9 +26,13 @@ pub const WS_PROTOCOL: &str = "jean2.v1";
 /// Largest text frame or message accepted from a client; larger ones close the socket with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
-/// `GET /ws`. Authentication happens in the layer in front of it (before the upgrade).
+/// `GET /ws`, and the terminal sockets. Authentication happens in the layer in front of them
+/// (before the upgrade).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+    Router::new()
+        .route("/ws", get(upgrade))
+        .route("/ws/terminal", get(terminal::terminal_upgrade))
+        .route("/ws/terminal/events", get(terminal::events_upgrade))
 }
 
 async fn upgrade(

@@ -139,16 +139,9 @@ async fn tier_b_endpoints_answer_their_empty_shapes() {
             format!("/api/workspaces/{w}/pinned-messages"),
             json!({"pinnedMessages": []}),
         ),
-        (
-            format!("/api/workspaces/{w}/files?showHidden=true"),
-            json!({"files": [], "currentPath": "", "mode": "browse", "git": {"available": false, "reason": "not_a_git_repo"}}),
-        ),
         ("/api/fs/drives".to_owned(), json!({"drives": ["/"]})),
         ("/api/response-formats".to_owned(), json!({"formats": []})),
-        (
-            format!("/api/workspaces/{w}/git/status"),
-            json!({"availability": {"available": false, "reason": "not_a_git_repo"}, "files": [], "root": ""}),
-        ),
+        // The file tree and git status are real now: tests/api/files.
     ];
     for (path, want) in cases {
         let res = app.get_auth(&path, TOKEN).await;

@@ -31,6 +31,7 @@ mod chat_users;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
+mod files;
 mod llm_client;
 mod meta;
 mod oauth;
@@ -41,6 +42,7 @@ mod oauth_support;
 mod oauth_users;
 mod persistence;
 mod sessions;
+mod terminal;
 mod tls;
 mod workspaces;
 mod ws;
