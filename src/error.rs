@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::store::StoreError;
+
 /// One field that failed validation: `{"path":"name","message":"Name is required"}`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
@@ -85,6 +87,18 @@ impl AppError {
             AppError::Unprocessable(_) => "unprocessable_entity",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "Internal Server Error",
+        }
+    }
+}
+
+/// Store failures in HTTP terms, mapped once here: a missing row is 404 naming what is missing
+/// ("Session not found"), a taken key 409 with the store's message, anything else 500.
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(entity) => AppError::NotFound(format!("{entity} not found")),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            other => AppError::internal(other),
         }
     }
 }

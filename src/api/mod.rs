@@ -58,7 +58,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 /// A store error with "not found" worded for the resource (`Workspace not found`).
 pub(crate) fn not_found(what: &'static str) -> impl Fn(crate::store::StoreError) -> AppError {
     move |e| match e {
-        crate::store::StoreError::NotFound => AppError::NotFound(format!("{what} not found")),
+        crate::store::StoreError::NotFound(_) => AppError::NotFound(format!("{what} not found")),
         other => other.into(),
     }
 }

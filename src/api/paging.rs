@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::store::SessionStatus;
 
 /// Largest page any list endpoint serves.
 pub const MAX_LIMIT: u32 = 100;
@@ -64,13 +65,12 @@ pub fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, AppError> {
 }
 
 /// Parse an optional session `status` filter.
-pub fn parse_status(raw: Option<&str>) -> Result<Option<String>, AppError> {
+pub fn parse_status(raw: Option<&str>) -> Result<Option<SessionStatus>, AppError> {
     match raw {
         None | Some("") => Ok(None),
-        Some(s @ ("active" | "closed")) => Ok(Some(s.to_owned())),
-        Some(other) => Err(AppError::BadRequest(format!(
-            "status must be active or closed (got {other:?})"
-        ))),
+        Some(s) => SessionStatus::parse(s).map(Some).ok_or_else(|| {
+            AppError::BadRequest(format!("status must be active or closed (got {s:?})"))
+        }),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::chat::preconfigs;
 use crate::error::{ApiJson, ApiQuery, AppError, FieldError};
 use crate::events::event::Transcript;
 use crate::events::{Audience, ServerEvent};
-use crate::store::StoreError;
+use crate::store::{SessionStatus, StoreError};
 use crate::store::messages::TRANSCRIPT_PAGE;
 use crate::store::sessions::{NewSession, SessionPatch, SessionQuery};
 use crate::time::now_iso;
@@ -76,7 +76,7 @@ async fn create(
         .create_session(&scope, new, &now_iso())
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => AppError::NotFound("Workspace not found".into()),
+            StoreError::NotFound(_) => AppError::NotFound("Workspace not found".into()),
             StoreError::Conflict(_) => {
                 AppError::Conflict("A session with this id already exists".into())
             }
@@ -164,7 +164,7 @@ fn parse_update(body: &Value) -> Result<SessionPatch, AppError> {
     }
     Ok(SessionPatch {
         title,
-        status,
+        status: status.as_deref().and_then(SessionStatus::parse),
         tags,
         auto_approve_severity: severity.map(Some),
         ..SessionPatch::default()

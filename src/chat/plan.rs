@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::events::ServerEvent;
 use crate::llm::ChatMessage;
 use crate::llm::registry::{Registry, ResolveError, ResolvedModel};
-use crate::store::{Scope, Session, Store, StoreError};
+use crate::store::{Scope, Session, SessionStatus, Store, StoreError};
 
 /// Everything a turn needs that the pre-checks established.
 #[derive(Debug, Clone)]
@@ -28,12 +28,12 @@ const HISTORY_LIMIT: u32 = 1000;
 pub async fn prepare(app: &AppState, scope: &Scope, session_id: &str) -> Result<Plan, ServerEvent> {
     let session = match app.store.get_session(scope, session_id).await {
         Ok(s) => s,
-        Err(StoreError::NotFound) => {
+        Err(StoreError::NotFound(_)) => {
             return Err(ServerEvent::error("not_found", "Session not found"));
         }
         Err(e) => return Err(internal(e)),
     };
-    if session.status == "closed" {
+    if session.status == SessionStatus::Closed {
         return Err(ServerEvent::error(
             "session_closed",
             "This session is closed; reopen it to continue",

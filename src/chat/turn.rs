@@ -15,7 +15,7 @@ use crate::events::{Audience, ConnId, ServerEvent};
 use crate::llm::{ChatRequest, LlmError, LlmErrorKind, RetryNotice, Usage};
 use crate::store::messages::{MessageTokens, MessageUpdate};
 use crate::store::sessions::TokenTotals;
-use crate::store::{Message, Part, StoreError};
+use crate::store::{Message, MessageStatus, Part, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// What the turn produced, for the worker (title generation).
@@ -74,7 +74,7 @@ pub async fn run(
     if result.is_err() {
         // The store failed mid-reply: still end the message, so no client waits on it.
         let update = MessageUpdate {
-            status: Some("error".into()),
+            status: Some(MessageStatus::Error),
             completed_at: Some(now_ms()),
             error: Some("The reply could not be saved".into()),
             ..MessageUpdate::default()
@@ -155,12 +155,12 @@ async fn reply_and_finish(
 
     // 8: the message's end state.
     let (status, error) = match &end {
-        End::Completed { .. } => ("completed", None),
-        End::Failed(e) => ("error", Some(e.message.clone())),
-        End::Interrupted(why) => ("interrupted", Some((*why).to_owned())),
+        End::Completed { .. } => (MessageStatus::Completed, None),
+        End::Failed(e) => (MessageStatus::Error, Some(e.message.clone())),
+        End::Interrupted(why) => (MessageStatus::Interrupted, Some((*why).to_owned())),
     };
     let update = MessageUpdate {
-        status: Some(status.into()),
+        status: Some(status),
         tokens: Some(tokens),
         completed_at: Some(now_ms()),
         error,

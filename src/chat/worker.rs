@@ -164,7 +164,7 @@ async fn end_running(app: &AppState, sid: &str) {
                 &ServerEvent::session_updated(s),
             );
         }
-        Err(StoreError::NotFound) => {
+        Err(StoreError::NotFound(_)) => {
             tracing::debug!(session.id = %sid, "session deleted while running");
         }
         Err(e) => tracing::error!(session.id = %sid, error = %e, "cannot clear runningAt"),
@@ -175,6 +175,6 @@ async fn end_running(app: &AppState, sid: &str) {
 async fn session_gone(app: &AppState, sid: &str) -> bool {
     matches!(
         app.store.get_session(&Scope::All, sid).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(_))
     )
 }

@@ -71,7 +71,7 @@ async fn may_see_session(ctx: &ConnCtx, session_id: &str) -> bool {
         .await
     {
         Ok(_) => true,
-        Err(StoreError::NotFound) => false,
+        Err(StoreError::NotFound(_)) => false,
         Err(e) => {
             tracing::error!(session.id = %session_id, error = %e, "cannot check session access");
             false

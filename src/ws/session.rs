@@ -12,7 +12,7 @@ use crate::events::event::{Resumed, Transcript, Usage};
 use crate::events::{Audience, ServerEvent};
 use crate::store::messages::TRANSCRIPT_PAGE;
 use crate::store::sessions::{NewSession, SessionPatch};
-use crate::store::{Session, StoreError};
+use crate::store::{Entity, Session, SessionStatus, StoreError};
 use crate::time::now_iso;
 
 #[derive(Debug, Deserialize)]
@@ -71,7 +71,7 @@ fn fields<T: serde::de::DeserializeOwned>(ctx: &ConnCtx, msg: &Incoming) -> Opti
 /// Report a store failure to the sender: `not_found` for a missing session, else `internal`.
 fn fail(ctx: &ConnCtx, e: StoreError, session_id: Option<&str>) {
     let (code, message) = match e {
-        StoreError::NotFound => ("not_found", "Session not found".to_owned()),
+        StoreError::NotFound(_) => ("not_found", "Session not found".to_owned()),
         other => {
             tracing::error!(error = %other, "websocket session handler failed");
             ("internal", "Internal error".to_owned())
@@ -105,13 +105,16 @@ pub async fn create(ctx: &mut ConnCtx, msg: &Incoming) {
     let workspace = match f.workspace_id.filter(|w| !w.is_empty()) {
         Some(id) => store.get_workspace(&scope, &id).await,
         None => match store.list_workspaces(&scope).await {
-            Ok(list) => list.into_iter().next().ok_or(StoreError::NotFound),
+            Ok(list) => list
+                .into_iter()
+                .next()
+                .ok_or(StoreError::NotFound(Entity::Workspace)),
             Err(e) => Err(e),
         },
     };
     let workspace = match workspace {
         Ok(w) => w,
-        Err(StoreError::NotFound) => {
+        Err(StoreError::NotFound(_)) => {
             return ctx.send(&ServerEvent::error("not_found", "Workspace not found"));
         }
         Err(e) => return fail(ctx, e, None),
@@ -239,7 +242,7 @@ pub async fn close(ctx: &mut ConnCtx, msg: &Incoming) {
         return;
     };
     let p = SessionPatch {
-        status: Some("closed".into()),
+        status: Some(SessionStatus::Closed),
         ..SessionPatch::default()
     };
     if patch(ctx, &f.session_id, p).await.is_some() {
@@ -255,7 +258,7 @@ pub async fn reopen(ctx: &mut ConnCtx, msg: &Incoming) {
         return;
     };
     let p = SessionPatch {
-        status: Some("active".into()),
+        status: Some(SessionStatus::Active),
         ..SessionPatch::default()
     };
     if let Some(s) = patch(ctx, &f.session_id, p).await {
