@@ -5,20 +5,21 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::paging::{parse_limit, parse_status};
+use super::paging::{json_response, list_body, parse_limit, parse_status};
 use super::{Caller, not_found};
 use crate::app::AppState;
 use crate::chat::preconfigs;
 use crate::error::{ApiJson, ApiQuery, AppError, FieldError};
 use crate::events::event::Transcript;
 use crate::events::{Audience, ServerEvent};
-use crate::store::{SessionStatus, StoreError};
 use crate::store::messages::TRANSCRIPT_PAGE;
 use crate::store::sessions::{NewSession, SessionPatch, SessionQuery};
+use crate::store::{SessionStatus, StoreError};
 use crate::time::now_iso;
 
 pub fn router() -> Router<AppState> {
@@ -99,18 +100,19 @@ struct ListQuery {
     status: Option<String>,
 }
 
+/// Every session the caller sees, serialized by the store straight from its rows.
 async fn list(
     State(app): State<AppState>,
     Caller(scope): Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<ApiJson<Value>, AppError> {
+) -> Result<Response, AppError> {
     let query = SessionQuery {
         workspace_id: q.workspace_id.filter(|s| !s.is_empty()),
         status: parse_status(q.status.as_deref())?,
         ..SessionQuery::default()
     };
-    let page = app.store.list_sessions(&scope, &query).await?;
-    Ok(ApiJson(json!({ "sessions": page.sessions })))
+    let page = app.store.list_sessions_json(&scope, &query).await?;
+    Ok(json_response(list_body("sessions", &page.json)))
 }
 
 async fn show(

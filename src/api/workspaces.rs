@@ -4,17 +4,22 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
+use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::paging::{decode_cursor, encode_cursor, parse_flag, parse_limit, parse_status};
+use super::paging::{
+    Pagination, decode_cursor, encode_cursor, json_response, list_body, parse_flag, parse_limit,
+    parse_status, session_page_body,
+};
 use super::workspace_input::{existing_paths, make_dir, parse_create, parse_update};
 use super::{Caller, not_found};
 use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::store::workspaces::{NewWorkspace, WorkspacePatch};
-use crate::store::{Scope, Session, Workspace, sessions::SessionQuery};
+use crate::store::{PageKey, Scope, Workspace, sessions::SessionQuery};
 use crate::time::now_iso;
 
 pub fn router() -> Router<AppState> {
@@ -36,20 +41,19 @@ fn default_settings() -> Map<String, Value> {
     m
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-) -> Result<ApiJson<Value>, AppError> {
+/// The workspace list, serialized by the store straight from its rows.
+async fn list(State(app): State<AppState>, Caller(scope): Caller) -> Result<Response, AppError> {
+    let list = app.store.list_workspaces_json(&scope).await?;
+    if list.len > 0 {
+        return Ok(json_response(list_body("workspaces", &list.json)));
+    }
+    // Upstream quirk the clients rely on: an empty list gets a default virtual workspace.
+    let _guard = DEFAULT_WORKSPACE.lock().await;
     let mut workspaces = app.store.list_workspaces(&scope).await?;
     if workspaces.is_empty() {
-        // Upstream quirk the clients rely on: an empty list gets a default virtual workspace.
-        let _guard = DEFAULT_WORKSPACE.lock().await;
-        workspaces = app.store.list_workspaces(&scope).await?;
-        if workspaces.is_empty() {
-            workspaces.push(create_default(&app, &scope).await?);
-        }
+        workspaces.push(create_default(&app, &scope).await?);
     }
-    Ok(ApiJson(json!({ "workspaces": workspaces })))
+    Ok(ApiJson(json!({ "workspaces": workspaces })).into_response())
 }
 
 async fn create_default(app: &AppState, scope: &Scope) -> Result<Workspace, AppError> {
@@ -179,12 +183,15 @@ struct SessionsQuery {
 /// Default page size when only a cursor is given.
 const DEFAULT_PAGE: u32 = 50;
 
+/// The sidebar list. Rows go from the store into the response bytes without an intermediate
+/// value, and the first page of a workspace is served from the store's page cache until a write
+/// touches that workspace's sessions.
 async fn sessions(
     State(app): State<AppState>,
     Caller(scope): Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<SessionsQuery>,
-) -> Result<ApiJson<SessionList>, AppError> {
+) -> Result<Response, AppError> {
     let limit = parse_limit(q.limit.as_deref())?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let paged = limit.is_some() || after.is_some();
@@ -200,10 +207,21 @@ async fn sessions(
         limit,
         after,
     };
-    let page = app.store.list_sessions(&scope, &query).await?;
+    // Only first pages are cached (later ones are read once each while scrolling).
+    let key = (query.after.is_none() && limit.is_some()).then(|| PageKey {
+        owner: scope.owner().map(str::to_owned),
+        workspace_id: id.clone(),
+        query: format!("{}|{:?}|{limit:?}", query.root_only, query.status),
+    });
+    // Taken before the read: a write that lands during it retires what this read caches.
+    let generation = app.store.page_generation(&id);
+    if let Some(body) = key.as_ref().and_then(|k| app.store.cached_page(k)) {
+        return Ok(json_response(body));
+    }
+    let page = app.store.list_sessions_json(&scope, &query).await?;
     // A non-empty page proves the workspace exists and is visible; only an empty one needs the
     // extra lookup to tell "no sessions" from 404 (the sidebar list is the hottest read).
-    if page.sessions.is_empty() {
+    if page.len == 0 {
         app.store
             .get_workspace(&scope, &id)
             .await
@@ -214,24 +232,9 @@ async fn sessions(
         has_more: page.next.is_some(),
         limit,
     });
-    Ok(ApiJson(SessionList {
-        sessions: page.sessions,
-        pagination,
-    }))
-}
-
-/// The sidebar list, serialized straight from the rows (no intermediate `Value`).
-#[derive(Serialize)]
-struct SessionList {
-    sessions: Vec<Session>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pagination: Option<Pagination>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Pagination {
-    next_cursor: Option<String>,
-    has_more: bool,
-    limit: u32,
+    let body = Bytes::from(session_page_body(&page.json, pagination.as_ref()));
+    if let Some(key) = key {
+        app.store.keep_page(key, generation, body.clone());
+    }
+    Ok(json_response(body))
 }

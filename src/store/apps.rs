@@ -87,7 +87,9 @@ fn app(c: &Connection, id: &str) -> Result<Option<App>, Fail> {
 }
 
 fn key_where(c: &Connection, column: &str, value: &str) -> Result<Option<ApiKey>, Fail> {
-    let mut st = c.prepare_cached(&format!("SELECT {KEY_COLS} FROM api_keys WHERE {column} = ?1"))?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {KEY_COLS} FROM api_keys WHERE {column} = ?1"
+    ))?;
     one(&mut st, [value], key_from_row)
 }
 
@@ -129,8 +131,9 @@ impl Store {
 
     pub async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
         self.read(|c| {
-            let mut st =
-                c.prepare_cached(&format!("SELECT {APP_COLS} FROM apps ORDER BY created_at, id"))?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {APP_COLS} FROM apps ORDER BY created_at, id"
+            ))?;
             all(&mut st, [], app_from_row)?
                 .into_iter()
                 .map(|a| with_uris(c, a))
@@ -164,7 +167,9 @@ impl Store {
         let (id, hash) = (id.to_owned(), secret_hash.to_owned());
         self.write(move |c, _| {
             let n = c
-                .prepare_cached("UPDATE apps SET secret_hash = ?1 WHERE id = ?2 AND confidential = 1")?
+                .prepare_cached(
+                    "UPDATE apps SET secret_hash = ?1 WHERE id = ?2 AND confidential = 1",
+                )?
                 .execute((hash, id))?;
             super::touched(n, Entity::App)
         })
@@ -179,7 +184,8 @@ impl Store {
         expires_at: Option<i64>,
     ) -> Result<ApiKey, StoreError> {
         let id = format!("key_{}", uuid::Uuid::new_v4().simple());
-        let (app_id, key_hash, prefix) = (app_id.to_owned(), key_hash.to_owned(), prefix.to_owned());
+        let (app_id, key_hash, prefix) =
+            (app_id.to_owned(), key_hash.to_owned(), prefix.to_owned());
         self.write(move |c, _| {
             c.prepare_cached(
                 "INSERT INTO api_keys (id, app_id, key_hash, prefix, created_at, expires_at, revoked) \
@@ -240,7 +246,9 @@ impl Store {
             let mut st = c.prepare_cached(
                 "SELECT day, requests FROM app_usage WHERE app_id = ?1 ORDER BY day DESC",
             )?;
-            all(&mut st, [app_id], |r| Ok((str(r, 0)?.to_owned(), int(r, 1)?)))
+            all(&mut st, [app_id], |r| {
+                Ok((str(r, 0)?.to_owned(), int(r, 1)?))
+            })
         })
         .await
     }

@@ -155,7 +155,10 @@ mod tests {
     fn unknown_stored_values_fall_back_instead_of_failing() {
         assert_eq!(Role::from_db("tool"), Role::User);
         assert_eq!(SessionStatus::from_db("archived"), SessionStatus::Active);
-        assert_eq!(MessageStatus::from_db(Some("paused")), MessageStatus::Completed);
+        assert_eq!(
+            MessageStatus::from_db(Some("paused")),
+            MessageStatus::Completed
+        );
         assert_eq!(MessageStatus::from_db(None), MessageStatus::Completed);
     }
 }

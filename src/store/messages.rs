@@ -23,9 +23,9 @@ use rusqlite::{Row, ToSql};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::error::is_foreign_key_violation;
 use super::kinds::{MessageStatus, Role};
 pub use super::parts::Part;
-use super::error::is_foreign_key_violation;
 use super::rows::{all, int, json_col, one, opt_str, str};
 use super::{Entity, Fail, Store, StoreError};
 
@@ -196,8 +196,12 @@ impl Store {
         let a = msg.assistant.clone().unwrap_or_default();
         let status = msg.assistant.as_ref().map(|a| a.status.as_str());
         let structured = a.structured_output.as_ref().map(Value::to_string);
-        let (id, session_id, role, created_at) =
-            (msg.id.clone(), msg.session_id.clone(), msg.role.as_str(), msg.created_at);
+        let (id, session_id, role, created_at) = (
+            msg.id.clone(),
+            msg.session_id.clone(),
+            msg.role.as_str(),
+            msg.created_at,
+        );
         let sequence = self
             .write(move |c, _| {
                 let mut st = c.prepare_cached(

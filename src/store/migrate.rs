@@ -155,7 +155,10 @@ mod tests {
         conn.execute_batch("DROP INDEX idx_parts_type").unwrap();
         run(&mut conn).unwrap();
         assert_eq!(user_version(&conn).unwrap(), 2);
-        assert!(!table_exists(&conn, "idx_parts_type"), "migration 1 was re-run");
+        assert!(
+            !table_exists(&conn, "idx_parts_type"),
+            "migration 1 was re-run"
+        );
     }
 
     #[test]

@@ -136,7 +136,12 @@ impl Store {
         self.exec(
             "INSERT INTO grants (user_id, app_id, scopes, created_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT(user_id, app_id) DO UPDATE SET scopes = excluded.scopes",
-            (user_id.to_owned(), app_id.to_owned(), scopes.to_owned(), now_iso()),
+            (
+                user_id.to_owned(),
+                app_id.to_owned(),
+                scopes.to_owned(),
+                now_iso(),
+            ),
         )
         .await?;
         Ok(())
@@ -272,8 +277,10 @@ impl Store {
                 "UPDATE refresh_families SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
             )?
             .execute((now_ms, &id))?;
-            tx.prepare_cached("INSERT OR IGNORE INTO revoked_tokens (id, expires_at) VALUES (?1, ?2)")?
-                .execute((&id, remember_until))?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO revoked_tokens (id, expires_at) VALUES (?1, ?2)",
+            )?
+            .execute((&id, remember_until))?;
             tx.commit()?;
             Ok(())
         })
@@ -347,9 +354,12 @@ impl Store {
     /// `(id, remembered until)` of every revocation still in force at `now_ms`.
     pub async fn revoked_since(&self, now_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
         self.read(move |c| {
-            let mut st =
-                c.prepare_cached("SELECT id, expires_at FROM revoked_tokens WHERE expires_at > ?1")?;
-            all(&mut st, [now_ms], |r| Ok((str(r, 0)?.to_owned(), int(r, 1)?)))
+            let mut st = c.prepare_cached(
+                "SELECT id, expires_at FROM revoked_tokens WHERE expires_at > ?1",
+            )?;
+            all(&mut st, [now_ms], |r| {
+                Ok((str(r, 0)?.to_owned(), int(r, 1)?))
+            })
         })
         .await
     }

@@ -86,11 +86,7 @@ impl Pages {
 
     pub(crate) fn put(&self, key: PageKey, generation: u64, body: Bytes) {
         let mut s = self.state();
-        let current = s
-            .generations
-            .get(&key.workspace_id)
-            .copied()
-            .unwrap_or(0);
+        let current = s.generations.get(&key.workspace_id).copied().unwrap_or(0);
         if generation != current || body.len() > BUDGET / 4 {
             return;
         }
@@ -157,6 +153,9 @@ mod tests {
         }
         let s = pages.state();
         assert!(s.bytes <= BUDGET, "{} bytes kept", s.bytes);
-        assert_eq!(s.bytes, s.pages.values().map(|(_, b)| b.len()).sum::<usize>());
+        assert_eq!(
+            s.bytes,
+            s.pages.values().map(|(_, b)| b.len()).sum::<usize>()
+        );
     }
 }

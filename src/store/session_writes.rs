@@ -113,7 +113,11 @@ impl Store {
             .metadata
             .as_ref()
             .map(|m| m.as_ref().map(Value::to_string));
-        let (id, owner, now) = (id.to_owned(), scope.owner().map(str::to_owned), now.to_owned());
+        let (id, owner, now) = (
+            id.to_owned(),
+            scope.owner().map(str::to_owned),
+            now.to_owned(),
+        );
         let status = patch.status.map(|s| s.as_str());
         self.write(move |c, pages| {
             let p = &patch;

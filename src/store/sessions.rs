@@ -203,9 +203,7 @@ pub(super) const WIRE_COLS: &str = "id, preconfig_id, workspace_id, title, statu
 
 /// [`WIRE_COLS`] and the workspace's owner: what [`from_row`] reads. Usable in `RETURNING`.
 pub(super) static COLS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{WIRE_COLS}, (SELECT w.owner_id FROM workspaces w WHERE w.id = sessions.workspace_id)"
-    )
+    format!("{WIRE_COLS}, (SELECT w.owner_id FROM workspaces w WHERE w.id = sessions.workspace_id)")
 });
 
 /// Sessions of workspaces `?2` can see (`?2` is the owner filter, NULL for all).
@@ -285,12 +283,8 @@ pub(super) fn from_row(row: &Row<'_>) -> Result<Session, Fail> {
 impl Store {
     /// One session, or `NotFound(Session)` if it does not exist or `scope` cannot see it.
     pub async fn get_session(&self, scope: &Scope, id: &str) -> Result<Session, StoreError> {
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "SELECT {} FROM sessions WHERE id = ?1 AND {VISIBLE}",
-                *COLS
-            )
-        });
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {} FROM sessions WHERE id = ?1 AND {VISIBLE}", *COLS));
         let (id, owner) = (id.to_owned(), scope.owner().map(str::to_owned));
         self.read(move |c| {
             let mut st = c.prepare_cached(&SQL)?;

@@ -122,5 +122,8 @@ impl Store {
 
 /// The `(updated_at, id)` of a row of `WIRE_COLS`/`COLS`, for the next-page cursor.
 pub(super) fn position<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), Fail> {
-    Ok((super::rows::opt_str(row, 6)?.unwrap_or_default(), str(row, 0)?))
+    Ok((
+        super::rows::opt_str(row, 6)?.unwrap_or_default(),
+        str(row, 0)?,
+    ))
 }

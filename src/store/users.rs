@@ -199,7 +199,9 @@ impl Store {
         self.write(move |c, _| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let known: Option<String> = tx
-                .prepare_cached("SELECT user_id FROM identities WHERE issuer = ?1 AND subject = ?2")?
+                .prepare_cached(
+                    "SELECT user_id FROM identities WHERE issuer = ?1 AND subject = ?2",
+                )?
                 .query_row((&issuer, &subject), |r| r.get(0))
                 .optional()?;
             if let Some(user_id) = known {

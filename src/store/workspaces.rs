@@ -78,7 +78,8 @@ pub struct WorkspacePatch {
 }
 
 /// The columns [`wire`] and [`from_row`] read, in order.
-pub(super) const COLS: &str = "id, name, path, is_virtual, settings, created_at, updated_at, owner_id";
+pub(super) const COLS: &str =
+    "id, name, path, is_virtual, settings, created_at, updated_at, owner_id";
 
 /// Workspaces `?2` can see (`?2` is the owner filter, NULL for all).
 const VISIBLE: &str = "(?2 IS NULL OR owner_id = ?2)";
@@ -123,8 +124,9 @@ fn load(c: &Connection, owner: Option<&str>, id: &str) -> Result<Workspace, Fail
     )?;
     let mut ws = one(&mut st, (id, owner), from_row)?
         .ok_or(Fail::Store(StoreError::NotFound(Entity::Workspace)))?;
-    let mut st =
-        c.prepare_cached("SELECT path FROM workspace_paths WHERE workspace_id = ?1 ORDER BY rowid")?;
+    let mut st = c.prepare_cached(
+        "SELECT path FROM workspace_paths WHERE workspace_id = ?1 ORDER BY rowid",
+    )?;
     ws.additional_paths = all(&mut st, [id], |r| Ok(str(r, 0)?.to_owned()))?;
     Ok(ws)
 }
@@ -230,7 +232,11 @@ impl Store {
             Some(s) => Some(serde_json::to_string(s).map_err(bad_json("workspaces.settings"))?),
             None => None,
         };
-        let (id, owner, now) = (id.to_owned(), scope.owner().map(str::to_owned), now.to_owned());
+        let (id, owner, now) = (
+            id.to_owned(),
+            scope.owner().map(str::to_owned),
+            now.to_owned(),
+        );
         self.write(move |c, _| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx
@@ -267,7 +273,9 @@ impl Store {
             let sessions = all(&mut st, [&id], |r| Ok(str(r, 0)?.to_owned()))?;
             drop(st);
             let n = tx
-                .prepare_cached(&format!("DELETE FROM workspaces WHERE id = ?1 AND {VISIBLE}"))?
+                .prepare_cached(&format!(
+                    "DELETE FROM workspaces WHERE id = ?1 AND {VISIBLE}"
+                ))?
                 .execute((&id, &owner))?;
             super::touched(n, Entity::Workspace)?;
             tx.commit()?;

@@ -50,10 +50,11 @@ async fn the_json_listing_is_byte_for_byte_the_serialized_workspaces() {
     let (store, _dir) = store().await;
     let mut odd = new_ws("w1");
     odd.name = "Ünïcode \"quoted\" \\ name\n".into();
-    odd.settings = serde_json::json!({"z": 1, "a": {"nested": [1, 2.5, null]}, "autoApproveSeverity": "low"})
-        .as_object()
-        .cloned()
-        .unwrap();
+    odd.settings =
+        serde_json::json!({"z": 1, "a": {"nested": [1, 2.5, null]}, "autoApproveSeverity": "low"})
+            .as_object()
+            .cloned()
+            .unwrap();
     store
         .create_workspace(&Scope::All, odd, "2026-01-01T00:00:00.000Z")
         .await
@@ -119,5 +120,8 @@ async fn an_update_writes_only_the_fields_it_is_given() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound(Entity::Workspace)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NotFound(Entity::Workspace)),
+        "{err:?}"
+    );
 }
