@@ -20,6 +20,7 @@ mod error;
 pub mod kinds;
 pub mod messages;
 mod migrate;
+mod oauth_keys;
 pub mod oauth_tokens;
 mod pages;
 pub mod parts;
@@ -151,6 +152,15 @@ impl Store {
         F: FnOnce(&mut Connection, &pages::Pages) -> Result<T, Fail> + Send + 'static,
     {
         pool::run(&self.inner, Side::Write, move |c, inner| f(c, &inner.pages)).await
+    }
+
+    /// Run one write statement with owned parameters; the number of rows it changed.
+    pub(crate) async fn exec<P>(&self, sql: &'static str, params: P) -> Result<usize, StoreError>
+    where
+        P: rusqlite::Params + Send + 'static,
+    {
+        self.write(move |c, _| Ok(c.prepare_cached(sql)?.execute(params)?))
+            .await
     }
 
     /// The generation of `workspace_id`'s session pages: take it *before* reading a page to
