@@ -16,7 +16,7 @@
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, the auth layer.
 //! - [`events`]: server → client events and the hub that routes them.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
-//! - [`store`]: SQLite through sqlx; the only place SQL lives.
+//! - [`store`]: SQLite through rusqlite; the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
 //! - [`proc`]: the environment of child processes (no secrets).

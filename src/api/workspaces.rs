@@ -41,11 +41,19 @@ fn default_settings() -> Map<String, Value> {
     m
 }
 
-/// The workspace list, serialized by the store straight from its rows.
+/// The workspace list, serialized by the store straight from its rows and served from the
+/// store's page cache until a workspace is written.
 async fn list(State(app): State<AppState>, Caller(scope): Caller) -> Result<Response, AppError> {
+    let key = PageKey::workspaces(scope.owner());
+    let generation = app.store.page_generation(&key);
+    if let Some(body) = app.store.cached_page(&key) {
+        return Ok(json_response(body));
+    }
     let list = app.store.list_workspaces_json(&scope).await?;
     if list.len > 0 {
-        return Ok(json_response(list_body("workspaces", &list.json)));
+        let body = Bytes::from(list_body("workspaces", &list.json));
+        app.store.keep_page(key, generation, body.clone());
+        return Ok(json_response(body));
     }
     // Upstream quirk the clients rely on: an empty list gets a default virtual workspace.
     let _guard = DEFAULT_WORKSPACE.lock().await;
@@ -208,13 +216,12 @@ async fn sessions(
         after,
     };
     // Only first pages are cached (later ones are read once each while scrolling).
-    let key = (query.after.is_none() && limit.is_some()).then(|| PageKey {
-        owner: scope.owner().map(str::to_owned),
-        workspace_id: id.clone(),
-        query: format!("{}|{:?}|{limit:?}", query.root_only, query.status),
+    let key = (query.after.is_none() && limit.is_some()).then(|| {
+        let q = format!("{}|{:?}|{limit:?}", query.root_only, query.status);
+        PageKey::sessions(scope.owner(), &id, &q)
     });
     // Taken before the read: a write that lands during it retires what this read caches.
-    let generation = app.store.page_generation(&id);
+    let generation = key.as_ref().map(|k| app.store.page_generation(k));
     if let Some(body) = key.as_ref().and_then(|k| app.store.cached_page(k)) {
         return Ok(json_response(body));
     }
@@ -233,7 +240,7 @@ async fn sessions(
         limit,
     });
     let body = Bytes::from(session_page_body(&page.json, pagination.as_ref()));
-    if let Some(key) = key {
+    if let (Some(key), Some(generation)) = (key, generation) {
         app.store.keep_page(key, generation, body.clone());
     }
     Ok(json_response(body))

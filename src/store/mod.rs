@@ -45,7 +45,7 @@ use rusqlite::Connection;
 pub use error::{BackendError, Entity, StoreError};
 pub use kinds::{MessageStatus, Role, SessionStatus};
 pub use messages::{Message, MessageWithParts, Part, TranscriptPage};
-pub use pages::PageKey;
+pub use pages::{PageKey, Topic};
 pub use sessions::Session;
 pub use sessions_json::SessionPageJson;
 pub use workspaces::Workspace;
@@ -163,19 +163,19 @@ impl Store {
             .await
     }
 
-    /// The generation of `workspace_id`'s session pages: take it *before* reading a page to
-    /// cache, and pass it to [`Store::keep_page`].
-    pub fn page_generation(&self, workspace_id: &str) -> u64 {
-        self.inner.pages.generation(workspace_id)
+    /// The generation of the topic of `key`: take it *before* reading a page to cache, and
+    /// pass it to [`Store::keep_page`] (see `pages.rs`).
+    pub fn page_generation(&self, key: &PageKey) -> u64 {
+        self.inner.pages.generation(&key.topic)
     }
 
-    /// A page kept by [`Store::keep_page`], if no write has touched its workspace since.
+    /// A page kept by [`Store::keep_page`], if no write has changed its topic since.
     pub fn cached_page(&self, key: &PageKey) -> Option<Bytes> {
         self.inner.pages.get(key)
     }
 
     /// Keep a page (the response bytes) read under `generation`; ignored if a write has
-    /// touched the workspace since.
+    /// changed its topic since.
     pub fn keep_page(&self, key: PageKey, generation: u64, body: Bytes) {
         self.inner.pages.put(key, generation, body);
     }

@@ -5,8 +5,8 @@
 
 use rusqlite::{Row, TransactionBehavior};
 
-use super::rows::{all, int, one, str};
 pub use super::oauth_keys::SigningKeyRow;
+use super::rows::{all, int, one, str};
 use super::{Fail, Store, StoreError};
 use crate::time::now_iso;
 

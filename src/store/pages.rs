@@ -1,31 +1,60 @@
-//! The first page of each workspace's session list (the sidebar), kept as the response bytes
-//! until the store sees a write that touches that workspace's sessions.
+//! Response bytes of hot list routes, kept until the store sees a write that changes them: the
+//! first page of each workspace's session list (the sidebar), and the workspace list.
 //!
-//! Correct without locking the read against writes: every workspace has a *generation*, bumped
-//! by the store after each write that changes a session row of it has committed (inside the
-//! write's blocking task, so a cancelled request cannot skip it). A reader takes the generation
-//! *before* it queries and stores its page under that generation; a lookup returns a page only
-//! while its generation is still current. A write that raced the read has bumped the generation
-//! by then, so the page it might have missed is never served. Generations come from one
-//! process-wide counter, so they never repeat for a workspace.
+//! Correct without locking reads against writes: every *topic* (one workspace's sessions, or
+//! the set of workspaces) has a generation, bumped by the store after each write that changes
+//! it has committed (inside the write's blocking task, so a cancelled request cannot skip it).
+//! A reader takes the generation *before* it queries and stores its page under that
+//! generation; a lookup returns a page only while its generation is still current. A write
+//! that raced the read has bumped the generation by then, so the page it might have missed is
+//! never served. Generations come from one process-wide counter, so they never repeat.
 //!
 //! Only this process's writes are seen: the lock file keeps a second server off the database,
-//! and the admin commands do not touch sessions. (With PostgreSQL and several servers the
-//! generation will live in the database.)
+//! and the admin commands touch neither sessions nor workspaces. (With PostgreSQL and several
+//! servers the generations will live in the database.)
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 
-/// What a cached page depends on besides the workspace's rows.
+/// What a cached page is derived from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// The sessions of one workspace.
+    Sessions(String),
+    /// The workspaces themselves (their rows and paths).
+    Workspaces,
+}
+
+/// A cached page: its topic, and what else its bytes depend on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageKey {
     /// The caller's owner filter (`None`: sees everything).
     pub owner: Option<String>,
-    pub workspace_id: String,
-    /// The query as the list route understood it (filters and page size).
+    pub topic: Topic,
+    /// The query as the route understood it (filters and page size).
     pub query: String,
+}
+
+impl PageKey {
+    /// A page of `workspace_id`'s sessions.
+    pub fn sessions(owner: Option<&str>, workspace_id: &str, query: &str) -> Self {
+        Self {
+            owner: owner.map(str::to_owned),
+            topic: Topic::Sessions(workspace_id.to_owned()),
+            query: query.to_owned(),
+        }
+    }
+
+    /// The workspace list as `owner` sees it.
+    pub fn workspaces(owner: Option<&str>) -> Self {
+        Self {
+            owner: owner.map(str::to_owned),
+            topic: Topic::Workspaces,
+            query: String::new(),
+        }
+    }
 }
 
 /// Bytes of cached pages kept at most; past it the oldest generations go first.
@@ -34,9 +63,15 @@ const BUDGET: usize = 4 << 20;
 #[derive(Default)]
 struct State {
     clock: u64,
-    generations: HashMap<String, u64>,
+    generations: HashMap<Topic, u64>,
     pages: HashMap<PageKey, (u64, Bytes)>,
     bytes: usize,
+}
+
+impl State {
+    fn generation(&self, topic: &Topic) -> u64 {
+        self.generations.get(topic).copied().unwrap_or(0)
+    }
 }
 
 /// The cache and the generations; one per store.
@@ -50,44 +85,43 @@ impl Pages {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn generation(&self, workspace_id: &str) -> u64 {
-        self.state()
-            .generations
-            .get(workspace_id)
-            .copied()
-            .unwrap_or(0)
+    pub(crate) fn generation(&self, topic: &Topic) -> u64 {
+        self.state().generation(topic)
     }
 
-    /// After a committed write to sessions of `workspace_id`: retire its pages.
-    pub(crate) fn bump(&self, workspace_id: &str) {
+    /// After a committed write that changed `topic`: retire its pages.
+    pub(crate) fn bump(&self, topic: Topic) {
         let mut s = self.state();
         s.clock += 1;
         let now = s.clock;
-        s.generations.insert(workspace_id.to_owned(), now);
         let mut freed = 0;
         s.pages.retain(|k, (_, body)| {
-            let keep = k.workspace_id != workspace_id;
+            let keep = k.topic != topic;
             if !keep {
                 freed += body.len();
             }
             keep
         });
         s.bytes -= freed;
+        s.generations.insert(topic, now);
+    }
+
+    /// After a committed write to sessions of `workspace_id`.
+    pub(crate) fn bump_sessions(&self, workspace_id: &str) {
+        self.bump(Topic::Sessions(workspace_id.to_owned()));
     }
 
     pub(crate) fn get(&self, key: &PageKey) -> Option<Bytes> {
         let s = self.state();
-        let current = s.generations.get(&key.workspace_id).copied().unwrap_or(0);
         match s.pages.get(key) {
-            Some((g, body)) if *g == current => Some(body.clone()),
+            Some((g, body)) if *g == s.generation(&key.topic) => Some(body.clone()),
             _ => None,
         }
     }
 
     pub(crate) fn put(&self, key: PageKey, generation: u64, body: Bytes) {
         let mut s = self.state();
-        let current = s.generations.get(&key.workspace_id).copied().unwrap_or(0);
-        if generation != current || body.len() > BUDGET / 4 {
+        if generation != s.generation(&key.topic) || body.len() > BUDGET / 4 {
             return;
         }
         while s.bytes + body.len() > BUDGET {
@@ -115,31 +149,40 @@ mod tests {
     use super::*;
 
     fn key(ws: &str) -> PageKey {
-        PageKey {
-            owner: None,
-            workspace_id: ws.into(),
-            query: "q".into(),
-        }
+        PageKey::sessions(None, ws, "q")
+    }
+
+    fn generation(pages: &Pages, ws: &str) -> u64 {
+        pages.generation(&key(ws).topic)
     }
 
     #[test]
     fn a_page_read_before_a_write_is_not_served_after_it() {
         let pages = Pages::default();
-        let g = pages.generation("w");
+        let g = generation(&pages, "w");
         // A write commits while the read is running…
-        pages.bump("w");
+        pages.bump_sessions("w");
         // …so the page that read stores is never served.
         pages.put(key("w"), g, Bytes::from_static(b"old"));
         assert_eq!(pages.get(&key("w")), None);
-        let g = pages.generation("w");
+        let g = generation(&pages, "w");
         pages.put(key("w"), g, Bytes::from_static(b"new"));
         assert_eq!(pages.get(&key("w")).as_deref(), Some(&b"new"[..]));
-        // Other workspaces are not disturbed by a write to this one.
-        let h = pages.generation("v");
+        // Other topics are not disturbed by a write to this one.
+        let h = generation(&pages, "v");
         pages.put(key("v"), h, Bytes::from_static(b"v"));
-        pages.bump("w");
+        let list = PageKey::workspaces(None);
+        pages.put(
+            list.clone(),
+            pages.generation(&list.topic),
+            Bytes::from_static(b"l"),
+        );
+        pages.bump_sessions("w");
         assert_eq!(pages.get(&key("w")), None);
         assert_eq!(pages.get(&key("v")).as_deref(), Some(&b"v"[..]));
+        assert_eq!(pages.get(&list).as_deref(), Some(&b"l"[..]));
+        pages.bump(Topic::Workspaces);
+        assert_eq!(pages.get(&list), None);
     }
 
     #[test]
@@ -148,7 +191,7 @@ mod tests {
         let big = Bytes::from(vec![b'x'; BUDGET / 4]);
         for i in 0..10 {
             let ws = format!("w{i}");
-            let g = pages.generation(&ws);
+            let g = generation(&pages, &ws);
             pages.put(key(&ws), g, big.clone());
         }
         let s = pages.state();

@@ -27,7 +27,7 @@ fn returning(
     let mut st = c.prepare_cached(sql)?;
     let s = one(&mut st, params, from_row)?;
     if let Some(s) = &s {
-        pages.bump(&s.workspace_id);
+        pages.bump_sessions(&s.workspace_id);
     }
     Ok(s)
 }
@@ -178,7 +178,7 @@ impl Store {
         self.write(move |c, pages| {
             let mut st = c.prepare_cached(&SQL)?;
             let ws = one(&mut st, (id, owner), |r| Ok(str(r, 0)?.to_owned()))?;
-            pages.bump(&ws.ok_or_else(not_found)?);
+            pages.bump_sessions(&ws.ok_or_else(not_found)?);
             Ok(())
         })
         .await

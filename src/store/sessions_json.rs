@@ -77,7 +77,7 @@ impl Store {
             }
             if root_only && page.len > 0 {
                 let ids = String::from_utf8(ids).unwrap_or_default();
-                each_row(c, &children_sql(WIRE_COLS), [ids], |r| {
+                each_row(c, children_sql(false), [ids], |r| {
                     push_row(&mut page.json, &mut page.len, r)
                 })?;
             }

@@ -4,11 +4,13 @@
 //! condition would defeat them). The rows come out as [`Session`]s here, or as JSON bytes in
 //! `sessions_json.rs`; both share this SQL.
 
+use std::sync::LazyLock;
+
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::rows::str;
-use super::sessions::{COLS, SessionPage, SessionQuery, from_row};
+use super::sessions::{COLS, SessionPage, SessionQuery, WIRE_COLS, from_row};
 use super::{Fail, Scope, Session, Store, StoreError};
 
 /// A listing's SQL and its parameters.
@@ -56,12 +58,18 @@ pub(super) fn list_sql(cols: &str, owner: Option<&str>, q: &SessionQuery) -> Lis
     ListSql { sql, params }
 }
 
-/// The children of the sessions whose ids are in the JSON array `?1`, newest first.
-pub(super) fn children_sql(cols: &str) -> String {
-    format!(
-        "SELECT {cols} FROM sessions WHERE parent_id IN (SELECT value FROM json_each(?1)) \
-         ORDER BY updated_at DESC, id DESC"
-    )
+/// The children of the sessions whose ids are in the JSON array `?1`, newest first: the
+/// columns of `WIRE_COLS` (`wire`) or, with `owned`, of `COLS` (`from_row`).
+pub(super) fn children_sql(owned: bool) -> &'static str {
+    fn sql(cols: &str) -> String {
+        format!(
+            "SELECT {cols} FROM sessions WHERE parent_id IN (SELECT value FROM json_each(?1)) \
+             ORDER BY updated_at DESC, id DESC"
+        )
+    }
+    static WIRE: LazyLock<String> = LazyLock::new(|| sql(WIRE_COLS));
+    static OWNED: LazyLock<String> = LazyLock::new(|| sql(&COLS));
+    if owned { &OWNED } else { &WIRE }
 }
 
 /// Run `sql`, handing each row to `f`.
@@ -108,7 +116,7 @@ impl Store {
                 let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
                 let ids = serde_json::to_string(&ids).map_err(super::error::bad_json("ids"))?;
                 let mut children = Vec::new();
-                each_row(c, &children_sql(&COLS), [ids], |r| {
+                each_row(c, children_sql(true), [ids], |r| {
                     children.push(from_row(r)?);
                     Ok(())
                 })?;

@@ -111,12 +111,8 @@ async fn a_generated_title_replaces_only_a_default_title() {
 /// The first sidebar page of `w`, read as the list route reads it: from the cache when it is
 /// current, else from the store, then kept.
 async fn sidebar(store: &Store) -> Bytes {
-    let key = PageKey {
-        owner: None,
-        workspace_id: "w".into(),
-        query: "first".into(),
-    };
-    let generation = store.page_generation("w");
+    let key = PageKey::sessions(None, "w", "first");
+    let generation = store.page_generation(&key);
     if let Some(body) = store.cached_page(&key) {
         return body;
     }

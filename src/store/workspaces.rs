@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::error::bad_json;
 use super::rows::{all, flag, json_col, one, opt_str, raw_json, str};
-use super::{Entity, Fail, Scope, Store, StoreError};
+use super::{Entity, Fail, Scope, Store, StoreError, Topic};
 
 /// A workspace as the clients see it, plus its owner (not on the wire).
 #[derive(Debug, Clone, PartialEq)]
@@ -196,7 +196,7 @@ impl Store {
         let settings =
             serde_json::to_string(&new.settings).map_err(bad_json("workspaces.settings"))?;
         let (owner, now) = (scope.owner().map(str::to_owned), now.to_owned());
-        self.write(move |c, _| {
+        self.write(move |c, pages| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.prepare_cached(
                 "INSERT INTO workspaces (id, name, path, is_virtual, created_at, updated_at, \
@@ -214,6 +214,7 @@ impl Store {
             insert_paths(&tx, &new.id, &new.additional_paths)?;
             let ws = load(&tx, owner.as_deref(), &new.id)?;
             tx.commit()?;
+            pages.bump(Topic::Workspaces);
             Ok(ws)
         })
         .await
@@ -237,7 +238,7 @@ impl Store {
             scope.owner().map(str::to_owned),
             now.to_owned(),
         );
-        self.write(move |c, _| {
+        self.write(move |c, pages| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx
                 .prepare_cached(&format!(
@@ -253,6 +254,7 @@ impl Store {
             }
             let ws = load(&tx, owner.as_deref(), &id)?;
             tx.commit()?;
+            pages.bump(Topic::Workspaces);
             Ok(ws)
         })
         .await
@@ -279,7 +281,8 @@ impl Store {
                 .execute((&id, &owner))?;
             super::touched(n, Entity::Workspace)?;
             tx.commit()?;
-            pages.bump(&id);
+            pages.bump_sessions(&id);
+            pages.bump(Topic::Workspaces);
             Ok(sessions)
         })
         .await

@@ -125,3 +125,64 @@ async fn an_update_writes_only_the_fields_it_is_given() {
         "{err:?}"
     );
 }
+
+/// The workspace list as the route reads it: cached while current, else read and kept.
+async fn listed(store: &Store) -> bytes::Bytes {
+    let key = crate::store::PageKey::workspaces(None);
+    let generation = store.page_generation(&key);
+    if let Some(body) = store.cached_page(&key) {
+        return body;
+    }
+    let body = bytes::Bytes::from(store.list_workspaces_json(&Scope::All).await.unwrap().json);
+    store.keep_page(key, generation, body.clone());
+    body
+}
+
+#[tokio::test]
+async fn no_workspace_write_leaves_the_cached_workspace_list_stale() {
+    let (store, _dir) = store().await;
+    let now = "2026-01-02T00:00:00.000Z";
+    for step in 0..4 {
+        let cached = listed(&store).await;
+        assert_eq!(cached, listed(&store).await, "served from the cache");
+        let label = match step {
+            0 => {
+                store
+                    .create_workspace(&Scope::All, new_ws("w"), now)
+                    .await
+                    .unwrap();
+                "create_workspace"
+            }
+            1 => {
+                let patch = WorkspacePatch {
+                    name: Some("Renamed".into()),
+                    ..WorkspacePatch::default()
+                };
+                store
+                    .update_workspace(&Scope::All, "w", patch, now)
+                    .await
+                    .unwrap();
+                "update_workspace (name)"
+            }
+            2 => {
+                let patch = WorkspacePatch {
+                    additional_paths: Some(vec!["/z".into()]),
+                    ..WorkspacePatch::default()
+                };
+                store
+                    .update_workspace(&Scope::All, "w", patch, now)
+                    .await
+                    .unwrap();
+                "update_workspace (paths)"
+            }
+            _ => {
+                store.delete_workspace(&Scope::All, "w").await.unwrap();
+                "delete_workspace"
+            }
+        };
+        let after = listed(&store).await;
+        assert_ne!(after, cached, "{label}: the list changed");
+        let fresh = store.list_workspaces_json(&Scope::All).await.unwrap().json;
+        assert_eq!(after, fresh, "{label}: the cache is not stale");
+    }
+}
