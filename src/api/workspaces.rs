@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -61,7 +61,9 @@ async fn list(State(app): State<AppState>, Caller(scope): Caller) -> Result<Resp
     if workspaces.is_empty() {
         workspaces.push(create_default(&app, &scope).await?);
     }
-    Ok(ApiJson(json!({ "workspaces": workspaces })).into_response())
+    // Field order as on the cached path (a `Value` would sort the keys).
+    let array = serde_json::to_vec(&workspaces).map_err(AppError::internal)?;
+    Ok(json_response(list_body("workspaces", &array)))
 }
 
 async fn create_default(app: &AppState, scope: &Scope) -> Result<Workspace, AppError> {
