@@ -50,6 +50,7 @@ impl AppState {
         });
         let terminals = Terminals::new(
             Limits::default(),
+            settings.terminal_shell.clone(),
             settings.env_file_keys.clone(),
             shutdown.clone(),
         );

@@ -26,7 +26,8 @@
 //! - [`events`]: server → client events and the hub that routes them by visibility.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
-//! - [`store`]: the database; the only place SQL lives.
+//! - [`store`]: SQLite through rusqlite (one writer, a few readers, cached statements); the
+//!   only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`proc`]: the environment of child processes (no secrets).
 //! - [`time`]: wire timestamps and the injectable clock.

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::llm::{ChatMessage, ToolCall};
-use crate::store::{MessageWithParts, Part, Store, StoreError};
+use crate::store::{MessageWithParts, Part, Role, Store, StoreError};
 
 /// The most messages of a session sent to the provider (the newest ones).
 const HISTORY_LIMIT: u32 = 1000;
@@ -34,10 +34,10 @@ pub async fn conversation(
 
 /// The messages one stored message becomes.
 pub fn append(out: &mut Vec<ChatMessage>, m: &MessageWithParts) {
-    if m.message.role != "assistant" {
+    if m.message.role != Role::Assistant {
         let text = texts(&m.parts);
         if !text.is_empty() {
-            let role = if m.message.role == "system" {
+            let role = if m.message.role == Role::System {
                 "system"
             } else {
                 "user"

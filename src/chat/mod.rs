@@ -40,18 +40,6 @@ use crate::store::Store;
 pub use plan::Refusal;
 pub use runs::Runs;
 
-/// The owner of a workspace, for routing an event about it. If the lookup fails, the event
-/// goes to those who see everything (logged): never to someone who may not see it.
-pub async fn owner_of(store: &Store, workspace_id: &str) -> Option<String> {
-    match store.workspace_owner(workspace_id).await {
-        Ok(owner) => owner,
-        Err(e) => {
-            tracing::error!(workspace.id = %workspace_id, error = %e, "cannot look up a workspace owner; telling the server owner only");
-            None
-        }
-    }
-}
-
 /// What a chat context is built from.
 pub struct ChatDeps {
     pub store: Store,

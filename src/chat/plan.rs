@@ -11,7 +11,7 @@ use crate::config::LlmSettings;
 use crate::events::ServerEvent;
 use crate::llm::registry::{Registry, ResolveError, ResolvedModel};
 use crate::llm::{ChatMessage, ChatRequest};
-use crate::store::{Scope, Session, StoreError, Workspace};
+use crate::store::{Scope, Session, SessionStatus, StoreError, Workspace};
 
 /// Everything a turn needs that the pre-checks established.
 #[derive(Debug, Clone)]
@@ -83,10 +83,10 @@ impl Refusal {
 pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Plan, Refusal> {
     let session = match chat.store().get_session(scope, session_id).await {
         Ok(s) => s,
-        Err(StoreError::NotFound) => return Err(Refusal::SessionNotFound),
+        Err(StoreError::NotFound(_)) => return Err(Refusal::SessionNotFound),
         Err(e) => return Err(internal(e)),
     };
-    if session.status == "closed" {
+    if session.status == SessionStatus::Closed {
         return Err(Refusal::SessionClosed);
     }
     let preconfig = preconfig_of(chat, &session).await?;
@@ -98,7 +98,7 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
         .await
     {
         Ok(w) => Some(w),
-        Err(StoreError::NotFound) => None,
+        Err(StoreError::NotFound(_)) => None,
         Err(e) => return Err(internal(e)),
     };
     let today = crate::time::now_iso();

@@ -2,6 +2,7 @@
 //! running are marked not running, and replies left `streaming` become `interrupted`, keeping
 //! the text already saved (written at most 300 ms apart while streaming).
 
+use crate::store::MessageStatus;
 use crate::store::messages::MessageUpdate;
 use crate::store::{Store, StoreError};
 use crate::time::{now_iso, now_ms};
@@ -20,7 +21,7 @@ pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
     let mut out = Recovered::default();
     for id in store.streaming_message_ids().await? {
         let update = MessageUpdate {
-            status: Some("interrupted".into()),
+            status: Some(MessageStatus::Interrupted),
             completed_at: Some(now_ms()),
             error: Some(CRASH_MESSAGE.into()),
             ..MessageUpdate::default()

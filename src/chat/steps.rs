@@ -16,7 +16,7 @@ use crate::events::{Audience, ConnId, ServerEvent};
 use crate::llm::{ChatMessage, Usage};
 use crate::store::messages::{MessageTokens, MessageUpdate};
 use crate::store::sessions::TokenTotals;
-use crate::store::{Message, StoreError};
+use crate::store::{Message, MessageStatus, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// How one step ended.
@@ -145,12 +145,12 @@ async fn finish(
     let sid = plan.session.id.as_str();
     let tokens = tokens_of(usage);
     let (status, error) = match end {
-        End::Completed { .. } => ("completed", None),
-        End::Failed(e) => ("error", Some(e.message.clone())),
-        End::Interrupted(why) => ("interrupted", Some((*why).to_owned())),
+        End::Completed { .. } => (MessageStatus::Completed, None),
+        End::Failed(e) => (MessageStatus::Error, Some(e.message.clone())),
+        End::Interrupted(why) => (MessageStatus::Interrupted, Some((*why).to_owned())),
     };
     let update = MessageUpdate {
-        status: Some(status.into()),
+        status: Some(status),
         tokens: Some(tokens),
         completed_at: Some(now_ms()),
         error,

@@ -6,8 +6,6 @@ use super::Chat;
 use super::plan::Plan;
 use crate::events::{Audience, ServerEvent};
 use crate::llm::{ChatMessage, ChatRequest, Delta, LlmError};
-use crate::store::Scope;
-use crate::store::sessions::SessionPatch;
 use crate::time::now_iso;
 
 /// The system prompt of a title request (the fake provider in the tests recognises "title").
@@ -81,23 +79,11 @@ async fn try_generate(
     if title.is_empty() {
         return Err("the model answered with an empty title".into());
     }
-    // The user may have renamed the session meanwhile: never overwrite that.
-    let current = chat
-        .store()
-        .get_session(&Scope::All, &plan.session.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !is_default_title(&current.title) {
-        return Ok(None);
-    }
-    let patch = SessionPatch {
-        title: Some(title),
-        ..SessionPatch::default()
-    };
+    // The user may have renamed the session meanwhile: the write happens only while the title
+    // is still a default one, in the same statement that checks it.
     chat.store()
-        .update_session(&Scope::All, &plan.session.id, patch, &now_iso())
+        .set_title_if_default(&plan.session.id, &title, &now_iso())
         .await
-        .map(Some)
         .map_err(|e| e.to_string())
 }
 

@@ -11,7 +11,7 @@ use crate::events::event::{ProviderError, Usage as WireUsage};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::llm::{LlmError, LlmErrorKind, RetryNotice};
 use crate::store::messages::{MessageTokens, MessageUpdate};
-use crate::store::{Message, Part, Session, StoreError};
+use crate::store::{Message, MessageStatus, Part, Session, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// What the turn produced, for the worker (title generation).
@@ -66,7 +66,7 @@ pub async fn run(
     if result.is_err() {
         // The store failed mid-reply: still end the message, so no client waits on it.
         let update = MessageUpdate {
-            status: Some("error".into()),
+            status: Some(MessageStatus::Error),
             completed_at: Some(now_ms()),
             error: Some("The reply could not be saved".into()),
             ..MessageUpdate::default()
@@ -82,7 +82,7 @@ pub async fn run(
 
 /// `session.updated` (the running state) to everyone who may see the session.
 pub(super) async fn publish_session_updated(chat: &Chat, session: Session) {
-    let owner = super::owner_of(chat.store(), &session.workspace_id).await;
+    let owner = session.owner_id.clone();
     chat.hub().publish(
         Audience::Viewers {
             owner: owner.as_deref(),

@@ -157,7 +157,7 @@ async fn end_running(chat: &Chat, sid: &str) {
     let now = now_iso();
     match chat.store().set_running(sid, None, &now).await {
         Ok(s) => turn::publish_session_updated(chat, s).await,
-        Err(StoreError::NotFound) => {
+        Err(StoreError::NotFound(_)) => {
             tracing::debug!(session.id = %sid, "session deleted while running");
         }
         Err(e) => tracing::error!(session.id = %sid, error = %e, "cannot clear runningAt"),
@@ -168,6 +168,6 @@ async fn end_running(chat: &Chat, sid: &str) {
 async fn session_gone(chat: &Chat, sid: &str) -> bool {
     matches!(
         chat.store().get_session(&Scope::All, sid).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(_))
     )
 }

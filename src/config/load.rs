@@ -157,6 +157,7 @@ impl Settings {
             llm: llm(&src, file, env)?,
             oauth: oauth(&src)?,
             ws_heartbeat: Duration::from_secs(30),
+            terminal_shell: src.non_empty("JEAN2_TERMINAL_SHELL"),
             env_file_keys: file.keys().cloned().collect(),
             data_dir,
         };

@@ -49,6 +49,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_PUBLIC_URL",
     "JEAN2_CLIENT_PORT",
     "JEAN2_WS_IDLE_TIMEOUT",
+    "JEAN2_TERMINAL_SHELL",
 ];
 
 /// Certificate and key for HTTPS/WSS.
@@ -151,6 +152,8 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     /// Interval of the JSON `ping` on every WebSocket (30 s, `PROTOCOL.md` §4.2; tests shorten it).
     pub ws_heartbeat: Duration,
+    /// `JEAN2_TERMINAL_SHELL`: the shell terminals start (default `$SHELL`, else bash).
+    pub terminal_shell: Option<String>,
     /// The names set in `<data dir>/.env`: never passed on to child processes (shell tool,
     /// terminals), whatever they are called ([`crate::proc::child_env`]).
     pub env_file_keys: Vec<String>,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::chat::Chat;
 use crate::events::Hub;
-use crate::store::{Store, StoreError};
+use crate::store::{Entity, Store, StoreError};
 use crate::terminal::Terminals;
 
 pub use lifecycle::{NewSessionInput, Resumption};
@@ -25,7 +25,7 @@ pub use workspaces::{CreateWorkspace, UpdateWorkspace, expand_home};
 pub enum Error {
     /// `"{what} not found"`: the id is unknown or not visible to the caller.
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Entity),
     /// The request is well-formed but not acceptable (the message says why).
     #[error("{0}")]
     Invalid(String),
@@ -39,11 +39,10 @@ pub enum Error {
     Store(StoreError),
 }
 
-impl Error {
-    /// A store error about `what`: its `NotFound` names the entity.
-    pub(crate) fn store(what: &'static str) -> impl Fn(StoreError) -> Error {
-        move |e| match e {
-            StoreError::NotFound => Error::NotFound(what),
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound(what) => Error::NotFound(what),
             StoreError::Conflict(m) => Error::Conflict(m),
             other => Error::Store(other),
         }

@@ -3,10 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::store::Scope;
 use crate::store::sessions::{NewSession, TokenTotals};
 use crate::store::testing::store;
 use crate::store::workspaces::NewWorkspace;
+use crate::store::{Entity, Scope};
 
 fn obj(v: Value) -> Map<String, Value> {
     match v {
@@ -110,7 +110,7 @@ async fn messages_and_parts_serialize_as_the_protocol_says() {
         .await
         .unwrap();
     let done = MessageUpdate {
-        status: Some("completed".into()),
+        status: Some(MessageStatus::Completed),
         completed_at: Some(9),
         tokens: Some(MessageTokens {
             prompt: 3,
@@ -214,5 +214,8 @@ async fn a_message_for_an_unknown_session_is_not_found() {
         .create_message(&Message::user("nope", 1))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NotFound(Entity::Session)),
+        "{err:?}"
+    );
 }

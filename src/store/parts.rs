@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use rusqlite::{Connection, Row};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
+use super::error::bad_json;
 use super::messages::{Message, MessageWithParts};
-use super::{Store, StoreError, json_col};
+use super::rows::{int, json_col, str};
+use super::{Entity, Fail, Store, StoreError};
 
 /// A part: `{id, messageId, createdAt}` merged flat with its `data` (which holds `type`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,35 +44,41 @@ impl Part {
     }
 }
 
-fn part_from_row(row: &SqliteRow) -> Result<Part, StoreError> {
-    let data: String = row.try_get("data")?;
+fn part_from_row(row: &Row<'_>) -> Result<Part, Fail> {
     Ok(Part {
-        id: row.try_get("id")?,
-        message_id: row.try_get("message_id")?,
-        session_id: row.try_get("session_id")?,
-        created_at: row.try_get("created_at")?,
-        data: json_col("parts.data", &data)?,
+        id: str(row, 0)?.to_owned(),
+        message_id: str(row, 1)?.to_owned(),
+        session_id: str(row, 2)?.to_owned(),
+        data: json_col("parts.data", str(row, 3)?)?,
+        created_at: int(row, 4)?,
     })
 }
 
 impl Store {
     /// Insert a part (its message must exist).
     pub async fn create_part(&self, part: &Part) -> Result<(), StoreError> {
-        let call_id = part.data.get("callId").and_then(Value::as_str);
-        sqlx::query(
-            "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&part.id)
-        .bind(&part.message_id)
-        .bind(&part.session_id)
-        .bind(part.kind())
-        .bind(call_id)
-        .bind(Value::Object(part.data.clone()).to_string())
-        .bind(part.created_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let data = serde_json::to_string(&part.data).map_err(bad_json("parts.data"))?;
+        let call_id = part
+            .data
+            .get("callId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let (id, message_id, session_id, kind, created_at) = (
+            part.id.clone(),
+            part.message_id.clone(),
+            part.session_id.clone(),
+            part.kind().to_owned(),
+            part.created_at,
+        );
+        self.write(move |c, _| {
+            c.prepare_cached(
+                "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute((id, message_id, session_id, kind, call_id, data, created_at))?;
+            Ok(())
+        })
+        .await
     }
 
     /// Replace a part's data (e.g. the text streamed so far).
@@ -80,53 +87,51 @@ impl Store {
         part_id: &str,
         data: &Map<String, Value>,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE parts SET data = ? WHERE id = ?")
-            .bind(Value::Object(data.clone()).to_string())
-            .bind(part_id)
-            .execute(self.pool())
-            .await?;
-        super::touched(&done)?;
-        Ok(())
+        let data = serde_json::to_string(data).map_err(bad_json("parts.data"))?;
+        let id = part_id.to_owned();
+        self.write(move |c, _| {
+            let n = c
+                .prepare_cached("UPDATE parts SET data = ?1 WHERE id = ?2")?
+                .execute((data, id))?;
+            super::touched(n, Entity::Part)
+        })
+        .await
     }
+}
 
-    /// Each message with its parts, ordered by `(createdAt, id)`; messages keep their order.
-    pub(crate) async fn attach_parts(
-        &self,
-        messages: Vec<Message>,
-    ) -> Result<Vec<MessageWithParts>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-        let ids = serde_json::to_string(&ids).map_err(|source| StoreError::BadJson {
-            column: "messages.id",
-            source,
-        })?;
-        let rows = sqlx::query(
-            "SELECT id, message_id, session_id, data, created_at FROM parts \
-             WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
-        )
-        .bind(ids)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out: Vec<MessageWithParts> = messages
-            .into_iter()
-            .map(|message| MessageWithParts {
-                message,
-                parts: Vec::new(),
-            })
-            .collect();
-        let index: HashMap<String, usize> = out
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.message.id.clone(), i))
-            .collect();
-        for row in &rows {
-            let part = part_from_row(row)?;
-            if let Some(&i) = index.get(&part.message_id) {
-                out[i].parts.push(part);
-            }
-        }
-        Ok(out)
+/// Each message with its parts, ordered by `(createdAt, id)`; messages keep their order.
+pub(crate) fn attach_parts(
+    c: &Connection,
+    messages: Vec<Message>,
+) -> Result<Vec<MessageWithParts>, Fail> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
     }
+    // One bound JSON array instead of one parameter per message: any page size fits.
+    let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    let ids = serde_json::to_string(&ids).map_err(bad_json("messages.id"))?;
+    let mut out: Vec<MessageWithParts> = messages
+        .into_iter()
+        .map(|message| MessageWithParts {
+            message,
+            parts: Vec::new(),
+        })
+        .collect();
+    let index: HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.message.id.clone(), i))
+        .collect();
+    let mut st = c.prepare_cached(
+        "SELECT id, message_id, session_id, data, created_at FROM parts \
+         WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
+    )?;
+    let mut rows = st.query([ids])?;
+    while let Some(row) = rows.next()? {
+        let part = part_from_row(row)?;
+        if let Some(&i) = index.get(&part.message_id) {
+            out[i].parts.push(part);
+        }
+    }
+    Ok(out)
 }

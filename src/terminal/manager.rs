@@ -50,6 +50,8 @@ pub struct Terminals(Arc<Inner>);
 
 struct Inner {
     limits: Limits,
+    /// `JEAN2_TERMINAL_SHELL`, if set.
+    shell: Option<String>,
     env_file_keys: Vec<String>,
     sessions: Mutex<HashMap<String, Arc<Terminal>>>,
     events: broadcast::Sender<(Arc<str>, Arc<str>)>,
@@ -72,9 +74,17 @@ impl Inner {
 impl Terminals {
     /// `env_file_keys` are the names set in `.env` (kept from the shells, see [`crate::proc`]);
     /// `shutdown` closes every terminal when cancelled.
-    pub fn new(limits: Limits, env_file_keys: Vec<String>, shutdown: CancellationToken) -> Self {
+    /// Terminals within `limits`, whose shells start with `shell` (`None`: `$SHELL`, else bash)
+    /// and an environment without the names in `env_file_keys`.
+    pub fn new(
+        limits: Limits,
+        shell: Option<String>,
+        env_file_keys: Vec<String>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self(Arc::new(Inner {
             limits,
+            shell,
             env_file_keys,
             sessions: Mutex::new(HashMap::new()),
             events: broadcast::channel(256).0,
@@ -110,7 +120,7 @@ impl Terminals {
             id: uuid::Uuid::new_v4().to_string(),
             workspace_id: workspace_id.to_owned(),
             cwd,
-            shell: pick_shell(shell),
+            shell: pick_shell(shell, self.0.shell.as_deref()),
             env: crate::proc::child_env(&self.0.env_file_keys),
             scrollback_limit: self.0.limits.scrollback_bytes,
         };
@@ -251,19 +261,23 @@ async fn end(term: Arc<Terminal>) {
     let _ = tokio::time::timeout(Duration::from_secs(3), term.reaped()).await;
 }
 
-/// The shell to start: the requested one if `/etc/shells` lists it, else `$SHELL`, else
-/// `/bin/bash`, else `/bin/sh`.
-fn pick_shell(requested: Option<&str>) -> String {
+/// The shell to start: the requested one if `/etc/shells` lists it, else the configured one
+/// (`JEAN2_TERMINAL_SHELL`), else `$SHELL`, else `/bin/bash`, else `/bin/sh`.
+fn pick_shell(requested: Option<&str>, configured: Option<&str>) -> String {
     let listed = std::fs::read_to_string("/etc/shells").unwrap_or_default();
     let is_listed = |s: &str| listed.lines().any(|l| l.trim() == s);
     if let Some(s) = requested.filter(|s| is_listed(s) && Path::new(s).is_file()) {
         return s.to_owned();
     }
     let env_shell = std::env::var_os("SHELL").map(PathBuf::from);
-    [env_shell, Some("/bin/bash".into())]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_absolute() && p.is_file())
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "/bin/sh".to_owned())
+    [
+        configured.map(PathBuf::from),
+        env_shell,
+        Some("/bin/bash".into()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_absolute() && p.is_file())
+    .map(|p| p.to_string_lossy().into_owned())
+    .unwrap_or_else(|| "/bin/sh".to_owned())
 }

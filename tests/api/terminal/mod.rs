@@ -29,6 +29,9 @@ pub async fn setup() -> (TestApp, String, tempfile::TempDir) {
     let app = spawn_app_with(|s| {
         s.auth_token = Some(jean2::config::Secret::new(TOKEN));
         s.env_file_keys = vec!["HOME".to_owned()];
+        // Not the machine's login shell: its startup files (a `~/.bashrc` that stalls without
+        // HOME, say) are not what these tests are about.
+        s.terminal_shell = Some("/bin/sh".to_owned());
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
