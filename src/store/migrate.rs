@@ -28,6 +28,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "oauth",
         sql: include_str!("../../migrations/0002_oauth.sql"),
     },
+    Migration {
+        version: 3,
+        name: "agent",
+        sql: include_str!("../../migrations/0003_agent.sql"),
+    },
 ];
 
 /// Bring the schema up to date. Safe to run from two processes at once: each migration
@@ -154,11 +159,12 @@ mod tests {
         // A marker a re-run of migration 1 would undo.
         conn.execute_batch("DROP INDEX idx_parts_type").unwrap();
         run(&mut conn).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), 2);
+        assert_eq!(user_version(&conn).unwrap(), MIGRATIONS.len() as u32);
         assert!(
             !table_exists(&conn, "idx_parts_type"),
             "migration 1 was re-run"
         );
+        assert!(table_exists(&conn, "queued_messages"), "later ones ran");
     }
 
     #[test]
@@ -172,7 +178,7 @@ mod tests {
         )
         .unwrap();
         run(&mut conn).unwrap();
-        assert_eq!(user_version(&conn).unwrap(), 2);
+        assert_eq!(user_version(&conn).unwrap(), MIGRATIONS.len() as u32);
         assert!(table_exists(&conn, "users"), "migration 2 ran");
     }
 }

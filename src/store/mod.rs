@@ -16,7 +16,9 @@
 //! (each server keeps connection, "running" and page-cache state in memory; two would disagree).
 
 pub mod apps;
+mod asks;
 mod error;
+pub mod grants;
 pub mod kinds;
 pub mod messages;
 mod migrate;
@@ -25,11 +27,13 @@ pub mod oauth_tokens;
 mod pages;
 pub mod parts;
 mod pool;
+pub mod queue;
 mod rows;
 mod session_writes;
 pub mod sessions;
 mod sessions_json;
 mod sessions_list;
+mod todos;
 pub mod users;
 pub mod workspaces;
 mod workspaces_json;
@@ -256,6 +260,29 @@ pub(crate) mod testing {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).await.unwrap();
         (store, dir)
+    }
+
+    /// A new session in a new workspace of the owner; its id.
+    pub async fn session(store: &Store) -> String {
+        let ws = super::workspaces::NewWorkspace {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: "w".into(),
+            path: "/tmp/w".into(),
+            is_virtual: true,
+            additional_paths: Vec::new(),
+            settings: serde_json::Map::new(),
+        };
+        let now = crate::time::now_iso();
+        let ws = store
+            .create_workspace(&super::Scope::All, ws, &now)
+            .await
+            .unwrap();
+        let new = super::sessions::NewSession::new(&ws.id);
+        store
+            .create_session(&super::Scope::All, new, &now)
+            .await
+            .unwrap()
+            .id
     }
 }
 
