@@ -7,37 +7,11 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub use crate::store::grants::Grant;
 use crate::tools::{AskSpec, GrantScope, Intent, Matcher, Target, target_covered};
 
 /// How long a `session` grant lasts unless the answer says otherwise.
 pub const SESSION_GRANT_MS: i64 = 30 * 60 * 1000;
-
-/// A stored approval, as `permission.list` sends it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Grant {
-    pub id: String,
-    pub workspace_id: String,
-    pub tool_name: String,
-    pub resource: String,
-    pub action: String,
-    /// `session` or `workspace`.
-    pub scope: String,
-    pub matcher: String,
-    pub patterns: Vec<String>,
-    pub allowed: bool,
-    /// ISO times.
-    pub granted_at: String,
-    pub expires_at: Option<String>,
-    pub granted_by: Option<String>,
-    pub revoked_at: Option<String>,
-    pub revoked_by: Option<String>,
-    pub metadata: Value,
-    pub bound_root_session_id: Option<String>,
-    /// Unix ms of `expires_at`, for matching (not on the wire).
-    #[serde(skip)]
-    pub expires_ms: Option<i64>,
-}
 
 fn name<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
@@ -46,30 +20,27 @@ fn name<T: Serialize>(v: &T) -> String {
     }
 }
 
-impl Grant {
-    /// Whether this grant is live for `root_session` at `now_ms`.
-    pub fn live(&self, root_session: &str, now_ms: i64) -> bool {
-        self.allowed
-            && self.revoked_at.is_none()
-            && self.expires_ms.is_none_or(|e| e > now_ms)
-            && (self.scope != "session"
-                || self.bound_root_session_id.as_deref() == Some(root_session))
-    }
+/// Whether `g` is live for `root_session` at `now_ms`.
+pub fn live(g: &Grant, root_session: &str, now_ms: i64) -> bool {
+    g.allowed
+        && g.revoked_at.is_none()
+        && g.expires_ms.is_none_or(|e| e > now_ms)
+        && (g.scope != "session" || g.bound_root_session_id.as_deref() == Some(root_session))
+}
 
-    /// Whether this grant covers `target` of `intent` for `tool`.
-    pub fn covers(&self, tool: &str, intent: &Intent, target: &Target) -> bool {
-        self.tool_name == tool
-            && self.resource == name(&intent.resource)
-            && self.action == name(&intent.action)
-            && self.patterns.iter().any(|p| {
-                let matcher = if self.matcher == "prefix" {
-                    Matcher::Prefix
-                } else {
-                    Matcher::Exact
-                };
-                target_covered(p, matcher, &target.target)
-            })
-    }
+/// Whether `g` covers `target` of `intent` for `tool`.
+pub fn covers(g: &Grant, tool: &str, intent: &Intent, target: &Target) -> bool {
+    let matcher = if g.matcher == "prefix" {
+        Matcher::Prefix
+    } else {
+        Matcher::Exact
+    };
+    g.tool_name == tool
+        && g.resource == name(&intent.resource)
+        && g.action == name(&intent.action)
+        && g.patterns
+            .iter()
+            .any(|p| target_covered(p, matcher, &target.target))
 }
 
 /// What a new grant is for.

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{Audience, Hub, ServerEvent};
+use crate::store::Store;
 use crate::tools::{AskSpec, GrantScope, Risk};
 pub use grants::{Grant, NewGrant};
 use pending::{Answer, Pending, PendingAsks};
@@ -60,8 +61,8 @@ pub struct Permissions {
 
 struct Inner {
     hub: Hub,
+    store: Store,
     pending: PendingAsks,
-    grants: std::sync::Mutex<Vec<Grant>>,
 }
 
 /// Whether a risk is at or below the session's `autoApproveSeverity` (no `critical` level
@@ -78,18 +79,14 @@ pub fn auto_approved(level: Option<&str>, risk: Risk) -> bool {
 }
 
 impl Permissions {
-    pub fn new(hub: Hub) -> Permissions {
+    pub fn new(hub: Hub, store: Store) -> Permissions {
         Permissions {
             inner: Arc::new(Inner {
                 hub,
+                store,
                 pending: PendingAsks::default(),
-                grants: std::sync::Mutex::new(Vec::new()),
             }),
         }
-    }
-
-    fn grants(&self) -> std::sync::MutexGuard<'_, Vec<Grant>> {
-        self.inner.grants.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Decide whether the call may run; `deadline` is when the tool's own timeout ends.
@@ -101,14 +98,19 @@ impl Permissions {
         cancel: &CancellationToken,
     ) -> Decision {
         let now = crate::time::now_ms();
-        let covered = {
-            let grants = self.grants();
-            let live: Vec<&Grant> = grants
-                .iter()
-                .filter(|g| g.workspace_id == cx.workspace_id && g.live(cx.root_session_id, now))
-                .collect();
-            spec.covered_by(|i, t| live.iter().any(|g| g.covers(cx.tool_name, i, t)))
+        let stored = match self.inner.store.grants(cx.workspace_id, false).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read permission grants; asking instead");
+                Vec::new()
+            }
         };
+        let live: Vec<&Grant> = stored
+            .iter()
+            .filter(|g| grants::live(g, cx.root_session_id, now))
+            .collect();
+        let covered =
+            spec.covered_by(|i, t| live.iter().any(|g| grants::covers(g, cx.tool_name, i, t)));
         if covered || auto_approved(cx.auto_approve, spec.risk) {
             return Decision::Approved;
         }
@@ -139,6 +141,23 @@ impl Permissions {
             request: request.clone(),
             answer: tx,
         });
+        let now = crate::time::now_ms();
+        let until = now + i64::try_from(ASK_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
+        let stored = self
+            .inner
+            .store
+            .add_pending_ask(
+                &request_id,
+                cx.root_session_id,
+                cx.tool_call_id,
+                &request,
+                now,
+                until,
+            )
+            .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "cannot record a pending ask");
+        }
         self.inner.hub.publish(
             Audience::Session(cx.root_session_id),
             &ServerEvent::AskRequest(request),
@@ -150,7 +169,7 @@ impl Permissions {
             () = cancel.cancelled() => None,
         };
         let decision = match outcome {
-            Some(answer) => self.record(cx, spec, answer),
+            Some(answer) => self.record(cx, spec, answer).await,
             None => {
                 self.inner.pending.remove(&request_id);
                 if cancel.is_cancelled() {
@@ -162,6 +181,20 @@ impl Permissions {
                 }
             }
         };
+        let status = match decision {
+            Decision::Approved => "approved",
+            Decision::Denied => "denied",
+            Decision::Cancelled => "cancelled",
+            Decision::ToolTimedOut | Decision::AskTimedOut => "expired",
+        };
+        if let Err(e) = self
+            .inner
+            .store
+            .close_pending_ask(&request_id, status)
+            .await
+        {
+            tracing::error!(error = %e, "cannot close a pending ask");
+        }
         if decision != Decision::Approved && decision != Decision::Denied {
             self.inner.hub.publish(
                 Audience::Session(cx.root_session_id),
@@ -176,7 +209,7 @@ impl Permissions {
     }
 
     /// Store the grants an approval asks for, and say what it was.
-    fn record(&self, cx: &AskContext<'_>, spec: &AskSpec, answer: Answer) -> Decision {
+    async fn record(&self, cx: &AskContext<'_>, spec: &AskSpec, answer: Answer) -> Decision {
         let Some(scope) = answer.grant else {
             return Decision::Denied;
         };
@@ -195,7 +228,10 @@ impl Permissions {
                 "approval stored as once (scope not allowed)"
             );
         }
-        self.grants().extend(stored);
+        if let Err(e) = self.inner.store.add_grants(stored).await {
+            // The call is still approved once; only the remembering failed.
+            tracing::error!(error = %e, "cannot store permission grants");
+        }
         Decision::Approved
     }
 
@@ -219,40 +255,24 @@ impl Permissions {
     }
 
     /// A workspace's grants, newest first (revoked ones only when asked).
-    pub fn list(&self, workspace_id: &str, include_revoked: bool) -> Vec<Grant> {
-        let mut out: Vec<Grant> = self
-            .grants()
-            .iter()
-            .filter(|g| {
-                g.workspace_id == workspace_id && (include_revoked || g.revoked_at.is_none())
-            })
-            .cloned()
-            .collect();
-        out.reverse();
-        out
+    pub async fn list(
+        &self,
+        workspace_id: &str,
+        include_revoked: bool,
+    ) -> Result<Vec<Grant>, crate::store::StoreError> {
+        self.inner.store.grants(workspace_id, include_revoked).await
     }
 
     /// Revoke one grant (unknown ids are fine).
-    pub fn revoke(&self, grant_id: &str) {
+    pub async fn revoke(&self, grant_id: &str) -> Result<(), crate::store::StoreError> {
         let now = crate::time::now_iso();
-        for g in self.grants().iter_mut().filter(|g| g.id == grant_id) {
-            g.revoked_at.get_or_insert(now.clone());
-        }
+        self.inner.store.revoke_grant(grant_id, &now).await
     }
 
     /// Revoke every live grant of a workspace; returns how many.
-    pub fn revoke_all(&self, workspace_id: &str) -> u64 {
+    pub async fn revoke_all(&self, workspace_id: &str) -> Result<u64, crate::store::StoreError> {
         let now = crate::time::now_iso();
-        let mut n = 0;
-        for g in self
-            .grants()
-            .iter_mut()
-            .filter(|g| g.workspace_id == workspace_id && g.revoked_at.is_none())
-        {
-            g.revoked_at = Some(now.clone());
-            n += 1;
-        }
-        n
+        self.inner.store.revoke_all_grants(workspace_id, &now).await
     }
 }
 
