@@ -157,6 +157,9 @@ impl Settings {
             llm: llm(&src, file, env)?,
             oauth: oauth(&src)?,
             ws_heartbeat: Duration::from_secs(30),
+            client_dir: src
+                .non_empty("JEAN2_CLIENT_DIR")
+                .map(|p| expand_tilde(&p, env)),
             env_file_keys: file.keys().cloned().collect(),
             data_dir,
         };
