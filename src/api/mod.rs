@@ -2,8 +2,11 @@
 //! [`public_router`] holds the routes that never need a token; [`router`] everything under
 //! `/api` that does.
 
+pub mod config_error;
+pub mod credentials;
 pub mod meta;
 pub mod models;
+pub mod models_config;
 pub mod oauth;
 pub mod paging;
 pub mod preconfigs;
@@ -34,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .merge(workspaces::router())
         .merge(sessions::router())
         .merge(models::router())
+        .merge(models_config::router())
+        .merge(credentials::router())
         .merge(preconfigs::router())
         .merge(stubs::router())
 }

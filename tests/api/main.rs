@@ -41,6 +41,7 @@ mod oauth_support;
 mod oauth_users;
 mod persistence;
 mod sessions;
+mod settings;
 mod tls;
 mod workspaces;
 mod ws;

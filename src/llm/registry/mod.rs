@@ -157,14 +157,24 @@ impl Registry {
     /// The file's catalog: `None` when there is no file, an error text when it is not a catalog.
     pub async fn load_file(data_dir: &Path) -> Result<Option<Registry>, String> {
         let path = catalog_path(data_dir);
-        let text = match tokio::fs::read_to_string(&path).await {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.to_string()),
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| e.to_string())
+        match tokio::fs::read_to_string(&path).await {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// [`load_file`](Self::load_file) for blocking code (an edit runs off the runtime).
+    pub fn load_file_blocking(data_dir: &Path) -> Result<Option<Registry>, String> {
+        match std::fs::read_to_string(catalog_path(data_dir)) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// The provider `id`.
