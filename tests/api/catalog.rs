@@ -98,7 +98,10 @@ async fn preconfigs_include_the_builtins_and_user_files() {
     assert_eq!(status, 200);
     let list = body["preconfigs"].as_array().unwrap();
     let ids: Vec<&str> = list.iter().map(|p| p["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["general", "code", "writer"]);
+    assert_eq!(
+        ids,
+        vec!["general", "code", "code-planning", "explore", "writer"]
+    );
     let general = &list[0];
     for field in [
         "name",

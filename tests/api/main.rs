@@ -42,6 +42,8 @@ mod oauth_users;
 mod persistence;
 mod sessions;
 mod settings;
+mod settings_models;
+mod settings_preconfigs;
 mod tls;
 mod workspaces;
 mod ws;
