@@ -2,6 +2,7 @@
 //! [`public_router`] holds the routes that never need a token; [`router`] everything under
 //! `/api` that does.
 
+pub mod client;
 pub mod config_error;
 pub mod credentials;
 pub mod meta;
@@ -10,8 +11,10 @@ pub mod models_config;
 pub mod oauth;
 pub mod paging;
 pub mod preconfigs;
+pub mod prompts;
 pub mod sessions;
 pub mod stubs;
+pub mod tools;
 pub mod workspace_input;
 pub mod workspaces;
 
@@ -39,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .merge(models::router())
         .merge(models_config::router())
         .merge(credentials::router())
+        .merge(prompts::router())
+        .merge(tools::router())
         .merge(preconfigs::router())
         .merge(stubs::router())
 }

@@ -28,6 +28,7 @@ mod auth;
 mod catalog;
 mod chat;
 mod chat_users;
+mod client_serving;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
@@ -44,6 +45,7 @@ mod sessions;
 mod settings;
 mod settings_models;
 mod settings_preconfigs;
+mod settings_tools;
 mod tls;
 mod workspaces;
 mod ws;
