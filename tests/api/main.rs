@@ -47,6 +47,7 @@ mod settings_models;
 mod settings_preconfigs;
 mod settings_tools;
 mod tls;
+mod workspace_settings;
 mod workspaces;
 mod ws;
 mod ws_hygiene;
