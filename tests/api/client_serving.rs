@@ -194,3 +194,29 @@ async fn the_data_dir_client_is_found_and_the_page_needs_no_token() {
         "the API is not"
     );
 }
+
+#[tokio::test]
+async fn jean2_open_prints_the_client_address_where_there_is_no_browser() {
+    let d = crate::daemon::harness::Daemon::new();
+    let not_running = d.run(&["open"]);
+    assert_eq!(not_running.code, Some(3), "{not_running:?}");
+    assert!(
+        not_running.stdout.contains("jean2 start"),
+        "{not_running:?}"
+    );
+    d.ok(&["start", "-p", "0"]);
+    let no_client = d.run(&["open"]);
+    assert_ne!(no_client.code, Some(0));
+    assert!(
+        no_client.stdout.contains("serves no web client"),
+        "{no_client:?}"
+    );
+    build_client(d.path("").as_path());
+    let port = d.url().rsplit(':').next().unwrap().to_owned();
+    let run = d.ok(&["open"]);
+    assert_eq!(
+        run.stdout.trim(),
+        format!("Open http://localhost:{port}/ in your browser."),
+        "no DISPLAY in the test's environment: {run:?}"
+    );
+}
