@@ -25,6 +25,7 @@
 mod helpers;
 
 mod auth;
+mod carryover;
 mod catalog;
 mod chat;
 mod chat_users;
