@@ -275,7 +275,8 @@ impl Registry {
         json!({ "models": models, "defaultModel": model, "defaultProvider": provider })
     }
 
-    /// The body of `GET /api/config/models`: the same models, grouped by provider.
+    /// The body of `GET /api/config/models`: the same models, grouped by provider, with the
+    /// catalog's own default.
     pub fn config_response(&self, llm: &LlmSettings) -> Value {
         let providers: Vec<Value> = self
             .providers
@@ -289,7 +290,12 @@ impl Registry {
                 v
             })
             .collect();
-        let (model, provider) = self.default_choice(llm);
+        // The editor shows the stored default; chat (`models_response`) gets a usable one.
+        let (model, provider) = if self.default_model.is_empty() {
+            self.default_choice(llm)
+        } else {
+            (self.default_model.clone(), self.default_provider.clone())
+        };
         json!({"providers": providers, "defaultModel": model, "defaultProvider": provider})
     }
 
