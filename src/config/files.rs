@@ -5,7 +5,8 @@
 //!   whole. Every file jean2 writes from the settings screens goes through it.
 //! - [`backup_original`]: a data dir written by the original (TypeScript) server (it has a
 //!   `config.json`, which jean2 never writes) is copied once to `backups/original/` before jean2
-//!   changes any of its files, so nothing of the original's is ever lost.
+//!   changes any of its files, so nothing of the original's is ever lost;
+//!   [`backup_original_database`] does the same for its database before the store opens it.
 
 use std::fs;
 use std::io::{self, Write};
@@ -112,6 +113,35 @@ pub fn backup_original(data_dir: &Path) -> io::Result<Option<PathBuf>> {
     }
 }
 
+/// Before jean2 opens (and migrates) the database of an original data dir for the first time:
+/// copy it, with its `-wal` and `-shm` files, to `backups/original-db/`. Call it before the store
+/// opens, while no one writes the file. Returns the folder when this call made the copy; `None`
+/// when there is nothing to do (not an original data dir, no database, or the copy exists).
+pub fn backup_original_database(data_dir: &Path, database: &Path) -> io::Result<Option<PathBuf>> {
+    let dest = data_dir.join("backups").join("original-db");
+    if !is_original_data_dir(data_dir) || !database.is_file() || dest.exists() {
+        return Ok(None);
+    }
+    let parent = data_dir.join("backups");
+    fs::create_dir_all(&parent)?;
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o700))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".original-db-")
+        .tempdir_in(&parent)?;
+    let name = database.file_name().unwrap_or(database.as_os_str());
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = database.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = name.to_owned();
+        to.push(suffix);
+        copy_if_file(Path::new(&from), &tmp.path().join(to))?;
+    }
+    let made = tmp.keep();
+    fs::rename(&made, &dest)?;
+    tracing::info!(backup = %dest.display(), "copied the original server's database before opening it");
+    Ok(Some(dest))
+}
+
 /// Copy a regular file (not a link, not a folder), private to its owner: `.env` holds keys.
 fn copy_if_file(from: &Path, to: &Path) -> io::Result<()> {
     match fs::symlink_metadata(from) {
@@ -164,6 +194,30 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(fs::read_to_string(&real).unwrap(), "A=2\n");
+    }
+
+    #[test]
+    fn the_original_database_is_copied_once_with_its_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let db = d.join("data").join("agent.db");
+        fs::create_dir_all(db.parent().unwrap()).unwrap();
+        fs::write(&db, "sqlite").unwrap();
+        fs::write(d.join("data/agent.db-wal"), "wal").unwrap();
+        assert_eq!(
+            backup_original_database(d, &db).unwrap(),
+            None,
+            "not an original dir"
+        );
+        fs::write(d.join("config.json"), "{}").unwrap();
+        let made = backup_original_database(d, &db).unwrap().expect("a copy");
+        assert_eq!(fs::read_to_string(made.join("agent.db")).unwrap(), "sqlite");
+        assert_eq!(
+            fs::read_to_string(made.join("agent.db-wal")).unwrap(),
+            "wal"
+        );
+        assert!(!made.join("agent.db-shm").exists());
+        assert_eq!(backup_original_database(d, &db).unwrap(), None, "only once");
     }
 
     #[test]

@@ -243,7 +243,8 @@ fn llm(
             3_600,
         )?),
         max_retries: src.num("JEAN2_LLM_MAX_RETRIES", 3u32, 0, 10)?,
-        max_steps: src.num("JEAN2_LLM_MAX_STEPS", 10u32, 1, 100)?,
+        // Up to 1000: the original's `jean2 init` writes 500 into `.env`.
+        max_steps: src.num("JEAN2_LLM_MAX_STEPS", 10u32, 1, 1000)?,
         ..LlmSettings::default()
     })
 }

@@ -23,7 +23,7 @@ fn original_data_dir(d: &Path) -> BTreeMap<&'static str, String> {
     );
     files.insert(
         ".env",
-        "# Jean2 Environment Variables\n# Add your API keys and configuration here\n\n# LLM API Keys\n# JEAN2_LLM_OPENAI_API_KEY=your-openai-key\n\n# Agent Configuration\nJEAN2_LLM_MAX_STEPS=50\nJEAN2_LLM_SUBAGENT_MAX_STEPS=50\nJEAN2_LLM_DEEPSEEK_API_KEY=sk-original\n".into(),
+        "# Jean2 Environment Variables\n# Add your API keys and configuration here\n\n# LLM API Keys\n# JEAN2_LLM_OPENAI_API_KEY=your-openai-key\n\n# Agent Configuration\nJEAN2_LLM_MAX_STEPS=500\nJEAN2_LLM_SUBAGENT_MAX_STEPS=500\nJEAN2_LLM_DEEPSEEK_API_KEY=sk-original\n".into(),
     );
     let models = json!({"providers": [
         {"id": "deepseek", "name": "DeepSeek", "models": [
@@ -200,5 +200,24 @@ async fn an_original_data_dir_shows_the_same_models_preconfigs_and_prompts() {
         rewritten.starts_with("---\nname: Reviewer\n")
             && rewritten.ends_with("---\n\nYou review code kindly.\n"),
         "{rewritten}"
+    );
+}
+
+#[tokio::test]
+async fn the_database_of_an_original_data_dir_is_copied_before_it_is_opened() {
+    // A database file made by a first start (no `config.json`: nothing to back up yet).
+    let app = spawn_app().await;
+    let settings = app.settings.clone();
+    let dir = app.stop().await;
+    assert!(!dir.path().join("backups").exists());
+    let db = settings.database_path.clone();
+    std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let app = spawn_on(dir, settings).await;
+    let copy = app.data_dir.path().join("backups/original-db/agent.db");
+    assert_eq!(
+        std::fs::read(copy).unwrap(),
+        before,
+        "the file as it was before this start"
     );
 }
