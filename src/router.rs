@@ -54,7 +54,8 @@ pub fn build(state: AppState) -> Router {
         .merge(oauth)
         .nest("/api", protected_api)
         .merge(websocket)
-        .fallback(not_found)
+        // Unknown paths: the web client's files and pages when it is served, else JSON 404.
+        .fallback(api::client::fallback)
         // Listed innermost first; each of these wraps every route (so the matched route is known).
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

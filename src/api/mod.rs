@@ -2,17 +2,23 @@
 //! [`public_router`] holds the routes that never need a token; [`router`] everything under
 //! `/api` that does.
 
+pub mod client;
+pub mod config_error;
+pub mod credentials;
 pub mod files;
 pub mod fs;
 pub mod git;
 pub mod meta;
 pub mod models;
+pub mod models_config;
 pub mod oauth;
 pub mod paging;
 pub mod preconfigs;
+pub mod prompts;
 pub mod sessions;
 pub mod stubs;
 pub mod terminal;
+pub mod tools;
 pub mod workspace_input;
 pub mod workspaces;
 
@@ -38,6 +44,10 @@ pub fn router() -> Router<AppState> {
         .merge(workspaces::router())
         .merge(sessions::router())
         .merge(models::router())
+        .merge(models_config::router())
+        .merge(credentials::router())
+        .merge(prompts::router())
+        .merge(tools::router())
         .merge(preconfigs::router())
         .merge(stubs::router())
         .merge(files::router())

@@ -1,6 +1,6 @@
 //! Tier-B endpoints (`PROTOCOL.md` §3): the clients fetch these at start-up or when a session
 //! opens. Each answers 200 with the exact empty shape the clients accept — an honest "there is
-//! nothing here" for a feature this server has not built yet (prompts, provider connections,
+//! nothing here" for a feature this server has not built yet (provider connections,
 //! agents, tags, scheduled jobs, pinned messages, response formats).
 //! Routes under a workspace still check that the workspace exists (404 otherwise).
 
@@ -16,7 +16,6 @@ use crate::error::{ApiJson, ApiQuery, AppError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/prompts", get(|| empty(json!({"prompts": []}))))
         .route("/providers", get(|| empty(json!({"providers": []}))))
         .route("/agents", get(|| empty(json!({"agents": []}))))
         .route("/response-formats", get(|| empty(json!({"formats": []}))))

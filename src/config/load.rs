@@ -158,6 +158,9 @@ impl Settings {
             oauth: oauth(&src)?,
             ws_heartbeat: Duration::from_secs(30),
             terminal_shell: src.non_empty("JEAN2_TERMINAL_SHELL"),
+            client_dir: src
+                .non_empty("JEAN2_CLIENT_DIR")
+                .map(|p| expand_tilde(&p, env)),
             env_file_keys: file.keys().cloned().collect(),
             data_dir,
         };
@@ -241,7 +244,8 @@ fn llm(
             3_600,
         )?),
         max_retries: src.num("JEAN2_LLM_MAX_RETRIES", 3u32, 0, 10)?,
-        max_steps: src.num("JEAN2_LLM_MAX_STEPS", 10u32, 1, 100)?,
+        // Up to 1000: the original's `jean2 init` writes 500 into `.env`.
+        max_steps: src.num("JEAN2_LLM_MAX_STEPS", 10u32, 1, 1000)?,
         ..LlmSettings::default()
     })
 }

@@ -4,6 +4,8 @@
 //! The `.env` file is read into a map and never copied into the process environment, so tests build
 //! [`Settings`] from plain maps with [`Settings::from_sources`].
 
+pub mod envfile;
+pub mod files;
 mod load;
 mod parse;
 mod secret;
@@ -48,6 +50,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_OAUTH_ENABLED",
     "JEAN2_PUBLIC_URL",
     "JEAN2_CLIENT_PORT",
+    "JEAN2_CLIENT_DIR",
     "JEAN2_WS_IDLE_TIMEOUT",
     "JEAN2_TERMINAL_SHELL",
 ];
@@ -154,6 +157,9 @@ pub struct Settings {
     pub ws_heartbeat: Duration,
     /// `JEAN2_TERMINAL_SHELL`: the shell terminals start (default `$SHELL`, else bash).
     pub terminal_shell: Option<String>,
+    /// `JEAN2_CLIENT_DIR`: a built Jean2 web client to serve at `/` (else `<data dir>/client/`
+    /// when it holds an `index.html`).
+    pub client_dir: Option<PathBuf>,
     /// The names set in `<data dir>/.env`: never passed on to child processes (shell tool,
     /// terminals), whatever they are called ([`crate::proc::child_env`]).
     pub env_file_keys: Vec<String>,

@@ -109,6 +109,9 @@ async fn build_state(
     local: SocketAddr,
     cancel: CancellationToken,
 ) -> anyhow::Result<AppState> {
+    // The original server's database is migrated in place below: keep a copy of it first.
+    crate::config::files::backup_original_database(&settings.data_dir, &settings.database_path)
+        .context("cannot back up the original server's database before opening it")?;
     let store = Store::open(&settings.database_path).await?;
     crate::chat::recover::recover(&store).await?;
     let oauth = if settings.oauth.enabled {

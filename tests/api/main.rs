@@ -25,9 +25,11 @@
 mod helpers;
 
 mod auth;
+mod carryover;
 mod catalog;
 mod chat;
 mod chat_users;
+mod client_serving;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
@@ -42,8 +44,13 @@ mod oauth_support;
 mod oauth_users;
 mod persistence;
 mod sessions;
+mod settings;
+mod settings_models;
+mod settings_preconfigs;
+mod settings_tools;
 mod terminal;
 mod tls;
+mod workspace_settings;
 mod workspaces;
 mod ws;
 mod ws_hygiene;
