@@ -31,6 +31,7 @@ mod chat_users;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
+mod hardening;
 mod llm_client;
 mod meta;
 mod oauth;
