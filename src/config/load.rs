@@ -156,6 +156,7 @@ impl Settings {
             max_connections: src.num("JEAN2_MAX_CONNECTIONS", 10_000usize, 16, 1_000_000)?,
             llm: llm(&src, file, env)?,
             oauth: oauth(&src)?,
+            header_timeout: Duration::from_secs(15),
             ws_heartbeat: Duration::from_secs(30),
             env_file_keys: file.keys().cloned().collect(),
             data_dir,

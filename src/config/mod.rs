@@ -149,6 +149,10 @@ pub struct Settings {
     pub llm: LlmSettings,
     /// OAuth 2.1.
     pub oauth: OAuthSettings,
+    /// How long a new connection may take to show an HTTP/1 request, and then each request head
+    /// (and an idle keep-alive connection) before it is closed (15 s; not an env var, tests
+    /// shorten it).
+    pub header_timeout: Duration,
     /// Interval of the JSON `ping` on every WebSocket (30 s, `PROTOCOL.md` §4.2; tests shorten it).
     pub ws_heartbeat: Duration,
     /// The names set in `<data dir>/.env`: never passed on to child processes (shell tool,

@@ -2,6 +2,8 @@
 //! with rustls, until `shutdown` resolves; then close every WebSocket with a close frame and let
 //! in-flight requests finish. Production passes signals; tests pass a oneshot.
 
+pub mod fds;
+pub mod head;
 pub mod limit;
 pub mod shutdown;
 pub mod tls;
@@ -23,13 +25,11 @@ use crate::auth::oauth::OAuth;
 use crate::config::{ConfigError, Settings};
 use crate::store::Store;
 use axum_server::accept::DefaultAcceptor;
-use limit::{FirstByteAcceptor, LimitAcceptor};
+use head::HeadAcceptor;
+use limit::LimitAcceptor;
 
 /// How long in-flight requests get to finish after shutdown begins.
 pub const GRACE: Duration = Duration::from_secs(10);
-/// A client must send its first byte, and then each request head, within this time; it is also
-/// how long an idle keep-alive connection is kept.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest request head (headers) accepted; more is answered 431.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
@@ -132,36 +132,40 @@ async fn accept(
     tls: Option<RustlsConfig>,
     handle: Handle,
 ) -> std::io::Result<()> {
-    let max_connections = state.settings.max_connections;
+    let max_connections = fds::plan(state.settings.max_connections);
+    let timeout = state.settings.header_timeout;
     let make =
         crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let first_byte = FirstByteAcceptor::new(DefaultAcceptor::new(), HEADER_READ_TIMEOUT);
     match tls {
         Some(config) => {
-            let tls = RustlsAcceptor::new(config)
-                .handshake_timeout(HEADER_READ_TIMEOUT)
-                .acceptor(first_byte);
+            let tls = RustlsAcceptor::new(config).handshake_timeout(timeout);
+            let head = HeadAcceptor::new(tls, timeout);
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(LimitAcceptor::new(tls, max_connections))
+                .acceptor(LimitAcceptor::new(head, max_connections))
                 .handle(handle);
-            tune(server.http_builder());
+            tune(server.http_builder(), timeout);
             server.serve(make).await
         }
         None => {
+            let head = HeadAcceptor::new(DefaultAcceptor::new(), timeout);
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(LimitAcceptor::new(first_byte, max_connections))
+                .acceptor(LimitAcceptor::new(head, max_connections))
                 .handle(handle);
-            tune(server.http_builder());
+            tune(server.http_builder(), timeout);
             server.serve(make).await
         }
     }
 }
 
-fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+/// HTTP/1 only (see [`head`]), with the header timeout also bounding idle keep-alive.
+fn tune(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    header_timeout: Duration,
+) {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
 }

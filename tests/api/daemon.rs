@@ -2,7 +2,7 @@
 //! `logs`, `auth` on a temporary `JEAN2_DATA_DIR` with `-p 0`, with the inherited environment
 //! cleared. Every wait is a poll with a deadline.
 
-mod harness;
+pub(crate) mod harness;
 
 use harness::{Daemon, status_of, wait_until_lock_released};
 

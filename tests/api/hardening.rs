@@ -2,4 +2,5 @@
 //! module holds the regression tests of some items, driven over real sockets where the item is
 //! about the network.
 
+mod connections;
 mod provider;
