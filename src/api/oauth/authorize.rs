@@ -190,6 +190,10 @@ pub async fn login(
             res
         }
         Ok(SignIn::Refused) => login_page(StatusCode::UNAUTHORIZED, Some(WRONG_CREDENTIALS)),
+        Ok(SignIn::EmailTooLong) => login_page(
+            StatusCode::BAD_REQUEST,
+            Some("That is longer than any email address can be."),
+        ),
         Ok(SignIn::TooMany(retry)) => {
             let secs = retry.as_secs().max(1);
             let text = format!("Too many failed sign-ins. Try again in {secs} seconds.");

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-use crate::auth::limiter::FailureLimiter;
+use crate::auth::limiter::{AccountKey, FailureLimiter};
 use crate::config::Settings;
 use crate::store::oauth_tokens::Family;
 use crate::store::{Store, StoreError};
@@ -90,7 +90,7 @@ struct Inner {
     users: TtlCache<bool>,
     apps: TtlCache<Option<Vec<String>>>,
     login_by_ip: FailureLimiter<IpAddr>,
-    login_by_account: FailureLimiter<String>,
+    login_by_account: FailureLimiter<AccountKey>,
     usage: Mutex<HashMap<(String, String), i64>>,
 }
 
@@ -172,22 +172,27 @@ impl OAuth {
         }
     }
 
-    /// `Err(retry_after)` when this address or account has failed too often.
-    pub fn check_login_allowed(
+    /// Start a sign-in attempt: `Err(retry_after)` when this address or account has failed too
+    /// often; otherwise the attempt is counted against both at once (see
+    /// [`OAuth::login_succeeded`]), so parallel guesses cannot all pass the check.
+    pub fn begin_login(
         &self,
         ip: IpAddr,
-        account: &str,
+        account: AccountKey,
         now: Instant,
     ) -> Result<(), Duration> {
-        self.inner.login_by_ip.check(ip, now)?;
-        self.inner.login_by_account.check(account.to_owned(), now)
+        self.inner.login_by_ip.attempt(ip, now)?;
+        if let Err(retry) = self.inner.login_by_account.attempt(account, now) {
+            self.inner.login_by_ip.forgive(ip);
+            return Err(retry);
+        }
+        Ok(())
     }
 
-    pub fn record_login_failure(&self, ip: IpAddr, account: &str, now: Instant) {
-        self.inner.login_by_ip.record_failure(ip, now);
-        self.inner
-            .login_by_account
-            .record_failure(account.to_owned(), now);
+    /// The attempt begun by [`OAuth::begin_login`] succeeded: it no longer counts.
+    pub fn login_succeeded(&self, ip: IpAddr, account: AccountKey) {
+        self.inner.login_by_ip.forgive(ip);
+        self.inner.login_by_account.forgive(account);
     }
 
     /// Issue an access token and a new refresh token of `family`.
