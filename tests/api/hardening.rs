@@ -3,5 +3,6 @@
 //! about the network.
 
 mod connections;
+mod oauth;
 mod provider;
 mod signin;

@@ -19,6 +19,7 @@ pub mod pkce;
 pub mod resource;
 pub mod secrets;
 pub mod signin;
+pub mod successors;
 pub mod usage;
 
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ pub const ACCOUNT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const LOGIN_SESSION_MS: i64 = 12 * 3600 * 1000;
 
 /// The token endpoint's success answer (RFC 6749 §5.1). `Debug` hides the tokens.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -92,6 +93,8 @@ struct Inner {
     login_by_ip: FailureLimiter<IpAddr>,
     login_by_account: FailureLimiter<AccountKey>,
     usage: Mutex<HashMap<(String, String), i64>>,
+    /// The answers of the refresh grace period.
+    successors: successors::Successors,
 }
 
 impl OAuth {
@@ -124,6 +127,7 @@ impl OAuth {
                 ),
                 login_by_account: FailureLimiter::new(ACCOUNT_MAX_FAILURES, ACCOUNT_FAILURE_WINDOW),
                 usage: Mutex::new(HashMap::new()),
+                successors: successors::Successors::default(),
             }),
         })
     }
@@ -193,6 +197,11 @@ impl OAuth {
     pub fn login_succeeded(&self, ip: IpAddr, account: AccountKey) {
         self.inner.login_by_ip.forgive(ip);
         self.inner.login_by_account.forgive(account);
+    }
+
+    /// The answer shared by every refresh with this token hash within the grace period.
+    pub fn successor_slot(&self, token_hash: &str, now_ms: i64) -> successors::Slot {
+        self.inner.successors.slot(token_hash, now_ms)
     }
 
     /// Issue an access token and a new refresh token of `family`.

@@ -105,8 +105,13 @@ impl OAuth {
         }
     }
 
-    /// A signed-in person reached a valid authorization request.
+    /// A signed-in person reached a valid authorization request. A remembered grant skips the
+    /// consent page for confidential clients only: anyone can claim a public client's id and
+    /// listen on a loopback port (RFC 8252 §8.6), so there a person confirms every time.
     pub async fn continue_as(&self, v: &ValidAuthz, user: &User) -> Result<Next, AuthzError> {
+        if !v.app.confidential {
+            return Ok(Next::Consent);
+        }
         let granted = self.store().grant(&user.id, &v.app.id).await.ok().flatten();
         if granted.is_some_and(|g| az::grant_covers(&g, &v.scopes)) {
             return az::issue_code(self, v, &user.id).await.map(Next::Redirect);
