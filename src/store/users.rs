@@ -154,6 +154,27 @@ impl Store {
             .bind(&user.id)
             .execute(&mut *tx)
             .await?;
+        // ... and every grant made under the old one: refresh families (remembered as revoked
+        // until they would have expired, so their access tokens stop too) and consents.
+        let now = crate::time::now_ms();
+        sqlx::query(
+            "INSERT OR IGNORE INTO revoked_tokens (id, expires_at)
+             SELECT id, expires_at FROM refresh_families WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE refresh_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM grants WHERE user_id = ?")
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,3 +6,4 @@ mod connections;
 mod oauth;
 mod provider;
 mod signin;
+mod users;
