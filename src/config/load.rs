@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::parse::{
-    check_url, is_llm_key_var, list, llm_provider_of, parse_bool, parse_num, parse_port,
+    check_url, is_llm_key_var, list, llm_provider_of, parse_bool, parse_networks, parse_num,
+    parse_port,
 };
 use super::{
     CliOverrides, ConfigError, DEFAULT_HOST, DEFAULT_PORT, KNOWN_VARS, LlmSettings, LoadReport,
@@ -145,6 +146,10 @@ impl Settings {
                 1,
                 86_400,
             )?),
+            trusted_proxies: parse_networks(
+                "JEAN2_TRUSTED_PROXIES",
+                src.non_empty("JEAN2_TRUSTED_PROXIES"),
+            )?,
             tls: tls(&src, env)?,
             database_path: src
                 .non_empty("JEAN2_DATABASE_PATH")

@@ -49,6 +49,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_PUBLIC_URL",
     "JEAN2_CLIENT_PORT",
     "JEAN2_WS_IDLE_TIMEOUT",
+    "JEAN2_TRUSTED_PROXIES",
 ];
 
 /// Certificate and key for HTTPS/WSS.
@@ -137,6 +138,9 @@ pub struct Settings {
     pub auth_max_failures: u32,
     /// `JEAN2_AUTH_FAILURE_WINDOW_SECS`: the window those failures are counted in (default 60 s).
     pub auth_failure_window: Duration,
+    /// `JEAN2_TRUSTED_PROXIES`: reverse proxies (addresses or CIDR networks; none by default)
+    /// whose `X-Forwarded-For` names the client for the limiters and the logs.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `JEAN2_TLS_ENABLED` + cert/key files.
     pub tls: Option<TlsFiles>,
     /// `JEAN2_DATABASE_PATH` (default `<data dir>/data/agent.db`).

@@ -178,3 +178,33 @@ fn every_number_is_bounded_and_the_error_names_the_range() {
     .unwrap();
     assert_eq!(s.auth_failure_window, Duration::from_secs(86_400));
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks_and_a_bad_entry_is_named() {
+    let s = load(
+        &[("JEAN2_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")],
+        &[],
+        CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.trusted_proxies.len(), 3);
+    assert!(
+        load(&[], &[], CliOverrides::default())
+            .unwrap()
+            .trusted_proxies
+            .is_empty()
+    );
+    for bad in ["proxy.local", "10.0.0.0/33"] {
+        let msg = load(
+            &[("JEAN2_TRUSTED_PROXIES", &format!("127.0.0.1,{bad}"))],
+            &[],
+            CliOverrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("JEAN2_TRUSTED_PROXIES") && msg.contains(bad),
+            "{msg}"
+        );
+    }
+}

@@ -5,5 +5,6 @@
 mod connections;
 mod oauth;
 mod provider;
+mod proxies;
 mod signin;
 mod users;

@@ -175,7 +175,12 @@ pub async fn login(
     let login_page =
         |status, error: Option<&str>| html::login(status, &v.app.name, &p, csrf, error, email);
     match oauth
-        .sign_in(peer.ip(), email, password, Instant::now())
+        .sign_in(
+            app.auth.client_ip(peer.ip(), &headers),
+            email,
+            password,
+            Instant::now(),
+        )
         .await
     {
         Ok(SignIn::Started { session, .. }) => {
