@@ -10,6 +10,7 @@ use super::parse::{
     check_url, is_llm_key_var, list, llm_provider_of, parse_bool, parse_networks, parse_num,
     parse_port,
 };
+use super::secret::MIN_TOKEN_CHARS;
 use super::{
     CliOverrides, ConfigError, DEFAULT_HOST, DEFAULT_PORT, KNOWN_VARS, LlmSettings, LoadReport,
     OAuthSettings, Secret, Settings, TlsFiles,
@@ -168,6 +169,13 @@ impl Settings {
         };
         settings.check_exposure()?;
         settings.check_oauth_transport()?;
+        if let Some(token) = settings.auth_token.as_ref().filter(|t| t.is_short()) {
+            report.warnings.push(format!(
+                "JEAN2_AUTH_TOKEN is only {} characters long: use at least {MIN_TOKEN_CHARS} random ones \
+                 (e.g. `openssl rand -base64 32`), or a guesser has an easy job",
+                token.expose().chars().count()
+            ));
+        }
         if settings.auth_token.is_none() && !settings.host_is_loopback() {
             report.warnings.push(format!(
                 "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",

@@ -146,10 +146,37 @@ fn oauth_over_plain_http_on_a_public_bind_is_refused() {
 
 #[test]
 fn secret_debug_and_mask_hide_the_value() {
-    let s = Secret::new("s3cret-token");
+    let s = Secret::new("s3cret-token-0123456789");
     assert_eq!(format!("{s:?}"), "Secret(***)");
-    assert_eq!(s.masked(), "s3c…ken (12 chars)");
+    assert_eq!(s.masked(), "s3…89 (23 chars)");
     assert!(!Secret::new("short").masked().contains("sho"));
+    // Whatever the length, at most 4 characters of the token show.
+    for n in 0..80 {
+        let token: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let masked = Secret::new(token).masked();
+        let preview = masked.split(" (").next().unwrap();
+        let shown = preview.chars().filter(char::is_ascii_lowercase).count();
+        assert!(shown <= 4, "{n} chars: {masked}");
+    }
+}
+
+#[test]
+fn a_token_shorter_than_16_characters_is_warned_about() {
+    let warned = |token: &str| {
+        let (_, report) = Settings::from_sources(
+            "/d".into(),
+            &map(&[("JEAN2_AUTH_TOKEN", token)]),
+            &map(&[]),
+            &CliOverrides::default(),
+        )
+        .unwrap();
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("JEAN2_AUTH_TOKEN") && w.contains("16"))
+    };
+    assert!(warned("short-token"));
+    assert!(!warned("a-token-of-16-ch"));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod fds;
 pub mod head;
+pub mod headers;
 pub mod limit;
 pub mod shutdown;
 pub mod tls;
@@ -134,8 +135,14 @@ async fn accept(
 ) -> std::io::Result<()> {
     let max_connections = fds::plan(state.settings.max_connections);
     let timeout = state.settings.header_timeout;
-    let make =
-        crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Outside the route table's stack (router.rs), so every answer carries them.
+    let tls_on = tls.is_some();
+    let make = crate::router::build(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            tls_on,
+            headers::security_headers,
+        ))
+        .into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         Some(config) => {
             let tls = RustlsAcceptor::new(config).handshake_timeout(timeout);

@@ -3,6 +3,7 @@
 //! about the network.
 
 mod connections;
+mod headers;
 mod oauth;
 mod provider;
 mod proxies;
