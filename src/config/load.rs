@@ -124,13 +124,12 @@ impl Settings {
             }
         }
         let src = Sources { file, env };
-        let port = match cli.port {
-            Some(p) => p,
-            None => match src.non_empty("JEAN2_PORT") {
-                Some(v) => parse_port(&v)?,
-                None => DEFAULT_PORT,
-            },
+        // Checked even when a flag overrides it: the next start without the flag would fail.
+        let env_port = match src.non_empty("JEAN2_PORT") {
+            Some(v) => Some(parse_port(&v)?),
+            None => None,
         };
+        let port = cli.port.or(env_port).unwrap_or(DEFAULT_PORT);
         let settings = Settings {
             host: (cli.host.clone())
                 .or_else(|| src.non_empty("JEAN2_HOST"))

@@ -235,3 +235,14 @@ fn trusted_proxies_are_addresses_or_networks_and_a_bad_entry_is_named() {
         );
     }
 }
+
+#[test]
+fn a_bad_port_in_env_is_an_error_even_when_a_flag_overrides_it() {
+    let cli = CliOverrides {
+        port: Some(9000),
+        ..Default::default()
+    };
+    let err = load(&[("JEAN2_PORT", "eighty")], &[], cli.clone()).unwrap_err();
+    assert!(err.to_string().contains("JEAN2_PORT"), "{err}");
+    assert_eq!(load(&[("JEAN2_PORT", "80")], &[], cli).unwrap().port, 9000);
+}

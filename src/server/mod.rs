@@ -6,6 +6,7 @@ pub mod fds;
 pub mod head;
 pub mod headers;
 pub mod limit;
+mod reload;
 pub mod shutdown;
 pub mod tls;
 
@@ -81,7 +82,7 @@ pub async fn serve(
         });
     }
     if let Some(reloader) = reloader {
-        tokio::spawn(reload_loop(reloader, state.clone(), tls.clone()));
+        tokio::spawn(reload::run(reloader, state.clone(), tls.clone(), local));
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
@@ -175,44 +176,4 @@ fn tune(
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
-}
-
-async fn reload_loop(mut reloader: Reloader, state: AppState, tls: Option<RustlsConfig>) {
-    while reloader.signals.recv().await.is_some() {
-        match (reloader.load)() {
-            Ok(new) => {
-                state
-                    .auth
-                    .set_token(new.auth_token.as_ref().map(|t| t.expose()));
-                state.chat.set_llm_settings(new.llm.clone());
-                let mut what = vec!["token", "provider keys"];
-                match (&tls, &new.tls) {
-                    (Some(current), Some(files)) => match tls::load(files) {
-                        Ok(cfg) => {
-                            current.reload_from_config(cfg);
-                            what.push("certificate");
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "reload: keeping the old certificate")
-                        }
-                    },
-                    (None, Some(_)) | (Some(_), None) => tracing::warn!(
-                        "reload: turning TLS on or off needs a restart (jean2 restart)"
-                    ),
-                    (None, None) => {}
-                }
-                if new.host != state.settings.host || new.port != state.settings.port {
-                    tracing::warn!("reload: a new host or port needs a restart (jean2 restart)");
-                }
-                tracing::info!(
-                    auth = if state.auth_enabled() { "on" } else { "off" },
-                    "reloaded {}",
-                    what.join(" and ")
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "reload failed; keeping the current configuration")
-            }
-        }
-    }
 }

@@ -7,5 +7,6 @@ mod headers;
 mod oauth;
 mod provider;
 mod proxies;
+mod reload;
 mod signin;
 mod users;
