@@ -68,6 +68,14 @@ pub async fn serve(
     listener
         .set_nonblocking(true)
         .context("cannot make the listener non-blocking")?;
+    // Judged by the address actually bound, whatever name the configuration gave.
+    let auth_off = settings.auth_token.is_none() && !settings.oauth.enabled;
+    if auth_off && !local.ip().is_loopback() && !settings.allow_no_auth {
+        anyhow::bail!(
+            "refusing to serve on {local} without authentication: set JEAN2_AUTH_TOKEN, bind to \
+             127.0.0.1, or opt in with --allow-no-auth / JEAN2_ALLOW_NO_AUTH=true"
+        );
+    }
     let cancel = CancellationToken::new();
     let state = build_state(settings, local, cancel.clone()).await?;
 

@@ -56,3 +56,19 @@ async fn reload_never_turns_auth_off_while_bound_to_a_public_address() {
     );
     assert_eq!(status_of(verify, Some(OLD)).await, 200);
 }
+
+#[tokio::test]
+async fn a_server_without_auth_refuses_to_serve_on_a_public_listener_whatever_its_host_says() {
+    let dir = tempfile::tempdir().unwrap();
+    // The settings say loopback; the listener it is handed is on every address.
+    let settings = jean2::config::Settings::for_data_dir(dir.path().to_owned());
+    assert_eq!(settings.host, "127.0.0.1");
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let err = jean2::server::run(settings, listener, std::future::pending())
+        .await
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("without authentication"),
+        "{err:#}"
+    );
+}
