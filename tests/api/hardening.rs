@@ -5,6 +5,7 @@
 mod connections;
 mod headers;
 mod oauth;
+mod properties;
 mod provider;
 mod proxies;
 mod reload;
