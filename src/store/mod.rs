@@ -8,6 +8,7 @@
 //! (each server keeps connection and "running" state in memory; two would disagree).
 
 pub mod apps;
+mod files;
 pub mod messages;
 pub mod oauth_tokens;
 pub mod ownership;
@@ -139,6 +140,7 @@ impl Store {
                 .create(dir)
                 .map_err(|e| open_err(sqlx::Error::Io(e)))?;
         }
+        files::make_private(path).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         let lock = if lock { Some(take_lock(path)?) } else { None };
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(open_err)?
@@ -155,6 +157,8 @@ impl Store {
             .await
             .map_err(open_err)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // The WAL and SHM files exist now; an older wider one is tightened too.
+        files::make_private(path).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         Ok(Store {
             pool,
             lock: Arc::new(Mutex::new(lock)),

@@ -3,6 +3,7 @@
 //! about the network.
 
 mod connections;
+mod files;
 mod headers;
 mod oauth;
 mod properties;
