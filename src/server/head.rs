@@ -21,6 +21,9 @@ use axum_server::accept::Accept;
 use futures_util::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 
+/// The most the sniff reads at once.
+const FIRST_READ: usize = 4096;
+
 /// What an HTTP/2 prior-knowledge connection starts with (RFC 9113 §3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -70,24 +73,23 @@ where
 }
 
 /// Read until the bytes can no longer be an HTTP/2 preface; return them. A complete preface
-/// (or the end of the stream before anything told) is an error.
+/// (or the end of the stream before anything told) is an error. Reads take what is there (up
+/// to [`FIRST_READ`]), so a whole request head usually comes in the first read and hyper finds it
+/// in memory: no extra system call per connection.
 async fn read_until_http1<R: AsyncRead + Unpin>(stream: &mut R) -> io::Result<Vec<u8>> {
-    let mut seen = Vec::with_capacity(H2_PREFACE.len());
-    let mut chunk = [0u8; 24];
+    let mut seen = Vec::with_capacity(FIRST_READ);
     loop {
-        let want = H2_PREFACE.len() - seen.len();
-        let n = stream.read(&mut chunk[..want]).await?;
-        if n == 0 {
+        if stream.read_buf(&mut seen).await? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the client closed before sending a request",
             ));
         }
-        seen.extend_from_slice(&chunk[..n]);
-        if !H2_PREFACE.starts_with(&seen) {
+        let k = seen.len().min(H2_PREFACE.len());
+        if seen[..k] != H2_PREFACE[..k] {
             return Ok(seen);
         }
-        if seen.len() == H2_PREFACE.len() {
+        if k == H2_PREFACE.len() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "HTTP/2 prior knowledge is not served",
