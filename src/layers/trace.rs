@@ -57,7 +57,11 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let uri = scrub_uri(req.uri().path(), req.uri().query());
+    let uri = crate::auth::oauth::secrets::scrub_api_keys(&scrub_uri(
+        req.uri().path(),
+        req.uri().query(),
+    ))
+    .into_owned();
     let request_id = req
         .headers()
         .get("x-request-id")

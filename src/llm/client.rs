@@ -119,7 +119,7 @@ impl LlmClient {
         loop {
             match self.send_once(req).await {
                 Ok(stream) => return Ok(stream),
-                Err(e) if e.kind.retryable() && attempt < self.max_retries => {
+                Err(e) if e.retryable() && attempt < self.max_retries => {
                     attempt += 1;
                     let delay = e.retry_after.unwrap_or_else(|| self.backoff(attempt));
                     tracing::warn!(
@@ -140,7 +140,7 @@ impl LlmClient {
                     on_retry(notice(RetryPhase::Started));
                 }
                 Err(e) => {
-                    if e.kind.retryable() && self.max_retries > 0 {
+                    if e.retryable() && self.max_retries > 0 {
                         on_retry(RetryNotice {
                             phase: RetryPhase::Exhausted,
                             retry_number: attempt,

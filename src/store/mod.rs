@@ -18,6 +18,7 @@
 pub mod apps;
 mod asks;
 mod error;
+mod files;
 pub mod grants;
 pub mod kinds;
 pub mod messages;
@@ -208,10 +209,13 @@ fn open_blocking(path: &Path, lock: bool) -> Result<Store, StoreError> {
             .create(dir)
             .map_err(|e| open_err(BackendError::new(e)))?;
     }
+    files::make_private(path).map_err(|e| open_err(BackendError::new(e)))?;
     let lock = if lock { Some(take_lock(path)?) } else { None };
     let sql_err = |e: rusqlite::Error| open_err(BackendError::new(e));
     let mut writer = pool::connect(path, true).map_err(sql_err)?;
     migrate::run(&mut writer)?;
+    // The WAL and SHM files exist now: they get the database's private mode too.
+    files::make_private(path).map_err(|e| open_err(BackendError::new(e)))?;
     let readers = (0..pool::reader_count())
         .map(|_| pool::connect(path, false))
         .collect::<Result<Vec<_>, _>>()

@@ -178,6 +178,22 @@ impl Store {
             // A new password ends every existing browser session.
             tx.prepare_cached("DELETE FROM login_sessions WHERE user_id = ?1")?
                 .execute([&user.id])?;
+            // ... and every grant made under the old one: refresh families (remembered as
+            // revoked until they would have expired, so their access tokens stop too) and
+            // remembered consents.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO revoked_tokens (id, expires_at) \
+                 SELECT id, expires_at FROM refresh_families \
+                 WHERE user_id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute([&user.id])?;
+            tx.prepare_cached(
+                "UPDATE refresh_families SET revoked_at = ?1 \
+                 WHERE user_id = ?2 AND revoked_at IS NULL",
+            )?
+            .execute((crate::time::now_ms(), &user.id))?;
+            tx.prepare_cached("DELETE FROM grants WHERE user_id = ?1")?
+                .execute([&user.id])?;
             tx.commit()?;
             Ok(())
         })

@@ -34,6 +34,7 @@ mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
 mod files;
+mod hardening;
 mod llm_client;
 mod meta;
 mod oauth;
