@@ -12,6 +12,7 @@ use crate::events::Hub;
 use crate::sessions::Sessions;
 use crate::store::Store;
 use crate::terminal::{Limits, Terminals};
+use crate::tools::{NetPolicy, WebClient};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -39,14 +40,23 @@ pub struct AppState {
 
 impl AppState {
     /// Build the state of a server. `auth` comes ready (OAuth included when on).
-    pub fn new(settings: Settings, store: Store, auth: Auth, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        auth: Auth,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let hub = Hub::new();
+        let web = WebClient::new(NetPolicy::default())
+            .map_err(|e| anyhow::anyhow!("cannot set up the webfetch HTTP client: {e}"))?;
         let chat = Chat::new(ChatDeps {
             store: store.clone(),
             hub: hub.clone(),
             data_dir: settings.data_dir.clone(),
             llm: settings.llm.clone(),
             shutdown: shutdown.clone(),
+            web,
+            env_file_keys: settings.env_file_keys.clone(),
         });
         let terminals = Terminals::new(
             Limits::default(),
@@ -55,7 +65,7 @@ impl AppState {
             shutdown.clone(),
         );
         let sessions = Sessions::new(chat.clone(), terminals.clone());
-        Self {
+        Ok(Self {
             settings: Arc::new(settings),
             store,
             hub,
@@ -65,7 +75,7 @@ impl AppState {
             chat,
             sessions,
             terminals,
-        }
+        })
     }
 
     /// Whether clients must authenticate (`features.authentication` in `/api/info`).

@@ -55,6 +55,11 @@ pub enum Refusal {
     NoApiKey(String),
     #[error("{0}")]
     UnknownProvider(String),
+    /// The session's queue is full.
+    #[error(
+        "The queue of this session is full ({0} messages wait); wait for the reply or remove a queued message"
+    )]
+    QueueFull(u32),
     /// The store failed (logged where it happened).
     #[error("Internal error")]
     Internal,
@@ -69,6 +74,7 @@ impl Refusal {
             Refusal::NoPreconfig(_) => "no_preconfig",
             Refusal::NoApiKey(_) => "no_api_key",
             Refusal::UnknownProvider(_) => "unknown_provider",
+            Refusal::QueueFull(_) => "queue_full",
             Refusal::Internal => "internal",
         }
     }
@@ -112,6 +118,12 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
     })
     .await;
     let setting = |k: &str| preconfig.as_ref().and_then(|p| p.settings.get(k));
+    let tools = offered_tools(preconfig.as_ref(), session.owner_id.is_none());
+    let tool_specs = tools
+        .iter()
+        .filter_map(|t| crate::tools::definition(t))
+        .map(|d| d.openai_json())
+        .collect();
     Ok(Plan {
         model,
         system_prompt,
@@ -125,11 +137,25 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
                 .and_then(Value::as_u64)
                 .and_then(|n| u32::try_from(n).ok())
         }),
-        tools: Vec::new(),
-        tool_specs: Vec::new(),
+        tools,
+        tool_specs,
         workspace,
         session,
     })
+}
+
+/// The tools a turn offers: the preconfig's list, those installed, in its order; `shell` only
+/// in the server owner's sessions (users and apps work in a confined folder).
+fn offered_tools(preconfig: Option<&Preconfig>, owners_session: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in preconfig.map(|p| p.tools.as_slice()).unwrap_or_default() {
+        let installed = crate::tools::definition(name).is_some();
+        let allowed = owners_session || name != "shell";
+        if installed && allowed && !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
 }
 
 /// The session's preconfig: the one it names (which must exist), or the default one (or none)

@@ -1,6 +1,9 @@
 //! Crash recovery at start-up (call right after `Store::open`, before serving): sessions left
-//! running are marked not running, and replies left `streaming` become `interrupted`, keeping
-//! the text already saved (written at most 300 ms apart while streaming).
+//! running are marked not running, replies left `streaming` become `interrupted`, keeping the
+//! text already saved (written at most 300 ms apart while streaming), tool calls left open
+//! become `interrupted` (`reason: "error"`), and asks left waiting expire (their tools are
+//! gone, so no answer could reach them). Nothing the previous run started is killed: its
+//! processes died with it, or belong to no one jean2 knows.
 
 use crate::store::MessageStatus;
 use crate::store::messages::MessageUpdate;
@@ -15,6 +18,8 @@ pub const CRASH_MESSAGE: &str = "Interrupted: the server stopped during this rep
 pub struct Recovered {
     pub sessions: usize,
     pub messages: usize,
+    pub tool_calls: usize,
+    pub asks: usize,
 }
 
 pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
@@ -29,6 +34,8 @@ pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
         store.update_message(&id, &update).await?;
         out.messages += 1;
     }
+    out.tool_calls = store.interrupt_open_tool_parts(now_ms()).await?;
+    out.asks = store.expire_pending_asks().await?;
     for id in store.running_session_ids().await? {
         let now = now_iso();
         store.set_running(&id, None, &now).await?;
@@ -38,6 +45,8 @@ pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
         tracing::warn!(
             sessions = out.sessions,
             messages = out.messages,
+            tool_calls = out.tool_calls,
+            asks = out.asks,
             "recovered turns cut off by the previous run"
         );
     }

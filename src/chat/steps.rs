@@ -13,7 +13,7 @@ use super::reply::Reply;
 use super::stream::{End, stream, why_stopped};
 use super::turn::{Outcome, provider_error_event, wire_usage};
 use crate::events::{Audience, ConnId, ServerEvent};
-use crate::llm::{ChatMessage, Usage};
+use crate::llm::{ChatMessage, LlmErrorKind, Usage};
 use crate::store::messages::{MessageTokens, MessageUpdate};
 use crate::store::sessions::TokenTotals;
 use crate::store::{Message, MessageStatus, StoreError};
@@ -34,7 +34,7 @@ pub async fn reply(
     plan: &Plan,
     assistant: &Message,
     mut history: Vec<ChatMessage>,
-    origin: ConnId,
+    origin: Option<ConnId>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, StoreError> {
     let mut reply = Reply::new(chat.clone(), assistant.clone(), assistant.created_at);
@@ -53,9 +53,14 @@ pub async fn reply(
     }
     reply.finish().await;
     finish(chat, plan, assistant, &end, last_usage, origin).await?;
+    let drain = match &end {
+        End::Completed { .. } | End::Interrupted(_) => true,
+        End::Failed(e) => matches!(e.kind, LlmErrorKind::Server | LlmErrorKind::Timeout),
+    };
     Ok(Outcome {
         completed: matches!(end, End::Completed { .. }),
         reply_text: reply.text().to_owned(),
+        drain,
     })
 }
 
@@ -140,7 +145,7 @@ async fn finish(
     assistant: &Message,
     end: &End,
     usage: Option<Usage>,
-    origin: ConnId,
+    origin: Option<ConnId>,
 ) -> Result<(), StoreError> {
     let sid = plan.session.id.as_str();
     let tokens = tokens_of(usage);
@@ -184,8 +189,12 @@ async fn finish(
         End::Completed { .. } | End::Interrupted(_) => {}
         End::Failed(e) => {
             tracing::warn!(session.id = sid, error = %e, kind = ?e.kind, "chat turn failed");
-            chat.hub()
-                .publish(Audience::Conn(origin), &provider_error_event(e, sid));
+            let event = provider_error_event(e, sid);
+            match origin {
+                Some(conn) => chat.hub().publish(Audience::Conn(conn), &event),
+                // A turn from the queue: its sender may be gone; the session hears it.
+                None => chat.hub().publish(Audience::Session(sid), &event),
+            };
         }
     }
     Ok(())

@@ -18,6 +18,9 @@ use crate::time::{now_iso, now_ms};
 pub struct Outcome {
     pub completed: bool,
     pub reply_text: String,
+    /// Whether the queue may drain after this turn: after a completed or interrupted turn, a
+    /// server error or a timeout; not after a rate limit or a fatal error (§10).
+    pub drain: bool,
 }
 
 /// Run steps 1–9. Store failures end the turn early (logged; the worker still clears
@@ -26,7 +29,7 @@ pub async fn run(
     chat: &Chat,
     plan: &Plan,
     content: &str,
-    origin: ConnId,
+    origin: Option<ConnId>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, StoreError> {
     let sid = plan.session.id.as_str();

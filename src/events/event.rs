@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::queue::QueuedMessage;
 use crate::store::{Message, MessageWithParts, Part, Session};
 
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +52,9 @@ pub enum ServerEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
     },
+    /// An `ask.response` the server would not take (§9.3).
+    #[serde(rename = "ask.response_rejected")]
+    AskResponseRejected(Value),
     /// The answer to `session.interrupt` (§8.4).
     #[serde(rename = "session.interrupted", rename_all = "camelCase")]
     SessionInterrupted { session_id: String, result: Value },
@@ -132,7 +136,7 @@ pub enum ServerEvent {
     #[serde(rename = "queue.added", rename_all = "camelCase")]
     QueueAdded {
         session_id: String,
-        item: QueuedItem,
+        message: QueuedMessage,
     },
     #[serde(rename = "queue.removed", rename_all = "camelCase")]
     QueueRemoved {
@@ -143,7 +147,7 @@ pub enum ServerEvent {
     #[serde(rename = "queue.list", rename_all = "camelCase")]
     QueueList {
         session_id: String,
-        items: Vec<QueuedItem>,
+        messages: Vec<QueuedMessage>,
     },
 }
 
@@ -157,17 +161,6 @@ pub struct ProviderError {
     pub retry_after_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-}
-
-/// A message waiting behind a running turn (kept in memory only).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct QueuedItem {
-    pub id: String,
-    pub session_id: String,
-    pub content: String,
-    /// Unix ms.
-    pub created_at: i64,
 }
 
 /// The body of `session.resumed` (`PROTOCOL.md` §4.4).

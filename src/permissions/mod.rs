@@ -244,6 +244,11 @@ impl Permissions {
         self.inner.pending.resolve(request_id, tool_call_id, answer)
     }
 
+    /// The session of the open ask with this request id (or, without one, this tool call).
+    pub fn session_of(&self, request_id: Option<&str>, tool_call_id: &str) -> Option<String> {
+        self.inner.pending.session_of(request_id, tool_call_id)
+    }
+
     /// The open asks of a session, for `ask.pending_sync`.
     pub fn pending_for(&self, session_id: &str) -> Vec<Value> {
         self.inner.pending.of_session(session_id)
@@ -263,10 +268,14 @@ impl Permissions {
         self.inner.store.grants(workspace_id, include_revoked).await
     }
 
-    /// Revoke one grant (unknown ids are fine).
-    pub async fn revoke(&self, grant_id: &str) -> Result<(), crate::store::StoreError> {
+    /// Revoke one grant of a workspace `scope` sees (unknown ids are fine).
+    pub async fn revoke(
+        &self,
+        scope: &crate::store::Scope,
+        grant_id: &str,
+    ) -> Result<(), crate::store::StoreError> {
         let now = crate::time::now_iso();
-        self.inner.store.revoke_grant(grant_id, &now).await
+        self.inner.store.revoke_grant(scope, grant_id, &now).await
     }
 
     /// Revoke every live grant of a workspace; returns how many.

@@ -81,6 +81,18 @@ impl PendingAsks {
         }
     }
 
+    /// The session of the ask with this request id (or, without one, this tool call).
+    pub fn session_of(&self, request_id: Option<&str>, tool_call_id: &str) -> Option<String> {
+        let map = self.lock();
+        match request_id {
+            Some(id) => map.get(id).map(|p| p.session_id.clone()),
+            None => map
+                .values()
+                .find(|p| p.tool_call_id == tool_call_id)
+                .map(|p| p.session_id.clone()),
+        }
+    }
+
     pub fn of_session(&self, session_id: &str) -> Vec<Value> {
         self.lock()
             .values()

@@ -136,7 +136,7 @@ async fn an_answer_reaches_the_tool_and_a_session_grant_covers_the_next_call() {
     let listed = f.p.list(&f.ws, false).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].scope, "session");
-    f.p.revoke(&listed[0].id).await.unwrap();
+    f.p.revoke(&Scope::All, &listed[0].id).await.unwrap();
     assert!(f.p.list(&f.ws, false).await.unwrap().is_empty());
     assert_eq!(f.p.list(&f.ws, true).await.unwrap().len(), 1);
 }

@@ -135,7 +135,7 @@ async fn build_state(
         None
     };
     let auth = Auth::new(&settings, oauth);
-    Ok(AppState::new(settings, store, auth, cancel))
+    AppState::new(settings, store, auth, cancel)
 }
 
 /// Serve connections (through the limits, and TLS when on) until the handle shuts down.

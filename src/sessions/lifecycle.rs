@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use super::{Error, Sessions};
 use crate::chat::preconfigs;
-use crate::events::event::{QueuedItem, Resumed, Transcript, Usage};
+use crate::events::event::{Resumed, Transcript, Usage};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::store::messages::TRANSCRIPT_PAGE;
+use crate::store::queue::QueuedMessage;
 use crate::store::sessions::{NewSession, SessionPatch};
 use crate::store::{Entity, Scope, Session, SessionStatus};
 use crate::time::now_iso;
@@ -29,7 +30,9 @@ pub struct NewSessionInput {
 pub struct Resumption {
     pub resumed: Resumed,
     /// Messages waiting behind the running turn (sent as `queue.list` when not empty).
-    pub queued: Vec<QueuedItem>,
+    pub queued: Vec<QueuedMessage>,
+    /// The open permission asks of the session (`ask.pending_sync`).
+    pub asks: Vec<Value>,
 }
 
 /// The control state we report: nobody controls a session, so no client is put in
@@ -97,7 +100,8 @@ impl Sessions {
             .map_err(Error::from)?;
         self.hub().join_session(conn, &session.id);
         let transcript = Transcript::from_page(page, TRANSCRIPT_PAGE);
-        let queued = self.chat().queued(&session.id);
+        let queued = self.store().queued(&session.id).await?;
+        let asks = self.chat().permissions().pending_for(&session.id);
         let resumed = Resumed {
             messages: transcript.messages.clone(),
             transcript,
@@ -106,7 +110,11 @@ impl Sessions {
             control: uncontrolled(&session.id),
             session,
         };
-        Ok(Resumption { resumed, queued })
+        Ok(Resumption {
+            resumed,
+            queued,
+            asks,
+        })
     }
 
     /// A page of the transcript: the newest `limit` messages, or those before a sequence.

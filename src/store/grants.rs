@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::error::bad_json;
 use super::rows::{all, flag, opt_str, str};
-use super::{Fail, Store, StoreError};
+use super::{Fail, Scope, Store, StoreError};
 
 /// A stored approval, as `permission.list` sends it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,11 +128,22 @@ impl Store {
         .await
     }
 
-    /// Revoke one grant (an unknown or already revoked id changes nothing).
-    pub async fn revoke_grant(&self, grant_id: &str, now: &str) -> Result<(), StoreError> {
+    /// Revoke one grant of a workspace `scope` sees (an unknown, invisible or already revoked
+    /// id changes nothing).
+    pub async fn revoke_grant(
+        &self,
+        scope: &Scope,
+        grant_id: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
         self.exec(
-            "UPDATE permission_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            (grant_id.to_owned(), now.to_owned()),
+            "UPDATE permission_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL \
+             AND workspace_id IN (SELECT id FROM workspaces WHERE ?3 IS NULL OR owner_id = ?3)",
+            (
+                grant_id.to_owned(),
+                now.to_owned(),
+                scope.owner().map(str::to_owned),
+            ),
         )
         .await
         .map(|_| ())

@@ -81,6 +81,21 @@ impl Store {
         .await
     }
 
+    /// At start-up: every tool part a turn left `pending` or `running` ends `interrupted` with
+    /// `reason: "error"` (its turn is gone; nothing it started is touched). How many.
+    pub async fn interrupt_open_tool_parts(&self, now_ms: i64) -> Result<usize, StoreError> {
+        self.exec(
+            "UPDATE parts SET data = json_set(data, \
+                '$.state.status', 'interrupted', '$.state.reason', 'error', \
+                '$.state.interruptedAt', ?1, \
+                '$.state.startedAt', COALESCE(json_extract(data, '$.state.startedAt'), ?1)) \
+             WHERE type = 'tool' \
+               AND json_extract(data, '$.state.status') IN ('pending', 'running')",
+            [now_ms],
+        )
+        .await
+    }
+
     /// Replace a part's data (e.g. the text streamed so far).
     pub async fn update_part_data(
         &self,

@@ -101,15 +101,25 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
         | M::SessionUpdate { .. }
         | M::SessionUpdateModel { .. } => session::handle(ctx, msg).await,
         M::ChatMessage(f) | M::QueueAdd(f) => {
-            chat::message(ctx, &f.session_id, f.content.clone()).await
+            let (content, attachments) = (f.content.clone(), f.attachments.clone());
+            chat::message(ctx, &f.session_id, content, attachments).await
+        }
+        M::AskResponse {
+            tool_call_id,
+            request_id,
+            response,
+        } => chat::ask_response(ctx, tool_call_id, request_id.as_deref(), response),
+        M::PermissionList {
+            workspace_id,
+            include_revoked,
+        } => chat::permission_list(ctx, workspace_id, *include_revoked).await,
+        M::PermissionRevoke { grant_id } => chat::permission_revoke(ctx, grant_id).await,
+        M::PermissionRevokeAll { workspace_id } => {
+            chat::permission_revoke_all(ctx, workspace_id).await
         }
         M::QueueRemove { queue_id } => chat::queue_remove(ctx, queue_id).await,
         M::SessionInterrupt { session_id } => chat::interrupt(ctx, session_id).await,
         M::NotificationAcknowledge {}
-        | M::PermissionList {}
-        | M::PermissionRevoke {}
-        | M::PermissionRevokeAll {}
-        | M::AskResponse {}
         | M::SandboxRespond {}
         | M::ControlClaim {}
         | M::ControlRelease {}

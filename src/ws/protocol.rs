@@ -13,6 +13,8 @@ use serde_json::Value;
 pub struct ChatFields {
     pub session_id: String,
     pub content: String,
+    /// `[{id, kind}]` of uploaded attachments (kept with a queued message).
+    pub attachments: Option<Value>,
 }
 
 /// The fields of a message that names a session (the unsupported actions may not).
@@ -73,14 +75,22 @@ pub enum ClientMessage {
     // reply; permission lists and control claims come with opening a session).
     #[serde(rename = "notification.acknowledge")]
     NotificationAcknowledge {},
-    #[serde(rename = "permission.list")]
-    PermissionList {},
-    #[serde(rename = "permission.revoke")]
-    PermissionRevoke {},
-    #[serde(rename = "permission.revoke_all")]
-    PermissionRevokeAll {},
-    #[serde(rename = "ask.response")]
-    AskResponse {},
+    #[serde(rename = "permission.list", rename_all = "camelCase")]
+    PermissionList {
+        workspace_id: String,
+        #[serde(default)]
+        include_revoked: bool,
+    },
+    #[serde(rename = "permission.revoke", rename_all = "camelCase")]
+    PermissionRevoke { grant_id: String },
+    #[serde(rename = "permission.revoke_all", rename_all = "camelCase")]
+    PermissionRevokeAll { workspace_id: String },
+    #[serde(rename = "ask.response", rename_all = "camelCase")]
+    AskResponse {
+        tool_call_id: String,
+        request_id: Option<String>,
+        response: Value,
+    },
     #[serde(rename = "sandbox.respond")]
     SandboxRespond {},
     #[serde(rename = "session.control.claim")]
@@ -130,10 +140,10 @@ impl ClientMessage {
             M::QueueRemove { .. } => "queue.remove",
             M::SessionInterrupt { .. } => "session.interrupt",
             M::NotificationAcknowledge {} => "notification.acknowledge",
-            M::PermissionList {} => "permission.list",
-            M::PermissionRevoke {} => "permission.revoke",
-            M::PermissionRevokeAll {} => "permission.revoke_all",
-            M::AskResponse {} => "ask.response",
+            M::PermissionList { .. } => "permission.list",
+            M::PermissionRevoke { .. } => "permission.revoke",
+            M::PermissionRevokeAll { .. } => "permission.revoke_all",
+            M::AskResponse { .. } => "ask.response",
             M::SandboxRespond {} => "sandbox.respond",
             M::ControlClaim {} => "session.control.claim",
             M::ControlRelease {} => "session.control.release",
@@ -160,7 +170,7 @@ impl ClientMessage {
                 | M::Register { .. }
                 | M::SessionResume { .. }
                 | M::NotificationAcknowledge {}
-                | M::PermissionList {}
+                | M::PermissionList { .. }
                 | M::ControlClaim {}
                 | M::ControlRelease {}
                 | M::ControlRequestTakeover {}

@@ -24,6 +24,7 @@
 )]
 mod helpers;
 
+mod agent;
 mod auth;
 mod carryover;
 mod catalog;

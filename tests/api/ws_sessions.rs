@@ -221,10 +221,8 @@ async fn routine_client_messages_are_accepted_silently() {
     let mut ws = connected(&app).await;
     for msg in [
         json!({"type": "notification.acknowledge", "eventId": "message:x:completed", "sessionId": "s"}),
-        json!({"type": "permission.list", "workspaceId": "w"}),
-        json!({"type": "permission.revoke", "grantId": "g"}),
-        json!({"type": "permission.revoke_all", "workspaceId": "w"}),
-        json!({"type": "ask.response", "toolCallId": "t", "response": "yes"}),
+        // An answer to no open ask is ignored, as upstream (PROTOCOL-AGENT.md §9.2).
+        json!({"type": "ask.response", "toolCallId": "t", "response": {"type": "permission", "grant": "once"}}),
         json!({"type": "session.control.claim", "sessionId": "s"}),
         json!({"type": "session.control.release", "sessionId": "s"}),
         json!({"type": "session.control.request_takeover", "sessionId": "s"}),

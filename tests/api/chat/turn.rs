@@ -242,7 +242,10 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
         "both queued at once: {:?}",
         types(&first)
     );
-    assert_eq!(queued[0]["item"]["content"], "second");
+    // PROTOCOL-AGENT.md §10: the SDK reads `message`.
+    assert_eq!(queued[0]["message"]["content"], "second");
+    assert_eq!(queued[0]["message"]["position"], 0);
+    assert_eq!(queued[1]["message"]["position"], 1);
     assert_eq!(queued[0]["sessionId"], sid.as_str());
     assert_eq!(
         find(&first, "message.updated")["message"]["status"],
@@ -250,7 +253,7 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
     );
     assert_eq!(streamed_text(&first, "text"), "abc");
     // Remove the third while the second runs.
-    let third = queued[1]["item"]["id"].as_str().unwrap().to_owned();
+    let third = queued[1]["message"]["id"].as_str().unwrap().to_owned();
     ws.send_json(&json!({"type": "queue.remove", "queueId": third}))
         .await;
     let mut second = Vec::new();
@@ -264,7 +267,17 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
     }
     second_gate.open();
     second.extend(recv_turn(&mut ws).await);
-    second.retain(|e| e["type"] != "session.renamed" && e["type"] != "queue.removed");
+    let sending = find(&second, "queue.sending");
+    assert_eq!(
+        sending["queueId"], queued[0]["message"]["id"],
+        "§10: taken off the queue"
+    );
+    second.retain(|e| {
+        !matches!(
+            e["type"].as_str(),
+            Some("session.renamed" | "queue.removed" | "queue.sending")
+        )
+    });
     assert_eq!(second[0]["type"], "message.created");
     assert_eq!(second[1]["part"]["text"], "second");
     assert_eq!(streamed_text(&second, "text"), "second reply");

@@ -51,6 +51,12 @@ pub enum Script {
     Disconnect { content: Vec<String> },
     /// Send the headers, then these deltas, then nothing at all (for idle timeouts).
     Stall { content: Vec<String> },
+    /// Stream these content deltas, then these tool calls `(id, name, arguments)`, each call's
+    /// arguments split in two pieces as providers do, then `finish_reason: "tool_calls"`.
+    Tools {
+        content: Vec<String>,
+        calls: Vec<(String, String, String)>,
+    },
     /// Stream the first `sent` content deltas (waiting `delay` before each), wait until `gate`
     /// opens, then stream the rest and end like [`Script::Reply`].
     Held {
@@ -68,6 +74,17 @@ impl Script {
             content: content.iter().map(|s| s.to_string()).collect(),
             usage: (10, content.len() as i64, 0),
             delay: Duration::ZERO,
+        }
+    }
+
+    /// A step that calls tools: `calls` are `(id, name, arguments JSON)`.
+    pub fn tools(content: &[&str], calls: &[(&str, &str, Value)]) -> Script {
+        Script::Tools {
+            content: content.iter().map(|s| s.to_string()).collect(),
+            calls: calls
+                .iter()
+                .map(|(id, name, args)| (id.to_string(), name.to_string(), args.to_string()))
+                .collect(),
         }
     }
 
@@ -201,6 +218,21 @@ pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response 
             let usage = (10, content.len() as i64, 0);
             frames.extend(ending(usage));
             frames[sent + 1].0 = Before::Gate(gate);
+            sse(frames, None, guard)
+        }
+        Script::Tools { content, calls } => {
+            let mut frames = content_frames(&content);
+            for (i, (id, name, args)) in calls.iter().enumerate() {
+                let (head, tail) = args.split_at(args.len() / 2);
+                let first = json!({"tool_calls": [{"index": i, "id": id, "type": "function",
+                    "function": {"name": name, "arguments": head}}]});
+                let rest = json!({"tool_calls": [{"index": i, "function": {"arguments": tail}}]});
+                frames.push((Before::Sleep(Duration::ZERO), chunk(first, None)));
+                frames.push((Before::Sleep(Duration::ZERO), chunk(rest, None)));
+            }
+            let mut end = ending((10, 5, 0));
+            end[0].1 = chunk(json!({}), Some("tool_calls"));
+            frames.extend(end);
             sse(frames, None, guard)
         }
         Script::Status {
