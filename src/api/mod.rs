@@ -16,6 +16,7 @@ pub mod paging;
 pub mod preconfigs;
 pub mod prompts;
 pub mod sessions;
+pub mod sessions_views;
 pub mod stubs;
 pub mod terminal;
 pub mod tools;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(meta::router())
         .merge(workspaces::router())
         .merge(sessions::router())
+        .merge(sessions_views::router())
         .merge(models::router())
         .merge(models_config::router())
         .merge(credentials::router())

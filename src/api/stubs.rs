@@ -7,41 +7,23 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Caller;
 use crate::app::AppState;
-use crate::error::{ApiJson, ApiQuery, AppError};
+use crate::error::{ApiJson, AppError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/providers", get(|| empty(json!({"providers": []}))))
         .route("/agents", get(|| empty(json!({"agents": []}))))
         .route("/response-formats", get(|| empty(json!({"formats": []}))))
-        .route("/sessions/tags", get(tags))
         .route("/workspaces/{id}/scheduled-jobs", get(scheduled_jobs))
         .route("/workspaces/{id}/pinned-messages", get(pinned_messages))
 }
 
 async fn empty(body: Value) -> ApiJson<Value> {
     ApiJson(body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TagsQuery {
-    workspace_id: Option<String>,
-}
-
-/// Session tags are not collected yet; `workspaceId` is still required, as upstream.
-async fn tags(ApiQuery(q): ApiQuery<TagsQuery>) -> Result<ApiJson<Value>, AppError> {
-    match q.workspace_id.as_deref() {
-        Some(id) if !id.is_empty() => Ok(ApiJson(json!({"tags": []}))),
-        _ => Err(AppError::BadRequest(
-            "workspaceId query parameter is required".into(),
-        )),
-    }
 }
 
 /// 404 `Workspace not found` unless the caller can see workspace `id`; then `body`.

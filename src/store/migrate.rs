@@ -38,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[
 /// Bring the schema up to date. Safe to run from two processes at once: each migration
 /// re-reads the version inside its (immediate, so exclusive) transaction.
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {
+    super::upstream::adopt(conn).map_err(|e| StoreError::Migrate {
+        version: 0,
+        name: "adopt a database of the original server",
+        source: BackendError::new(e),
+    })?;
     adopt_sqlx_history(conn).map_err(|e| StoreError::Migrate {
         version: 0,
         name: "adopt the sqlx history",

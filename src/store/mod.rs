@@ -35,6 +35,7 @@ pub mod sessions;
 mod sessions_json;
 mod sessions_list;
 mod todos;
+mod upstream;
 pub mod users;
 pub mod workspaces;
 mod workspaces_json;

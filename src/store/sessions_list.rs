@@ -135,3 +135,25 @@ pub(super) fn position<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), Fail>
         str(row, 0)?,
     ))
 }
+
+impl Store {
+    /// The distinct tags of a workspace's sessions that `scope` sees, sorted.
+    pub async fn session_tags(
+        &self,
+        scope: &Scope,
+        workspace_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let (owner, ws) = (scope.owner().map(str::to_owned), workspace_id.to_owned());
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT DISTINCT j.value FROM sessions, json_each(sessions.tags) AS j \
+                 WHERE sessions.workspace_id = ?1 AND {} AND j.type = 'text' ORDER BY 1",
+                super::sessions::VISIBLE
+            );
+            super::rows::all(&mut *c.prepare_cached(&sql)?, (ws, owner), |r| {
+                Ok(super::rows::str(r, 0)?.to_owned())
+            })
+        })
+        .await
+    }
+}

@@ -46,6 +46,7 @@ mod oauth_support;
 mod oauth_users;
 mod persistence;
 mod sessions;
+mod sessions_views;
 mod settings;
 mod settings_models;
 mod settings_preconfigs;
