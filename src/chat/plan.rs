@@ -38,6 +38,8 @@ impl Plan {
         r.temperature = self.temperature;
         r.max_tokens = self.max_tokens;
         r.tools = self.tool_specs.clone();
+        // The selected variant's provider options (e.g. a reasoning effort).
+        r.extra = m.options.clone();
         r
     }
 }
@@ -196,8 +198,17 @@ async fn model_for(
         &session.selected_provider,
         preconfig.and_then(|p| p.provider.as_ref()),
     );
+    let variant = pick(
+        &session.selected_variant,
+        preconfig.and_then(|p| p.variant.as_ref()),
+    );
     registry
-        .resolve(llm, model_choice.as_deref(), provider_choice.as_deref())
+        .resolve_variant(
+            llm,
+            model_choice.as_deref(),
+            provider_choice.as_deref(),
+            variant.as_deref(),
+        )
         .map_err(|e| match e {
             ResolveError::NoApiKey(_) => Refusal::NoApiKey(e.to_string()),
             ResolveError::UnknownProvider(_) => Refusal::UnknownProvider(e.to_string()),

@@ -124,44 +124,7 @@ impl Permissions {
         deadline: Instant,
         cancel: &CancellationToken,
     ) -> Decision {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let (tx, rx) = oneshot::channel();
-        let request = json!({
-            "sessionId": cx.root_session_id,
-            "toolCallId": cx.tool_call_id,
-            "toolName": cx.tool_name,
-            "requestId": request_id,
-            "authority": {"visibilityScope": "session_participants", "resolutionMode": "first_eligible"},
-            "ask": spec.to_json(),
-        });
-        self.inner.pending.insert(Pending {
-            request_id: request_id.clone(),
-            session_id: cx.root_session_id.to_owned(),
-            tool_call_id: cx.tool_call_id.to_owned(),
-            request: request.clone(),
-            answer: tx,
-        });
-        let now = crate::time::now_ms();
-        let until = now + i64::try_from(ASK_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
-        let stored = self
-            .inner
-            .store
-            .add_pending_ask(
-                &request_id,
-                cx.root_session_id,
-                cx.tool_call_id,
-                &request,
-                now,
-                until,
-            )
-            .await;
-        if let Err(e) = stored {
-            tracing::error!(error = %e, "cannot record a pending ask");
-        }
-        self.inner.hub.publish(
-            Audience::Session(cx.root_session_id),
-            &ServerEvent::AskRequest(request),
-        );
+        let (request_id, rx) = self.open_ask(cx, spec).await;
         let ask_deadline = Instant::now() + ASK_TIMEOUT;
         let outcome = tokio::select! {
             answer = rx => answer.ok(),
@@ -181,18 +144,60 @@ impl Permissions {
                 }
             }
         };
+        self.close_ask(cx, &request_id, decision).await;
+        decision
+    }
+
+    /// Record an ask, send `ask.request` to the session's participants, and hand back the
+    /// channel its answer comes on.
+    async fn open_ask(
+        &self,
+        cx: &AskContext<'_>,
+        spec: &AskSpec,
+    ) -> (String, oneshot::Receiver<Answer>) {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        let request = json!({
+            "sessionId": cx.root_session_id,
+            "toolCallId": cx.tool_call_id,
+            "toolName": cx.tool_name,
+            "requestId": request_id,
+            "authority": {"visibilityScope": "session_participants", "resolutionMode": "first_eligible"},
+            "ask": spec.to_json(),
+        });
+        self.inner.pending.insert(Pending {
+            request_id: request_id.clone(),
+            session_id: cx.root_session_id.to_owned(),
+            tool_call_id: cx.tool_call_id.to_owned(),
+            request: request.clone(),
+            answer: tx,
+        });
+        let now = crate::time::now_ms();
+        let until = now + i64::try_from(ASK_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
+        let (sid, call) = (cx.root_session_id, cx.tool_call_id);
+        let stored = self
+            .inner
+            .store
+            .add_pending_ask(&request_id, sid, call, &request, now, until)
+            .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "cannot record a pending ask");
+        }
+        self.inner
+            .hub
+            .publish(Audience::Session(sid), &ServerEvent::AskRequest(request));
+        (request_id, rx)
+    }
+
+    /// Record how an ask ended; an ask that ended unanswered is withdrawn with `ask.timeout`.
+    async fn close_ask(&self, cx: &AskContext<'_>, request_id: &str, decision: Decision) {
         let status = match decision {
             Decision::Approved => "approved",
             Decision::Denied => "denied",
             Decision::Cancelled => "cancelled",
             Decision::ToolTimedOut | Decision::AskTimedOut => "expired",
         };
-        if let Err(e) = self
-            .inner
-            .store
-            .close_pending_ask(&request_id, status)
-            .await
-        {
+        if let Err(e) = self.inner.store.close_pending_ask(request_id, status).await {
             tracing::error!(error = %e, "cannot close a pending ask");
         }
         if decision != Decision::Approved && decision != Decision::Denied {
@@ -201,11 +206,10 @@ impl Permissions {
                 &ServerEvent::AskTimeout {
                     session_id: cx.root_session_id.to_owned(),
                     tool_call_id: cx.tool_call_id.to_owned(),
-                    request_id: Some(request_id),
+                    request_id: Some(request_id.to_owned()),
                 },
             );
         }
-        decision
     }
 
     /// Store the grants an approval asks for, and say what it was.
