@@ -300,3 +300,6 @@ impl Registry {
         json!({"providers": providers, "defaultModel": model, "defaultProvider": provider})
     }
 }
+
+#[cfg(test)]
+mod tests;
