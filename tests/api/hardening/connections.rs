@@ -2,6 +2,7 @@
 //! TLS), so a few bytes per socket cannot take every slot; and a server started with the usual
 //! soft limit of 1024 open files raises it and still holds 1,500 connections.
 
+use rustls::pki_types::pem::PemObject;
 use std::io::{Read as _, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,7 +90,7 @@ fn tls_files(dir: &std::path::Path) -> (TlsFiles, String) {
 /// Finish a TLS handshake with `app`, send `sent` inside it, and say how the read ended.
 fn tls_send_and_read(app: &TestApp, cert_pem: &str, sent: &'static [u8]) -> std::io::Result<usize> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut cert_pem.as_bytes()) {
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
