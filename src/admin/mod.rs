@@ -47,7 +47,10 @@ fn run<F: std::future::Future<Output = anyhow::Result<()>>>(
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let store = Store::open_unlocked(&settings.database_path).await?;
+        let store = match &settings.database_url {
+            Some(url) => Store::connect(url, 2).await?,
+            None => Store::open_unlocked(&settings.database_path).await?,
+        };
         let result = f(store.clone()).await;
         store.close().await;
         result

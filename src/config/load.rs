@@ -155,6 +155,8 @@ impl Settings {
                 .non_empty("JEAN2_DATABASE_PATH")
                 .map(|p| expand_tilde(&p, env))
                 .unwrap_or_else(|| data_dir.join("data").join("agent.db")),
+            database_url: database_url(&src)?,
+            database_pool_size: src.num("JEAN2_DATABASE_POOL_SIZE", 16usize, 1, 1000)?,
             log_filter: src
                 .non_empty("JEAN2_LOG")
                 .unwrap_or_else(|| "info".to_owned()),
@@ -186,6 +188,28 @@ impl Settings {
             ));
         }
         Ok((settings, report))
+    }
+}
+
+/// `JEAN2_DATABASE_URL`, checked; the error shows the URL without its password.
+fn database_url(src: &Sources<'_>) -> Result<Option<super::DatabaseUrl>, ConfigError> {
+    let Some(value) = src.non_empty("JEAN2_DATABASE_URL") else {
+        return Ok(None);
+    };
+    super::DatabaseUrl::parse(&value)
+        .map(Some)
+        .map_err(|expected| ConfigError::Invalid {
+            var: "JEAN2_DATABASE_URL",
+            value: masked(&value),
+            expected,
+        })
+}
+
+/// A URL with whatever stands between `://` and `@` (user and password) masked.
+fn masked(value: &str) -> String {
+    match (value.find("://"), value.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}***{}", &value[..s + 3], &value[at..]),
+        _ => value.to_owned(),
     }
 }
 

@@ -4,12 +4,14 @@
 //! The `.env` file is read into a map and never copied into the process environment, so tests build
 //! [`Settings`] from plain maps with [`Settings::from_sources`].
 
+mod database_url;
 pub mod envfile;
 pub mod files;
 mod load;
 mod parse;
 mod secret;
 
+pub use database_url::DatabaseUrl;
 pub use load::{data_dir_from, expand_tilde, read_env_file};
 pub use parse::is_loopback_host;
 pub use secret::Secret;
@@ -39,6 +41,8 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_TLS_CERT_FILE",
     "JEAN2_TLS_KEY_FILE",
     "JEAN2_DATABASE_PATH",
+    "JEAN2_DATABASE_URL",
+    "JEAN2_DATABASE_POOL_SIZE",
     "JEAN2_LOG",
     "JEAN2_MAX_CONNECTIONS",
     "JEAN2_LLM_BASE_URL",
@@ -147,8 +151,14 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `JEAN2_TLS_ENABLED` + cert/key files.
     pub tls: Option<TlsFiles>,
-    /// `JEAN2_DATABASE_PATH` (default `<data dir>/data/agent.db`).
+    /// `JEAN2_DATABASE_PATH` (default `<data dir>/data/agent.db`): the SQLite database, used
+    /// unless `database_url` is set.
     pub database_path: PathBuf,
+    /// `JEAN2_DATABASE_URL`: a `postgres://` URL selects PostgreSQL (several instances may
+    /// share it); unset, the SQLite file above.
+    pub database_url: Option<DatabaseUrl>,
+    /// `JEAN2_DATABASE_POOL_SIZE`: PostgreSQL connections per instance (default 16).
+    pub database_pool_size: usize,
     /// `JEAN2_LOG`: tracing filter (default `info`).
     pub log_filter: String,
     /// `JEAN2_MAX_CONNECTIONS`: open TCP connections served at once (default 10000).

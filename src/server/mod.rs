@@ -97,7 +97,7 @@ pub async fn serve(
         addr = %local,
         auth = if state.auth_enabled() { "on" } else { "off" },
         tls = tls.is_some(),
-        database = %state.settings.database_path.display(),
+        database = %database_of(&state.settings),
         "jean2 {} listening on {scheme}://{local}",
         crate::VERSION
     );
@@ -119,10 +119,7 @@ async fn build_state(
     local: SocketAddr,
     cancel: CancellationToken,
 ) -> anyhow::Result<AppState> {
-    // The original server's database is migrated in place below: keep a copy of it first.
-    crate::config::files::backup_original_database(&settings.data_dir, &settings.database_path)
-        .context("cannot back up the original server's database before opening it")?;
-    let store = Store::open(&settings.database_path).await?;
+    let store = open_store(&settings).await?;
     crate::chat::recover::recover(&store).await?;
     let oauth = if settings.oauth.enabled {
         let oauth = OAuth::init(store.clone(), &settings, local.port())
@@ -136,6 +133,25 @@ async fn build_state(
     };
     let auth = Auth::new(&settings, oauth);
     AppState::new(settings, store, auth, cancel)
+}
+
+/// The database the settings name: PostgreSQL when `JEAN2_DATABASE_URL` is set, else the
+/// SQLite file (backed up first when it is the original server's, which opening migrates).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if let Some(url) = &settings.database_url {
+        return Ok(Store::connect(url, settings.database_pool_size).await?);
+    }
+    crate::config::files::backup_original_database(&settings.data_dir, &settings.database_path)
+        .context("cannot back up the original server's database before opening it")?;
+    Ok(Store::open(&settings.database_path).await?)
+}
+
+/// The database in use, for the log (a URL without its password).
+fn database_of(settings: &Settings) -> String {
+    match &settings.database_url {
+        Some(url) => url.shown().to_owned(),
+        None => settings.database_path.display().to_string(),
+    }
 }
 
 /// Serve connections (through the limits, and TLS when on) until the handle shuts down.

@@ -1,10 +1,10 @@
 //! Applications (OAuth clients): their redirect URIs, API keys (hash only) and per-day request
 //! counts.
 
-use rusqlite::{Connection, Row, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
-use super::rows::{all, flag, int, one, opt_str, str};
-use super::{Entity, Fail, Store, StoreError};
+use super::rows::{Cols, all, flag, int, one, opt_int, opt_str, str};
+use super::{Entity, Fail, Sqlite, StoreError};
 use crate::time::now_iso;
 
 #[derive(Debug, Clone)]
@@ -43,11 +43,12 @@ pub struct NewApp<'a> {
     pub redirect_uris: &'a [String],
 }
 
-const APP_COLS: &str = "id, name, confidential, secret_hash, scopes, revoked, created_at";
-const KEY_COLS: &str = "id, app_id, prefix, created_at, expires_at, revoked";
+pub(super) const APP_COLS: &str =
+    "id, name, confidential, secret_hash, scopes, revoked, created_at";
+pub(super) const KEY_COLS: &str = "id, app_id, prefix, created_at, expires_at, revoked";
 
 /// An app row (without its redirect URIs).
-fn app_from_row(r: &Row<'_>) -> Result<App, Fail> {
+pub(super) fn app_from_row<R: Cols>(r: &R) -> Result<App, Fail> {
     Ok(App {
         id: str(r, 0)?.to_owned(),
         name: str(r, 1)?.to_owned(),
@@ -60,13 +61,13 @@ fn app_from_row(r: &Row<'_>) -> Result<App, Fail> {
     })
 }
 
-fn key_from_row(r: &Row<'_>) -> Result<ApiKey, Fail> {
+pub(super) fn key_from_row<R: Cols>(r: &R) -> Result<ApiKey, Fail> {
     Ok(ApiKey {
         id: str(r, 0)?.to_owned(),
         app_id: str(r, 1)?.to_owned(),
         prefix: str(r, 2)?.to_owned(),
         created_at: str(r, 3)?.to_owned(),
-        expires_at: r.get(4)?,
+        expires_at: opt_int(r, 4)?,
         revoked: flag(r, 5)?,
     })
 }
@@ -93,7 +94,7 @@ fn key_where(c: &Connection, column: &str, value: &str) -> Result<Option<ApiKey>
     one(&mut st, [value], key_from_row)
 }
 
-impl Store {
+impl Sqlite {
     pub async fn create_app(&self, new: NewApp<'_>) -> Result<App, StoreError> {
         let id = format!("app_{}", uuid::Uuid::new_v4().simple());
         let (name, confidential, secret_hash, scopes, uris) = (

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::error::bad_json;
 use super::rows::{all, str};
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
-impl Store {
+impl Sqlite {
     /// Record an open ask.
     pub async fn add_pending_ask(
         &self,

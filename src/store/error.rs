@@ -98,13 +98,30 @@ impl std::error::Error for BackendError {
     }
 }
 
-/// The error type of the closures that run on a connection: either SQLite's own error or one
-/// already in domain terms. Crate-private, so `?` works on both without a public
+/// The error type of the queries: a driver's own error (SQLite's or PostgreSQL's) or one
+/// already in domain terms. Crate-private, so `?` works on all of them without a public
 /// `From<rusqlite::Error>` on [`StoreError`].
 #[derive(Debug)]
 pub(crate) enum Fail {
     Sql(rusqlite::Error),
+    Pg(tokio_postgres::Error),
     Store(StoreError),
+}
+
+impl From<tokio_postgres::Error> for Fail {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Fail::Pg(e)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Fail {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => Fail::Pg(e),
+            deadpool_postgres::PoolError::Closed => Fail::Store(StoreError::Closed),
+            other => Fail::Store(StoreError::Db(BackendError::new(other))),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for Fail {
@@ -128,7 +145,17 @@ impl Fail {
                 StoreError::Conflict(sqlite_message(&e).unwrap_or("conflict").to_owned())
             }
             Fail::Sql(e) => StoreError::Db(BackendError::new(e)),
+            Fail::Pg(e) => match super::pg::unique_violation(&e) {
+                Some(message) => StoreError::Conflict(message),
+                None => StoreError::Db(BackendError::new(e)),
+            },
         }
+    }
+}
+
+impl From<Fail> for StoreError {
+    fn from(f: Fail) -> Self {
+        f.into_store()
     }
 }
 
@@ -160,5 +187,9 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 /// Whether an insert failed because a referenced row (a session, a message) does not exist.
 pub(crate) fn is_foreign_key_violation(f: &Fail) -> bool {
-    matches!(f, Fail::Sql(e) if extended_code(e) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY))
+    match f {
+        Fail::Sql(e) => extended_code(e) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+        Fail::Pg(e) => e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION),
+        Fail::Store(_) => false,
+    }
 }

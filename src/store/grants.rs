@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::bad_json;
-use super::rows::{all, flag, opt_str, str};
-use super::{Fail, Scope, Store, StoreError};
+use super::rows::{Cols, all, flag, opt_int, opt_str, str};
+use super::{Fail, Scope, Sqlite, StoreError};
 
 /// A stored approval, as `permission.list` sends it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,13 +36,13 @@ pub struct Grant {
     pub expires_ms: Option<i64>,
 }
 
-const COLS: &str = "id, workspace_id, tool_name, resource, action, scope, matcher, patterns, \
+pub(super) const COLS: &str = "id, workspace_id, tool_name, resource, action, scope, matcher, patterns, \
     allowed, granted_at, expires_at, granted_by, revoked_at, revoked_by, metadata, \
     bound_root_session_id";
 
-fn from_row(r: &rusqlite::Row<'_>) -> Result<Grant, Fail> {
+pub(super) fn from_row<R: Cols>(r: &R) -> Result<Grant, Fail> {
     let owned = |i| -> Result<Option<String>, Fail> { Ok(opt_str(r, i)?.map(str::to_owned)) };
-    let expires_ms: Option<i64> = r.get(10)?;
+    let expires_ms = opt_int(r, 10)?;
     let metadata = match opt_str(r, 14)? {
         Some(t) if !t.is_empty() => serde_json::from_str(t).map_err(bad_json("grants.metadata"))?,
         _ => Value::Null,
@@ -68,7 +68,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> Result<Grant, Fail> {
     })
 }
 
-impl Store {
+impl Sqlite {
     /// Store new grants (one transaction).
     pub async fn add_grants(&self, grants: Vec<Grant>) -> Result<(), StoreError> {
         if grants.is_empty() {

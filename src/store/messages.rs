@@ -19,15 +19,15 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{Row, ToSql};
+use rusqlite::ToSql;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::error::is_foreign_key_violation;
 use super::kinds::{MessageStatus, Role};
 pub use super::parts::Part;
-use super::rows::{all, int, json_col, one, opt_str, str};
-use super::{Entity, Fail, Store, StoreError};
+use super::rows::{Cols, all, int, json_col, one, opt_int, opt_str, str};
+use super::{Entity, Fail, Sqlite, StoreError};
 
 /// Messages in a transcript page unless asked otherwise (the newest page `session.resumed` sends).
 pub const TRANSCRIPT_PAGE: u32 = 50;
@@ -142,7 +142,7 @@ pub struct MessageUpdate {
     pub error: Option<String>,
 }
 
-const MSG_COLS: &str = "id, session_id, role, created_at, status, model_id, provider_id, agent, \
+pub(super) const MSG_COLS: &str = "id, session_id, role, created_at, status, model_id, provider_id, agent, \
     tokens_prompt, tokens_completion, tokens_cache_read, tokens_cache_write, tokens_no_cache, \
     cost, completed_at, error, mode, parent_id, structured_output, sequence";
 
@@ -150,7 +150,7 @@ fn own(s: Option<&str>) -> Option<String> {
     s.map(str::to_owned)
 }
 
-fn message_from_row(row: &Row<'_>) -> Result<Message, Fail> {
+pub(super) fn message_from_row<R: Cols>(row: &R) -> Result<Message, Fail> {
     let role = Role::from_db(str(row, 2)?);
     let assistant = if role == Role::Assistant {
         Some(AssistantFields {
@@ -164,8 +164,8 @@ fn message_from_row(row: &Row<'_>) -> Result<Message, Fail> {
                 cache_write: int(row, 11)?,
                 no_cache: int(row, 12)?,
             },
-            cost: row.get::<_, Option<f64>>(13)?.unwrap_or(0.0),
-            completed_at: row.get(14)?,
+            cost: row.real(13)?.unwrap_or(0.0),
+            completed_at: opt_int(row, 14)?,
             error: own(opt_str(row, 15)?),
             agent: own(opt_str(row, 7)?),
             mode: own(opt_str(row, 16)?),
@@ -188,7 +188,7 @@ fn message_from_row(row: &Row<'_>) -> Result<Message, Fail> {
     })
 }
 
-impl Store {
+impl Sqlite {
     /// Insert `msg`, allocating its `sequence` as MAX+1 in its session in the same statement
     /// (on the one writer, so two messages never get the same number).
     pub async fn create_message(&self, msg: &Message) -> Result<Message, StoreError> {

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::*;
+use crate::store::Store;
 use crate::store::sessions::{NewSession, TokenTotals};
 use crate::store::testing::store;
 use crate::store::workspaces::NewWorkspace;

@@ -1,20 +1,26 @@
-//! The store: every read and write of persistent state, and the only place SQL lives. Today it
-//! is SQLite through rusqlite (bundled, memory statistics off, WAL, foreign keys, busy timeout,
-//! `synchronous=NORMAL`): one writer connection and a few readers, queries run on blocking
-//! threads with cached prepared statements ([`pool`]), migrations embedded in the binary and
-//! run at open ([`migrate`]). Errors leave here in domain terms ([`StoreError`]); no driver type
-//! is part of the API. One file per aggregate: [`workspaces`], [`sessions`], [`messages`], …
+//! The store: every read and write of persistent state, and the only place SQL lives. Two
+//! backends sit behind one [`Store`] (an enum; each method is declared once in [`api`] and
+//! `api_auth` and dispatched to the backend's method of the same name):
 //!
-//! **A second backend** (PostgreSQL, for scale-out) will sit behind the same `Store`: the
-//! methods keep their signatures and `Store` becomes an enum-dispatching handle over a
-//! `Sqlite` and a `Postgres` backend (each a module tree with the same queries), chosen at
-//! open from the database URL. The page-cache generations ([`pages`]) then move into a
-//! PostgreSQL table bumped in the same transaction as the write.
+//! - **SQLite** (the embedded default) through rusqlite ([`sqlite`]): bundled, memory
+//!   statistics off, WAL, foreign keys, busy timeout, `synchronous=NORMAL`; one writer and a few
+//!   readers, queries on blocking threads with cached prepared statements ([`pool`]), migrations
+//!   from `migrations/` ([`migrate`]). Its queries are the `impl Sqlite` blocks of the aggregate
+//!   files here: [`workspaces`], [`sessions`], [`messages`], …
+//! - **PostgreSQL** (`JEAN2_DATABASE_URL=postgres://…`, for several instances on one database)
+//!   through tokio-postgres and a deadpool pool ([`pg`]), migrations from `migrations/postgres/`.
 //!
-//! A server holds an exclusive lock file next to the database (`<db>.lock`) for as long as its
-//! store is open, so a second server on the same file refuses to start instead of sharing it
-//! (each server keeps connection, "running" and page-cache state in memory; two would disagree).
+//! Row decoding (the wire shapes) is shared: [`rows`] reads columns from either driver's rows.
+//! Errors leave here in domain terms ([`StoreError`]); no driver type is part of the API.
+//!
+//! A SQLite server holds an exclusive lock file next to the database (`<db>.lock`) for as long
+//! as its store is open, so a second server on the same file refuses to start instead of
+//! sharing it (each keeps connection, "running" and page-cache state in memory; two would
+//! disagree). PostgreSQL has no lock file: its instances share that state through the database
+//! (`pg/cluster`), and the page cache is off there (see [`Store::cached_page`]).
 
+mod api;
+mod api_auth;
 pub mod apps;
 mod asks;
 mod error;
@@ -27,6 +33,7 @@ mod oauth_keys;
 pub mod oauth_tokens;
 mod pages;
 pub mod parts;
+pub mod pg;
 mod pool;
 pub mod queue;
 mod rows;
@@ -34,31 +41,29 @@ mod session_writes;
 pub mod sessions;
 mod sessions_json;
 mod sessions_list;
+mod sqlite;
 mod todos;
 mod upstream;
 pub mod users;
 pub mod workspaces;
 mod workspaces_json;
 
-use std::fs::File;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
 use bytes::Bytes;
-use rusqlite::Connection;
 
 pub use error::{BackendError, Entity, StoreError};
 pub use kinds::{MessageStatus, Role, SessionStatus};
 pub use messages::{Message, MessageWithParts, Part, TranscriptPage};
 pub use pages::{PageKey, Topic};
+pub use pg::{DatabaseUrl, Postgres};
 pub use sessions::Session;
 pub use sessions_json::SessionPageJson;
 pub use workspaces::Workspace;
 pub use workspaces_json::WorkspacesJson;
 
 pub(crate) use error::Fail;
-use pool::{Side, Slot, Slots};
+pub(crate) use sqlite::Sqlite;
 
 /// Which rows a caller may see. Handlers derive it from the `Principal` in one place
 /// (`api::scope_of`); the owner (shared token, or auth off) sees [`Scope::All`].
@@ -92,38 +97,58 @@ pub(crate) fn touched(rows: usize, entity: Entity) -> Result<(), Fail> {
 
 /// The database handle; cheap to clone.
 #[derive(Clone)]
-pub struct Store {
-    inner: Arc<Inner>,
+pub struct Store(Backend);
+
+/// The backend behind a [`Store`].
+#[derive(Clone)]
+pub(crate) enum Backend {
+    /// The embedded default: one server on one file.
+    Sqlite(Sqlite),
+    /// Several instances on one PostgreSQL database.
+    Postgres(Postgres),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        let backend = match &self.0 {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        };
+        f.debug_struct("Store")
+            .field("backend", &backend)
+            .finish_non_exhaustive()
     }
 }
 
-pub(crate) struct Inner {
-    readers: Slot,
-    writer: Slot,
-    pages: pages::Pages,
-    /// The held lock file; taken out (and so released) by [`Store::close`].
-    lock: Mutex<Option<File>>,
-}
-
-impl Slots for Inner {
-    fn slot(&self, side: Side) -> &Slot {
-        match side {
-            Side::Read => &self.readers,
-            Side::Write => &self.writer,
+/// Declare store methods once: each becomes a `pub async fn` on [`Store`] that calls the
+/// backend's method of the same name.
+macro_rules! dispatch {
+    ($(
+        $(#[$meta:meta])*
+        fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;
+    )*) => {
+        impl Store {
+            $(
+                $(#[$meta])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match &self.0 {
+                        $crate::store::Backend::Sqlite(b) => b.$name($($arg),*).await,
+                        $crate::store::Backend::Postgres(b) => b.$name($($arg),*).await,
+                    }
+                }
+            )*
         }
-    }
+    };
 }
+pub(crate) use dispatch;
 
 impl Store {
-    /// Open (creating if needed) the database at `path`, take its lock file and run the
+    /// Open (creating if needed) the SQLite database at `path`, take its lock file and run the
     /// migrations. Fails with [`StoreError::Locked`] while another server holds the lock.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        Self::open_with(path, true).await
+        Sqlite::open(path, true)
+            .await
+            .map(|s| Store(Backend::Sqlite(s)))
     }
 
     /// Open without taking the server's lock file: for the admin commands (`jean2 users|apps|
@@ -131,128 +156,72 @@ impl Store {
     /// and busy timeout serialise the writers), and for tests that inspect a live server's
     /// database. Never serve from a store opened this way.
     pub async fn open_unlocked(path: &Path) -> Result<Store, StoreError> {
-        Self::open_with(path, false).await
-    }
-
-    async fn open_with(path: &Path, lock: bool) -> Result<Store, StoreError> {
-        let path = path.to_owned();
-        tokio::task::spawn_blocking(move || open_blocking(&path, lock))
+        Sqlite::open(path, false)
             .await
-            .map_err(|e| StoreError::Db(BackendError::msg(format!("opening failed: {e}"))))?
+            .map(|s| Store(Backend::Sqlite(s)))
     }
 
-    /// Run `f` on a read connection (on a blocking thread).
-    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Fail> + Send + 'static,
-    {
-        pool::run(&self.inner, Side::Read, move |c, _| f(c)).await
-    }
-
-    /// Run `f` on the writer connection (on a blocking thread). `f` bumps the page generation
-    /// of every workspace whose sessions it changed, after its commit.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection, &pages::Pages) -> Result<T, Fail> + Send + 'static,
-    {
-        pool::run(&self.inner, Side::Write, move |c, inner| f(c, &inner.pages)).await
-    }
-
-    /// Run one write statement with owned parameters; the number of rows it changed.
-    pub(crate) async fn exec<P>(&self, sql: &'static str, params: P) -> Result<usize, StoreError>
-    where
-        P: rusqlite::Params + Send + 'static,
-    {
-        self.write(move |c, _| Ok(c.prepare_cached(sql)?.execute(params)?))
+    /// Connect to the PostgreSQL database at `url` and run its migrations. Each failure says
+    /// which: a malformed URL, an unreachable server, a missing database, a refused login, a
+    /// failed migration ([`StoreError::Open`] / [`StoreError::Migrate`]).
+    pub async fn connect(url: &DatabaseUrl, pool_size: usize) -> Result<Store, StoreError> {
+        Postgres::open(url, pool_size)
             .await
+            .map(|p| Store(Backend::Postgres(p)))
+    }
+
+    /// The PostgreSQL backend, for what only several instances need (events across instances,
+    /// the cluster-wide runner of a session).
+    pub fn postgres(&self) -> Option<&Postgres> {
+        match &self.0 {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// The SQLite backend (for the tests of SQLite itself).
+    #[cfg(test)]
+    pub(crate) fn sqlite(&self) -> &Sqlite {
+        match &self.0 {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(_) => panic!("a SQLite-only test ran on PostgreSQL"),
+        }
     }
 
     /// The generation of the topic of `key`: take it *before* reading a page to cache, and
     /// pass it to [`Store::keep_page`] (see `pages.rs`).
     pub fn page_generation(&self, key: &PageKey) -> u64 {
-        self.inner.pages.generation(&key.topic)
+        match &self.0 {
+            Backend::Sqlite(s) => s.page_generation(key),
+            Backend::Postgres(_) => 0,
+        }
     }
 
-    /// A page kept by [`Store::keep_page`], if no write has changed its topic since.
+    /// A page kept by [`Store::keep_page`], if no write has changed its topic since. Always
+    /// `None` on PostgreSQL: another instance's writes are not seen here, and checking a
+    /// generation kept in the database costs a round trip, most of what the page would save.
     pub fn cached_page(&self, key: &PageKey) -> Option<Bytes> {
-        self.inner.pages.get(key)
+        match &self.0 {
+            Backend::Sqlite(s) => s.cached_page(key),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Keep a page (the response bytes) read under `generation`; ignored if a write has
-    /// changed its topic since.
+    /// changed its topic since (and on PostgreSQL).
     pub fn keep_page(&self, key: PageKey, generation: u64, body: Bytes) {
-        self.inner.pages.put(key, generation, body);
-    }
-
-    /// Wait for running queries, close every connection (checkpointing the WAL), then release
-    /// the lock file. Later calls fail with [`StoreError::Closed`].
-    pub async fn close(&self) {
-        self.inner.readers.close().await;
-        self.inner.writer.close().await;
-        let mut lock = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(file) = lock.take() {
-            let _ = file.unlock();
+        if let Backend::Sqlite(s) = &self.0 {
+            s.keep_page(key, generation, body);
         }
     }
-}
 
-fn open_blocking(path: &Path, lock: bool) -> Result<Store, StoreError> {
-    let open_err = |source: BackendError| StoreError::Open {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| open_err(BackendError::new(e)))?;
-    }
-    files::make_private(path).map_err(|e| open_err(BackendError::new(e)))?;
-    let lock = if lock { Some(take_lock(path)?) } else { None };
-    let sql_err = |e: rusqlite::Error| open_err(BackendError::new(e));
-    let mut writer = pool::connect(path, true).map_err(sql_err)?;
-    migrate::run(&mut writer)?;
-    // The WAL and SHM files exist now: they get the database's private mode too.
-    files::make_private(path).map_err(|e| open_err(BackendError::new(e)))?;
-    let readers = (0..pool::reader_count())
-        .map(|_| pool::connect(path, false))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(sql_err)?;
-    Ok(Store {
-        inner: Arc::new(Inner {
-            readers: Slot::new(readers),
-            writer: Slot::new(vec![writer]),
-            pages: pages::Pages::default(),
-            lock: Mutex::new(lock),
-        }),
-    })
-}
-
-/// `<db>.lock`, locked exclusively (an OS lock: released when the process dies, even by kill -9).
-fn take_lock(db: &Path) -> Result<File, StoreError> {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    let lock_path = PathBuf::from(name);
-    let open_err = |e: std::io::Error| StoreError::Open {
-        path: lock_path.display().to_string(),
-        source: BackendError::new(e),
-    };
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(open_err)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
-            db: db.display().to_string(),
-            lock: lock_path.display().to_string(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(open_err(e)),
+    /// Wait for running queries and close every connection (SQLite: checkpointing the WAL and
+    /// releasing the lock file). Later calls fail with [`StoreError::Closed`].
+    pub async fn close(&self) {
+        match &self.0 {
+            Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(p) => p.close().await,
+        }
     }
 }
 
@@ -261,10 +230,24 @@ pub(crate) mod testing {
     //! An open store on a temporary file, for the store's unit tests.
     use super::Store;
 
+    /// A new store: SQLite in a temporary directory, or a new PostgreSQL database when the
+    /// run is on PostgreSQL (`JEAN2_TEST_BACKEND=postgres`, see `pg/testdb.rs`).
     pub async fn store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let store = if super::pg::testdb::on_postgres() {
+            let url = super::pg::testdb::fresh_database().await;
+            Store::connect(&super::DatabaseUrl::parse(&url).unwrap(), 4)
+                .await
+                .unwrap()
+        } else {
+            Store::open(&dir.path().join("t.db")).await.unwrap()
+        };
         (store, dir)
+    }
+
+    /// Whether the store under test is SQLite (for the tests of SQLite itself).
+    pub fn on_sqlite() -> bool {
+        !super::pg::testdb::on_postgres()
     }
 
     /// A new session in a new workspace of the owner; its id.
@@ -294,3 +277,13 @@ pub(crate) mod testing {
 #[cfg(test)]
 #[path = "mod_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod both_backends {
+    #[test]
+    fn every_unit_test_passes_on_postgres_too() {
+        super::pg::testdb::rerun_on_postgres(
+            "store::both_backends::every_unit_test_passes_on_postgres_too",
+        );
+    }
+}

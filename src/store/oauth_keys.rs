@@ -2,10 +2,10 @@
 //! retired ones keep verifying) and browser sign-in sessions (looked up by the hash of the
 //! cookie value).
 
-use rusqlite::{Row, TransactionBehavior};
+use rusqlite::TransactionBehavior;
 
-use super::rows::{all, int, one, str};
-use super::{Fail, Store, StoreError};
+use super::rows::{Cols, all, blob, int, one, opt_int, str};
+use super::{Fail, Sqlite, StoreError};
 
 #[derive(Clone)]
 pub struct SigningKeyRow {
@@ -16,17 +16,17 @@ pub struct SigningKeyRow {
     pub retired_at: Option<i64>,
 }
 
-fn key_from_row(r: &Row<'_>) -> Result<SigningKeyRow, Fail> {
+pub(super) fn key_from_row<R: Cols>(r: &R) -> Result<SigningKeyRow, Fail> {
     Ok(SigningKeyRow {
         kid: str(r, 0)?.to_owned(),
-        pkcs8: r.get(1)?,
-        public_key: r.get(2)?,
+        pkcs8: blob(r, 1)?,
+        public_key: blob(r, 2)?,
         created_at: int(r, 3)?,
-        retired_at: r.get(4)?,
+        retired_at: opt_int(r, 4)?,
     })
 }
 
-impl Store {
+impl Sqlite {
     /// Signing keys, newest first.
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, StoreError> {
         self.read(|c| {

@@ -3,11 +3,11 @@
 //! secret is looked up by its hash; single use is enforced by conditional updates, so two
 //! concurrent requests cannot both win.
 
-use rusqlite::{Row, TransactionBehavior};
+use rusqlite::TransactionBehavior;
 
 pub use super::oauth_keys::SigningKeyRow;
-use super::rows::{all, int, one, str};
-use super::{Fail, Store, StoreError};
+use super::rows::{Cols, all, int, one, opt_int, opt_str, str};
+use super::{Fail, Sqlite, StoreError};
 use crate::time::now_iso;
 
 #[derive(Debug, Clone)]
@@ -50,12 +50,13 @@ pub struct RefreshRow {
     pub used_at: Option<i64>,
 }
 
-const CODE_COLS: &str =
+pub(super) const CODE_COLS: &str =
     "app_id, user_id, redirect_uri, code_challenge, scope, expires_at, used_at, family_id";
-const FAMILY_COLS: &str = "id, app_id, user_id, scope, created_at, expires_at, revoked_at";
-const REFRESH_COLS: &str = "family_id, created_at, used_at";
+pub(super) const FAMILY_COLS: &str =
+    "id, app_id, user_id, scope, created_at, expires_at, revoked_at";
+pub(super) const REFRESH_COLS: &str = "family_id, created_at, used_at";
 
-fn code_from_row(r: &Row<'_>) -> Result<CodeRow, Fail> {
+pub(super) fn code_from_row<R: Cols>(r: &R) -> Result<CodeRow, Fail> {
     Ok(CodeRow {
         app_id: str(r, 0)?.to_owned(),
         user_id: str(r, 1)?.to_owned(),
@@ -63,12 +64,12 @@ fn code_from_row(r: &Row<'_>) -> Result<CodeRow, Fail> {
         code_challenge: str(r, 3)?.to_owned(),
         scope: str(r, 4)?.to_owned(),
         expires_at: int(r, 5)?,
-        used_at: r.get(6)?,
-        family_id: r.get(7)?,
+        used_at: opt_int(r, 6)?,
+        family_id: opt_str(r, 7)?.map(str::to_owned),
     })
 }
 
-fn family_from_row(r: &Row<'_>) -> Result<Family, Fail> {
+pub(super) fn family_from_row<R: Cols>(r: &R) -> Result<Family, Fail> {
     Ok(Family {
         id: str(r, 0)?.to_owned(),
         app_id: str(r, 1)?.to_owned(),
@@ -76,19 +77,19 @@ fn family_from_row(r: &Row<'_>) -> Result<Family, Fail> {
         scope: str(r, 3)?.to_owned(),
         created_at: int(r, 4)?,
         expires_at: int(r, 5)?,
-        revoked_at: r.get(6)?,
+        revoked_at: opt_int(r, 6)?,
     })
 }
 
-fn refresh_from_row(r: &Row<'_>) -> Result<RefreshRow, Fail> {
+pub(super) fn refresh_from_row<R: Cols>(r: &R) -> Result<RefreshRow, Fail> {
     Ok(RefreshRow {
         family_id: str(r, 0)?.to_owned(),
         created_at: int(r, 1)?,
-        used_at: r.get(2)?,
+        used_at: opt_int(r, 2)?,
     })
 }
 
-impl Store {
+impl Sqlite {
     /// The scopes `user_id` already granted `app_id`, if any.
     pub async fn grant(&self, user_id: &str, app_id: &str) -> Result<Option<String>, StoreError> {
         let (user_id, app_id) = (user_id.to_owned(), app_id.to_owned());

@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, Row};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::bad_json;
 use super::messages::{Message, MessageWithParts};
-use super::rows::{int, json_col, str};
-use super::{Entity, Fail, Store, StoreError};
+use super::rows::{Cols, int, json_col, str};
+use super::{Entity, Fail, Sqlite, StoreError};
 
 /// A part: `{id, messageId, createdAt}` merged flat with its `data` (which holds `type`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -44,7 +44,7 @@ impl Part {
     }
 }
 
-fn part_from_row(row: &Row<'_>) -> Result<Part, Fail> {
+pub(super) fn part_from_row<R: Cols>(row: &R) -> Result<Part, Fail> {
     Ok(Part {
         id: str(row, 0)?.to_owned(),
         message_id: str(row, 1)?.to_owned(),
@@ -54,7 +54,7 @@ fn part_from_row(row: &Row<'_>) -> Result<Part, Fail> {
     })
 }
 
-impl Store {
+impl Sqlite {
     /// Insert a part (its message must exist).
     pub async fn create_part(&self, part: &Part) -> Result<(), StoreError> {
         let data = serde_json::to_string(&part.data).map_err(bad_json("parts.data"))?;

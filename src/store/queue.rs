@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::bad_json;
-use super::rows::{all, int, one, opt_str, str};
-use super::{Fail, Store, StoreError};
+use super::rows::{Cols, all, int, one, opt_str, str};
+use super::{Fail, Sqlite, StoreError};
 
 /// A queued message as the clients see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,9 +24,9 @@ pub struct QueuedMessage {
     pub attachments: Option<Value>,
 }
 
-const COLS: &str = "id, session_id, content, position, created_at, attachments";
+pub(super) const COLS: &str = "id, session_id, content, position, created_at, attachments";
 
-fn from_row(r: &rusqlite::Row<'_>) -> Result<QueuedMessage, Fail> {
+pub(super) fn from_row<R: Cols>(r: &R) -> Result<QueuedMessage, Fail> {
     let attachments = match opt_str(r, 5)? {
         Some(t) if !t.is_empty() => {
             Some(serde_json::from_str(t).map_err(bad_json("queued_messages.attachments"))?)
@@ -52,7 +52,7 @@ pub enum QueueError {
     Store(#[from] StoreError),
 }
 
-impl Store {
+impl Sqlite {
     /// Queue a message at the end of its session's queue, unless `max` already wait.
     pub async fn enqueue(
         &self,
@@ -163,6 +163,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
     use crate::store::testing::store;
 
     async fn session(s: &Store) -> String {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::error::bad_json;
 use super::rows::{one, str};
 use super::sessions::{COLS, NewSession, Session, SessionPatch, TokenTotals, VISIBLE, from_row};
-use super::{Entity, Fail, Scope, Store, StoreError};
+use super::{Entity, Fail, Scope, Sqlite, StoreError};
 
 fn not_found() -> Fail {
     Fail::Store(StoreError::NotFound(Entity::Session))
@@ -32,7 +32,7 @@ fn returning(
     Ok(s)
 }
 
-impl Store {
+impl Sqlite {
     /// Insert a session at time `now` (ISO), in one statement that also checks that the
     /// workspace exists and `scope` sees it (`NotFound(Workspace)` otherwise). A taken id is
     /// [`StoreError::Conflict`].

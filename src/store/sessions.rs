@@ -5,14 +5,13 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::Row;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::kinds::SessionStatus;
-use super::rows::{flag, int, json_col, one, opt_raw_json, opt_str, raw_json, str};
-use super::{Entity, Fail, Scope, Store, StoreError};
+use super::rows::{Cols, flag, int, json_col, one, opt_raw_json, opt_str, raw_json, str};
+use super::{Entity, Fail, Scope, Sqlite, StoreError};
 
 /// The title of a new session (upstream's default, which title generation replaces).
 pub const DEFAULT_TITLE: &str = "New Session";
@@ -211,9 +210,9 @@ pub(super) const VISIBLE: &str =
     "(?2 IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE owner_id = ?2))";
 
 /// A row of [`WIRE_COLS`] as borrowed wire values.
-pub(super) fn wire<'r>(
-    row: &'r Row<'_>,
-) -> Result<Wire<'r, Option<&'r RawValue>, &'r RawValue>, Fail> {
+pub(super) fn wire<R: Cols + ?Sized>(
+    row: &R,
+) -> Result<Wire<'_, Option<&RawValue>, &RawValue>, Fail> {
     Ok(Wire {
         id: str(row, 0)?,
         preconfig_id: opt_str(row, 1)?,
@@ -244,7 +243,7 @@ pub(super) fn wire<'r>(
 }
 
 /// A row of [`COLS`] as an owned [`Session`].
-pub(super) fn from_row(row: &Row<'_>) -> Result<Session, Fail> {
+pub(super) fn from_row<R: Cols + ?Sized>(row: &R) -> Result<Session, Fail> {
     let w = wire(row)?;
     let own = |s: Option<&str>| s.map(str::to_owned);
     Ok(Session {
@@ -280,7 +279,7 @@ pub(super) fn from_row(row: &Row<'_>) -> Result<Session, Fail> {
     })
 }
 
-impl Store {
+impl Sqlite {
     /// One session, or `NotFound(Session)` if it does not exist or `scope` cannot see it.
     pub async fn get_session(&self, scope: &Scope, id: &str) -> Result<Session, StoreError> {
         static SQL: LazyLock<String> =

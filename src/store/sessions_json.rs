@@ -6,9 +6,10 @@
 use rusqlite::params_from_iter;
 
 use super::error::bad_json;
+use super::rows::Cols;
 use super::sessions::{SessionQuery, WIRE_COLS, wire};
 use super::sessions_list::{children_sql, each_row, list_sql, position};
-use super::{Fail, Scope, Store, StoreError};
+use super::{Fail, Scope, Sqlite, StoreError};
 
 /// One page of sessions as JSON.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +23,11 @@ pub struct SessionPageJson {
 }
 
 /// Append one row as a JSON object, preceded by a comma unless it is the first.
-fn push_row(out: &mut Vec<u8>, len: &mut usize, row: &rusqlite::Row<'_>) -> Result<(), Fail> {
+pub(super) fn push_row<R: Cols + ?Sized>(
+    out: &mut Vec<u8>,
+    len: &mut usize,
+    row: &R,
+) -> Result<(), Fail> {
     if *len > 0 {
         out.push(b',');
     }
@@ -31,7 +36,7 @@ fn push_row(out: &mut Vec<u8>, len: &mut usize, row: &rusqlite::Row<'_>) -> Resu
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// [`Store::list_sessions`], serialized: the same rows in the same order, as JSON bytes.
     pub async fn list_sessions_json(
         &self,

@@ -9,9 +9,9 @@ use std::sync::LazyLock;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, params_from_iter};
 
-use super::rows::str;
+use super::rows::{Cols, str};
 use super::sessions::{COLS, SessionPage, SessionQuery, WIRE_COLS, from_row};
-use super::{Fail, Scope, Session, Store, StoreError};
+use super::{Fail, Scope, Session, Sqlite, StoreError};
 
 /// A listing's SQL and its parameters.
 pub(super) struct ListSql {
@@ -87,7 +87,7 @@ pub(super) fn each_row(
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// List sessions, newest `updatedAt` first (ties: larger id first). With `root_only`, the
     /// children of the page's roots are appended after the page (same order).
     pub async fn list_sessions(
@@ -129,14 +129,14 @@ impl Store {
 }
 
 /// The `(updated_at, id)` of a row of `WIRE_COLS`/`COLS`, for the next-page cursor.
-pub(super) fn position<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), Fail> {
+pub(super) fn position<R: Cols + ?Sized>(row: &R) -> Result<(&str, &str), Fail> {
     Ok((
         super::rows::opt_str(row, 6)?.unwrap_or_default(),
         str(row, 0)?,
     ))
 }
 
-impl Store {
+impl Sqlite {
     /// The distinct tags of a workspace's sessions that `scope` sees, sorted.
     pub async fn session_tags(
         &self,

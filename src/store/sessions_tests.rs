@@ -4,6 +4,7 @@
 use serde_json::{Map, json};
 
 use super::*;
+use crate::store::Store;
 use crate::store::testing::store;
 use crate::store::workspaces::NewWorkspace;
 

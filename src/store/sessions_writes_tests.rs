@@ -5,9 +5,9 @@ use bytes::Bytes;
 
 use super::super::*;
 use super::workspace;
-use crate::store::PageKey;
 use crate::store::sessions::TokenTotals;
 use crate::store::testing::store;
+use crate::store::{PageKey, Store};
 
 const T0: &str = "2026-01-01T00:00:00.000Z";
 

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::error::bad_json;
 use super::rows::{one, str};
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
-impl Store {
+impl Sqlite {
     /// A session's todo list (`[]` when it has none).
     pub async fn todos(&self, session_id: &str) -> Result<Value, StoreError> {
         let sid = session_id.to_owned();

@@ -1,10 +1,10 @@
 //! People: users (permanent UUID, unique case-insensitive email, argon2id hash, disabled flag)
 //! and their sign-in identities keyed by (issuer, subject).
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::rows::{all, flag, one, opt_str, str};
-use super::{Entity, Fail, Store, StoreError};
+use super::rows::{Cols, all, flag, one, opt_str, str};
+use super::{Entity, Fail, Sqlite, StoreError};
 use crate::time::now_iso;
 
 /// The issuer of local (password) identities.
@@ -31,9 +31,9 @@ impl std::fmt::Debug for User {
     }
 }
 
-const COLS: &str = "id, email, email_verified, password_hash, disabled, created_at";
+pub(super) const COLS: &str = "id, email, email_verified, password_hash, disabled, created_at";
 
-fn user_from_row(r: &Row<'_>) -> Result<User, Fail> {
+pub(super) fn user_from_row<R: Cols>(r: &R) -> Result<User, Fail> {
     Ok(User {
         id: str(r, 0)?.to_owned(),
         email: str(r, 1)?.to_owned(),
@@ -96,7 +96,7 @@ fn user_by_id(c: &Connection, id: &str) -> Result<User, Fail> {
     user_where(c, "id", id)?.ok_or(Fail::Store(StoreError::NotFound(Entity::User)))
 }
 
-impl Store {
+impl Sqlite {
     /// Add a user with a local password identity. `Conflict` when the email is taken.
     #[tracing::instrument(skip_all)]
     pub async fn create_user(
@@ -247,12 +247,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[tokio::test]
     async fn outside_identities_link_by_email_only_when_verified() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let (store, _dir) = crate::store::testing::store().await;
         let ada = store
             .create_user("Ada@example.com", Some("$argon2id$x"), false)
             .await

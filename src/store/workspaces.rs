@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, Row, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::bad_json;
-use super::rows::{all, flag, json_col, one, opt_str, raw_json, str};
-use super::{Entity, Fail, Scope, Store, StoreError, Topic};
+use super::rows::{Cols, all, flag, json_col, one, opt_str, raw_json, str};
+use super::{Entity, Fail, Scope, Sqlite, StoreError, Topic};
 
 /// A workspace as the clients see it, plus its owner (not on the wire).
 #[derive(Debug, Clone, PartialEq)]
@@ -85,10 +85,10 @@ pub(super) const COLS: &str =
 const VISIBLE: &str = "(?2 IS NULL OR owner_id = ?2)";
 
 /// A row of [`COLS`] as borrowed wire values, with `paths` as its additional paths.
-pub(super) fn wire<'r, P>(
-    row: &'r Row<'_>,
+pub(super) fn wire<R: Cols + ?Sized, P>(
+    row: &R,
     paths: P,
-) -> Result<Wire<'r, P, &'r serde_json::value::RawValue>, Fail> {
+) -> Result<Wire<'_, P, &serde_json::value::RawValue>, Fail> {
     Ok(Wire {
         id: str(row, 0)?,
         name: str(row, 1)?,
@@ -101,7 +101,7 @@ pub(super) fn wire<'r, P>(
     })
 }
 
-fn from_row(row: &Row<'_>) -> Result<Workspace, Fail> {
+pub(super) fn from_row<R: Cols + ?Sized>(row: &R) -> Result<Workspace, Fail> {
     let w = wire(row, ())?;
     Ok(Workspace {
         id: w.id.to_owned(),
@@ -161,7 +161,7 @@ fn insert_paths(c: &Connection, id: &str, paths: &[String]) -> Result<(), Fail> 
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// Every workspace `scope` sees, oldest first.
     pub async fn list_workspaces(&self, scope: &Scope) -> Result<Vec<Workspace>, StoreError> {
         let owner = scope.owner().map(str::to_owned);

@@ -4,7 +4,7 @@
 
 use super::error::bad_json;
 use super::workspaces::{COLS, paths_by_workspace, wire};
-use super::{Scope, Store, StoreError};
+use super::{Scope, Sqlite, StoreError};
 
 /// Every workspace a caller sees, as JSON.
 #[derive(Debug, Clone, Default)]
@@ -14,7 +14,7 @@ pub struct WorkspacesJson {
     pub len: usize,
 }
 
-impl Store {
+impl Sqlite {
     /// [`Store::list_workspaces`], serialized: the same workspaces in the same order.
     pub async fn list_workspaces_json(&self, scope: &Scope) -> Result<WorkspacesJson, StoreError> {
         let owner = scope.owner().map(str::to_owned);

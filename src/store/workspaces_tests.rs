@@ -1,6 +1,7 @@
 //! Unit tests of the workspace store: scope, field-wise updates, the JSON listing.
 
 use super::*;
+use crate::store::Store;
 use crate::store::testing::store;
 
 fn new_ws(id: &str) -> NewWorkspace {

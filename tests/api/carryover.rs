@@ -205,6 +205,9 @@ async fn an_original_data_dir_shows_the_same_models_preconfigs_and_prompts() {
 
 #[tokio::test]
 async fn the_database_of_an_original_data_dir_is_copied_before_it_is_opened() {
+    if !crate::helpers::on_sqlite() {
+        return; // The SQLite file itself.
+    }
     // A database file made by a first start (no `config.json`: nothing to back up yet).
     let app = spawn_app().await;
     let settings = app.settings.clone();

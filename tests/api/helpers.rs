@@ -3,6 +3,8 @@
 //! keeps its own log, which a failing test prints (`Drop for TestApp`).
 
 mod server;
+#[path = "../../src/store/pg/testdb.rs"]
+pub mod testdb;
 mod ws;
 
 use std::net::SocketAddr;
@@ -45,8 +47,43 @@ pub async fn spawn_app_with_token() -> TestApp {
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::for_data_dir(data_dir.path().to_owned());
+    settings.database_url = test_database().await;
     customize(&mut settings);
     spawn_on(data_dir, settings).await
+}
+
+/// On a PostgreSQL run (`JEAN2_TEST_BACKEND=postgres`), a new database for one server (or
+/// several sharing it); `None` on SQLite, where each server has its data dir's file.
+pub async fn test_database() -> Option<jean2::config::DatabaseUrl> {
+    if !testdb::on_postgres() {
+        return None;
+    }
+    let url = testdb::fresh_database().await;
+    Some(jean2::config::DatabaseUrl::parse(&url).expect("test database URL"))
+}
+
+/// The environment that points the real binary at the database of `settings` (nothing on
+/// SQLite, where the data dir says it).
+pub fn database_env(settings: &Settings) -> Vec<(&'static str, String)> {
+    match &settings.database_url {
+        Some(url) => vec![("JEAN2_DATABASE_URL", url.expose().to_owned())],
+        None => Vec::new(),
+    }
+}
+
+/// A store on the database of `settings`, beside a server that may be running on it.
+pub async fn store_of(settings: &Settings) -> jean2::store::Store {
+    match &settings.database_url {
+        Some(url) => jean2::store::Store::connect(url, 2).await.expect("store"),
+        None => jean2::store::Store::open_unlocked(&settings.database_path)
+            .await
+            .expect("store"),
+    }
+}
+
+/// Whether this run is on SQLite (for tests of what only SQLite does).
+pub fn on_sqlite() -> bool {
+    !testdb::on_postgres()
 }
 
 /// Start a server with exactly these settings, keeping `data_dir` alive with it, and wait

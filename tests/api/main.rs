@@ -58,3 +58,14 @@ mod workspaces;
 mod ws;
 mod ws_hygiene;
 mod ws_sessions;
+
+/// One `cargo test` covers both backends: this binary again on PostgreSQL (see
+/// `src/store/pg/testdb.rs`; without PostgreSQL, one loud line, and a failure under CI).
+mod both_backends {
+    #[test]
+    fn every_test_passes_on_postgres_too() {
+        crate::helpers::testdb::rerun_on_postgres(
+            "both_backends::every_test_passes_on_postgres_too",
+        );
+    }
+}

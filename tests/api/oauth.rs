@@ -420,8 +420,13 @@ async fn revocations_and_signing_keys_survive_a_restart() {
         app: server, store, ..
     } = s;
     store.close().await;
+    let db = server.settings.database_url.clone();
     let dir = server.stop().await;
-    let s = spawn_oauth_on(dir, issuer).await;
+    let s = spawn_oauth_on(dir, move |s| {
+        issuer(s);
+        s.database_url = db;
+    })
+    .await;
     assert_eq!(
         s.me(revoked["access_token"].as_str().unwrap()).await.0,
         401,

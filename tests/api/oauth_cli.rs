@@ -35,6 +35,15 @@ fn text(b: &[u8]) -> String {
 async fn users_and_apps_made_by_the_cli_complete_the_pkce_flow() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().to_owned();
+    // On PostgreSQL, the CLI finds the database in the data dir's .env, as a user's would.
+    let db = crate::helpers::test_database().await;
+    if let Some(url) = &db {
+        std::fs::write(
+            p.join(".env"),
+            format!("JEAN2_DATABASE_URL={}\n", url.expose()),
+        )
+        .unwrap();
+    }
     let refused = jean2(&p, &["users", "add", "--email", "cli@example.com"], None);
     assert!(!refused.status.success());
     assert!(
@@ -113,7 +122,7 @@ async fn users_and_apps_made_by_the_cli_complete_the_pkce_flow() {
         "{listed}"
     );
 
-    let s = spawn_oauth_on(dir, |_| {}).await;
+    let s = spawn_oauth_on(dir, move |s| s.database_url = db).await;
     let t = s.tokens_for(&client_id, "cli@example.com").await;
     assert_eq!(s.me(t["access_token"].as_str().unwrap()).await.0, 200);
     assert_eq!(

@@ -40,11 +40,10 @@ pub async fn spawn_oauth_on(
     s.oauth.enabled = true;
     s.oauth.clock = clock.clone();
     s.oauth.cache_ttl = Duration::ZERO;
+    s.database_url = crate::helpers::test_database().await;
     customize(&mut s);
     let app = spawn_on(dir, s).await;
-    let store = Store::open_unlocked(&app.settings.database_path)
-        .await
-        .expect("store");
+    let store = crate::helpers::store_of(&app.settings).await;
     OAuthApp { app, clock, store }
 }
 

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use crate::helpers::*;
-use jean2::store::{Message, Part, Store};
+use jean2::store::{Message, Part};
 
 fn obj(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
@@ -21,7 +21,7 @@ async fn a_restart_on_the_same_data_dir_finds_workspaces_sessions_and_messages()
     let dir = app.stop().await;
 
     // While the server is down, write a turn the way the chat turn does (the lock is free now).
-    let store = Store::open(&settings.database_path).await.unwrap();
+    let store = store_of(&settings).await;
     let user = store
         .create_message(&Message::user(&sid, 1_000))
         .await
@@ -101,6 +101,9 @@ async fn a_restart_on_the_same_data_dir_finds_workspaces_sessions_and_messages()
 
 #[tokio::test]
 async fn a_second_server_on_the_same_database_refuses_to_start() {
+    if !on_sqlite() {
+        return; // PostgreSQL is for several servers on one database (see `scale_out`).
+    }
     let app = spawn_app().await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let err = jean2::server::run(app.settings.clone(), listener, std::future::pending())
@@ -115,6 +118,9 @@ async fn a_second_server_on_the_same_database_refuses_to_start() {
 
 #[tokio::test]
 async fn the_real_binary_refuses_a_database_that_another_server_holds() {
+    if !on_sqlite() {
+        return;
+    }
     let app = spawn_app().await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_jean2"))
         .arg("server")

@@ -181,6 +181,7 @@ async fn reload_swaps_certificate_and_token_without_dropping_connections() {
     let mut settings = Settings::for_data_dir(dir.path().to_owned());
     settings.tls = Some(files.clone());
     settings.auth_token = Some(jean2::config::Secret::new(TOKEN));
+    settings.database_url = crate::helpers::test_database().await;
 
     let (reload_tx, reload_rx) = mpsc::channel(1);
     let reloaded_settings = {

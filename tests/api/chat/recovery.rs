@@ -39,7 +39,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Start the real binary on `data_dir`; on a PostgreSQL run, on the database its `.env` names
+/// (made on the first start, kept for the next).
 pub async fn start(data_dir: &Path, fake: &FakeLlm) -> Server {
+    let env = data_dir.join(".env");
+    if !env.exists()
+        && let Some(url) = crate::helpers::test_database().await
+    {
+        std::fs::write(&env, format!("JEAN2_DATABASE_URL={}\n", url.expose())).unwrap();
+    }
     let port = free_port();
     let log = data_dir.join(format!("terminal-{port}.log"));
     let out = std::fs::File::create(&log).expect("terminal log");

@@ -40,11 +40,22 @@ impl std::fmt::Debug for Run {
 }
 
 impl Daemon {
+    /// A data dir; on a PostgreSQL run, every command also gets a new database of its own.
     pub fn new() -> Daemon {
+        let mut env = Vec::new();
+        if crate::helpers::testdb::on_postgres() {
+            let url = crate::helpers::testdb::fresh_database_blocking();
+            env.push(("JEAN2_DATABASE_URL".to_owned(), url));
+        }
         Daemon {
             dir: tempfile::tempdir().unwrap(),
-            env: Vec::new(),
+            env,
         }
+    }
+
+    /// The variables every command gets besides the data dir.
+    pub fn env(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Also pass this variable to every command (as if exported in the user's shell).

@@ -168,6 +168,7 @@ async fn started_with_a_soft_limit_of_1024_the_server_raises_it_and_holds_1500_c
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", d.path(""))
         .env("JEAN2_DATA_DIR", d.path(""))
+        .envs(d.env())
         .output()
         .unwrap();
     assert!(started.status.success(), "{started:?}");

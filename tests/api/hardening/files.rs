@@ -22,6 +22,9 @@ fn companions(db: &Path) -> [std::path::PathBuf; 3] {
 
 #[tokio::test]
 async fn the_database_and_its_wal_and_shm_files_are_created_private() {
+    if !crate::helpers::on_sqlite() {
+        return; // The SQLite file itself.
+    }
     let app = spawn_app().await;
     // A write, so the WAL is in use.
     let res = app
@@ -39,6 +42,9 @@ async fn the_database_and_its_wal_and_shm_files_are_created_private() {
 
 #[tokio::test]
 async fn a_database_readable_by_others_is_tightened_with_a_warning() {
+    if !crate::helpers::on_sqlite() {
+        return; // The SQLite file itself.
+    }
     let app = spawn_app().await;
     let settings = app.settings.clone();
     let dir = app.stop().await;

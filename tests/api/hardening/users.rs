@@ -12,6 +12,7 @@ fn set_password(s: &OAuthApp, email: &str, password: &str) {
         .args(["users", "set-password", email, "--password-stdin"])
         .env("JEAN2_DATA_DIR", s.app.data_dir.path())
         .env("JEAN2_DATABASE_PATH", &s.app.settings.database_path)
+        .envs(crate::helpers::database_env(&s.app.settings))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
