@@ -87,6 +87,9 @@ pub struct ResolvedModel {
     /// The catalog's limits for the model, when it is in the catalog.
     pub context_window: Option<u64>,
     pub max_output_tokens: Option<u64>,
+    /// Whether the catalog says the model takes images (`capabilities.input.image`); a model
+    /// not in the catalog is taken not to.
+    pub takes_images: bool,
 }
 
 /// Why a model cannot be called.
@@ -341,6 +344,11 @@ impl Registry {
         Ok(ResolvedModel {
             context_window: entry.map(|m| m.context_window),
             max_output_tokens: entry.and_then(|m| m.max_output_tokens),
+            takes_images: entry
+                .and_then(|m| m.capabilities.as_ref())
+                .and_then(|c| c.pointer("/input/image"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             provider_id,
             base_url,
             model_id,
