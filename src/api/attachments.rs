@@ -178,7 +178,8 @@ async fn receive(
 
 /// The MIME type to record, after upstream's checks (an image type outside png, jpeg, webp
 /// and gif; an empty file) and one of ours: an `image` must be one of those images by its
-/// bytes too, and is recorded with the type its bytes have.
+/// bytes too, and is recorded with the type its bytes have. A `text/*` type without
+/// parameters gets `;charset=utf-8`, as the original records it.
 fn checked_type(claimed: &str, incoming: &Incoming) -> Result<String, AppError> {
     let essence = claimed
         .split(';')
@@ -196,6 +197,10 @@ fn checked_type(claimed: &str, incoming: &Incoming) -> Result<String, AppError> 
         return Err(AppError::BadRequest("File is empty.".into()));
     }
     if !image {
+        // As the original answers (§16 item 8): a text type names its charset.
+        if essence.starts_with("text/") && !claimed.contains(';') {
+            return Ok(format!("{claimed};charset=utf-8"));
+        }
         return Ok(claimed.to_owned());
     }
     match files::sniff(incoming.head()).image {

@@ -72,7 +72,11 @@ async fn an_image_and_a_text_file_reach_the_provider_and_stay_parts_after_a_relo
             &parts[2]["mimeType"],
             &parts[2]["filename"]
         ),
-        (&text["url"], &json!("text/plain"), &json!("notes.txt"))
+        (
+            &text["url"],
+            &json!("text/plain;charset=utf-8"),
+            &json!("notes.txt")
+        )
     );
 
     let sent = last_user(&fake, 0);
@@ -191,7 +195,7 @@ async fn a_queued_message_keeps_its_attachments_into_its_turn() {
     };
     assert_eq!(
         queued[0],
-        json!({"id": text["id"], "kind": "file", "filename": "notes.txt", "mimeType": "text/plain", "accessKey": key(&text)})
+        json!({"id": text["id"], "kind": "file", "filename": "notes.txt", "mimeType": "text/plain;charset=utf-8", "accessKey": key(&text)})
     );
     assert_eq!(
         queued[1],
