@@ -124,6 +124,7 @@ async fn build_state(
         .context("cannot back up the original server's database before opening it")?;
     let store = Store::open(&settings.database_path).await?;
     crate::chat::recover::recover(&store).await?;
+    crate::chat::recover::sweep_attachments(&store, &settings.data_dir).await;
     let oauth = if settings.oauth.enabled {
         let oauth = OAuth::init(store.clone(), &settings, local.port())
             .await

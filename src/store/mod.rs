@@ -17,6 +17,7 @@
 
 pub mod apps;
 mod asks;
+pub mod attachments;
 mod error;
 mod files;
 pub mod grants;
@@ -27,6 +28,7 @@ mod oauth_keys;
 pub mod oauth_tokens;
 mod pages;
 pub mod parts;
+pub mod pins;
 mod pool;
 pub mod queue;
 mod rows;
