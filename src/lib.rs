@@ -17,7 +17,7 @@
 //!   crash recovery; its tasks are tracked so shutdown waits for them.
 //! - [`permissions`]: asks, grants and `autoApproveSeverity`: where a tool waits for a person.
 //! - [`files`]: workspace files (tree, search, preview, editor reads and saves), git status and
-//!   diffs, the folder picker; every path confined to the workspace roots.
+//!   diffs, the folder picker; every path confined to the workspace roots; attachment files.
 //! - [`terminal`]: PTYs per terminal tab: spawn, scrollback, resize, whole-session kill.
 //! - [`tools`]: the agent's built-in tools: definitions, the path guard, risk rules, running a
 //!   call, and its outcome as a tool part.

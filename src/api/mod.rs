@@ -2,6 +2,7 @@
 //! [`public_router`] holds the routes that never need a token; [`router`] everything under
 //! `/api` that does.
 
+pub mod attachments;
 pub mod client;
 pub mod config_error;
 pub mod credentials;
@@ -13,6 +14,7 @@ pub mod models;
 pub mod models_config;
 pub mod oauth;
 pub mod paging;
+pub mod pins;
 pub mod preconfigs;
 pub mod prompts;
 pub mod sessions;
@@ -33,9 +35,10 @@ use crate::error::AppError;
 use crate::sessions::Error as CoreError;
 use crate::store::Scope;
 
-/// Routes open to everyone (`GET /`, `/api/health`, `/api/info`).
+/// Routes open to everyone (`GET /`, `/api/health`, `/api/info`), and the attachment content
+/// route, whose `?key=` is its credential.
 pub fn public_router() -> Router<AppState> {
-    meta::public_router()
+    meta::public_router().merge(attachments::public_router())
 }
 
 /// Routes under `/api` behind the auth layer (paths here are relative to `/api`).
@@ -45,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .merge(workspaces::router())
         .merge(sessions::router())
         .merge(sessions_views::router())
+        .merge(attachments::router())
+        .merge(pins::router())
         .merge(models::router())
         .merge(models_config::router())
         .merge(credentials::router())

@@ -1,7 +1,7 @@
 //! Tier-B endpoints (`PROTOCOL.md` §3): the clients fetch these at start-up or when a session
 //! opens. Each answers 200 with the exact empty shape the clients accept — an honest "there is
 //! nothing here" for a feature this server has not built yet (provider connections,
-//! agents, tags, scheduled jobs, pinned messages, response formats).
+//! agents, tags, scheduled jobs, response formats).
 //! Routes under a workspace still check that the workspace exists (404 otherwise).
 
 use axum::Router;
@@ -19,7 +19,6 @@ pub fn router() -> Router<AppState> {
         .route("/agents", get(|| empty(json!({"agents": []}))))
         .route("/response-formats", get(|| empty(json!({"formats": []}))))
         .route("/workspaces/{id}/scheduled-jobs", get(scheduled_jobs))
-        .route("/workspaces/{id}/pinned-messages", get(pinned_messages))
 }
 
 async fn empty(body: Value) -> ApiJson<Value> {
@@ -43,12 +42,4 @@ async fn scheduled_jobs(
     Path(id): Path<String>,
 ) -> Result<ApiJson<Value>, AppError> {
     in_workspace(&app, &scope, &id, json!({"jobs": []})).await
-}
-
-async fn pinned_messages(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-    Path(id): Path<String>,
-) -> Result<ApiJson<Value>, AppError> {
-    in_workspace(&app, &scope, &id, json!({"pinnedMessages": []})).await
 }

@@ -3,9 +3,14 @@
 //! call of the assistant message of its step, followed by its result (the output for
 //! `completed`, `{error}` for `error`, a synthetic error for a call that never finished).
 //! Visualizations are left out, and results cleared by a compaction are replaced by a note.
+//! A user's attachments follow their text as [`super::attachments`] reads them for the model
+//! ([`conversation_with`]), or as notes naming them ([`conversation`]).
+
+use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::attachments::{self, Inputs};
 use crate::llm::{ChatMessage, ToolCall};
 use crate::store::{MessageWithParts, Part, Role, Store, StoreError};
 
@@ -15,34 +20,58 @@ const HISTORY_LIMIT: u32 = 1000;
 /// What a result cleared by a compaction reads as.
 pub const CLEARED: &str = "[Old tool result content cleared]";
 
-/// The system prompt, then every message of the session.
+/// The system prompt, then every message of the session (attachments as notes).
 pub async fn conversation(
     store: &Store,
     system_prompt: Option<&str>,
     session_id: &str,
 ) -> Result<Vec<ChatMessage>, StoreError> {
+    conversation_with(store, system_prompt, session_id, None).await
+}
+
+/// [`conversation`], with the attachments read for the model when `media` is given: the data
+/// dir, and whether the model takes images.
+pub async fn conversation_with(
+    store: &Store,
+    system_prompt: Option<&str>,
+    session_id: &str,
+    media: Option<(&Path, bool)>,
+) -> Result<Vec<ChatMessage>, StoreError> {
     let page = store.newest_messages(session_id, HISTORY_LIMIT).await?;
+    let inputs = match media {
+        Some((dir, images)) => attachments::load(store, dir, &page.messages, images).await,
+        None => Inputs::default(),
+    };
     let mut out = Vec::with_capacity(page.messages.len() + 1);
     if let Some(p) = system_prompt {
         out.push(ChatMessage::new("system", p));
     }
     for m in &page.messages {
-        append(&mut out, m);
+        append_with(&mut out, m, &inputs);
     }
     Ok(out)
 }
 
-/// The messages one stored message becomes.
+/// The messages one stored message becomes (attachments as notes).
 pub fn append(out: &mut Vec<ChatMessage>, m: &MessageWithParts) {
+    append_with(out, m, &Inputs::default());
+}
+
+/// [`append`], with the attachments' inputs as [`attachments::load`] read them.
+pub fn append_with(out: &mut Vec<ChatMessage>, m: &MessageWithParts, inputs: &Inputs) {
     if m.message.role != Role::Assistant {
-        let text = texts(&m.parts);
-        if !text.is_empty() {
+        if let Some(content) = attachments::user_content(&m.parts, inputs) {
             let role = if m.message.role == Role::System {
                 "system"
             } else {
                 "user"
             };
-            out.push(ChatMessage::new(role, text));
+            out.push(ChatMessage {
+                role: role.to_owned(),
+                content,
+                tool_calls: Vec::new(),
+                tool_call_id: None,
+            });
         }
         return;
     }
@@ -97,16 +126,6 @@ impl Step<'_> {
 
 fn part_text(p: &Part) -> &str {
     p.data.get("text").and_then(Value::as_str).unwrap_or("")
-}
-
-fn texts(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .filter(|p| p.kind() == "text")
-        .map(part_text)
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The call a tool part stands for, as the provider sees it again.

@@ -2,13 +2,15 @@
 //! with ([`preconfigs`]), and the chat turn: pre-checks and context ([`plan`]), admission and
 //! the per-session queue ([`runs`], [`worker`]), the turn itself in protocol order ([`turn`]),
 //! its provider stream ([`stream`]), the streamed parts and their throttled persistence
-//! ([`reply`]), titles ([`title`]) and crash recovery at start ([`recover`]).
+//! ([`reply`]), attachments as parts and model input ([`attachments`]), titles ([`title`]) and
+//! crash recovery at start ([`recover`]).
 //!
 //! [`Chat`] is the context all of it runs in: the store, the hub, the LLM client and settings,
 //! the running turns, and a task tracker so shutdown can stop every turn, worker and title task
 //! and wait for them before the store closes. It knows nothing of HTTP or of `AppState`.
 
 pub mod act;
+pub mod attachments;
 pub mod calls;
 pub mod context;
 pub mod history;

@@ -3,7 +3,8 @@
 //! text already saved (written at most 300 ms apart while streaming), tool calls left open
 //! become `interrupted` (`reason: "error"`), and asks left waiting expire (their tools are
 //! gone, so no answer could reach them). Nothing the previous run started is killed: its
-//! processes died with it, or belong to no one jean2 knows.
+//! processes died with it, or belong to no one jean2 knows. Attachment files no session needs
+//! are removed ([`sweep_attachments`]).
 
 use crate::store::MessageStatus;
 use crate::store::messages::MessageUpdate;
@@ -51,4 +52,22 @@ pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
         );
     }
     Ok(out)
+}
+
+/// Remove attachment files no session needs any more: folders of sessions deleted while their
+/// files were being removed (a crash between the database and the disk) and uploads that never
+/// finished. A failure is logged; it never stops the start.
+pub async fn sweep_attachments(store: &Store, data_dir: &std::path::Path) {
+    let keep = match store.sessions_with_attachments().await {
+        Ok(keep) => keep,
+        Err(e) => return tracing::warn!(error = %e, "cannot list attachments to sweep"),
+    };
+    match crate::files::attachments::AttachmentFiles::new(data_dir)
+        .sweep(&keep)
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "removed attachment files no session needs"),
+        Err(e) => tracing::warn!(error = %e, "cannot sweep the attachment folder"),
+    }
 }

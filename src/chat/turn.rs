@@ -32,11 +32,24 @@ pub async fn run(
     origin: Option<ConnId>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, StoreError> {
+    run_with(chat, plan, content, None, origin, cancel).await
+}
+
+/// [`run`] for a message with attachments (`[{id, kind}]`): each becomes a part after the
+/// text part, and the model receives them ([`super::attachments`]).
+pub async fn run_with(
+    chat: &Chat,
+    plan: &Plan,
+    content: &str,
+    attachments: Option<&serde_json::Value>,
+    origin: Option<ConnId>,
+    cancel: &CancellationToken,
+) -> Result<Outcome, StoreError> {
     let sid = plan.session.id.as_str();
     let store = chat.store();
     let publish = |e: &ServerEvent| chat.hub().publish(Audience::Session(sid), e);
 
-    // 1–2: the user message and its text part.
+    // 1–2: the user message, its text part and one part per attachment.
     let now = now_ms();
     let user = store.create_message(&Message::user(sid, now)).await?;
     publish(&ServerEvent::MessageCreated {
@@ -51,6 +64,12 @@ pub async fn run(
         session_id: sid.to_owned(),
         part: Box::new(part),
     });
+    for part in super::attachments::user_parts(store, &user, now, attachments).await? {
+        publish(&ServerEvent::PartCreated {
+            session_id: sid.to_owned(),
+            part: Box::new(part),
+        });
+    }
 
     // 3: running, to everyone.
     let at = now_iso();
@@ -58,7 +77,9 @@ pub async fn run(
     publish_session_updated(chat, session).await;
 
     // 4–5: the assistant message and its steps.
-    let messages = history::conversation(store, plan.system_prompt.as_deref(), sid).await?;
+    let media = Some((chat.data_dir(), plan.model.takes_images));
+    let system = plan.system_prompt.as_deref();
+    let messages = history::conversation_with(store, system, sid, media).await?;
     let m = &plan.model;
     let assistant = Message::assistant(sid, now_ms(), &m.model_id, &m.provider_id);
     let assistant = store.create_message(&assistant).await?;

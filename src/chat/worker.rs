@@ -30,10 +30,12 @@ pub enum Submitted {
     Queued,
 }
 
-/// One turn to run: its message and who sent it (`None` for a message from the queue).
+/// One turn to run: its message (with its attachments, `[{id, kind, …}]`) and who sent it
+/// (`None` for a message from the queue).
 struct Job {
     plan: Plan,
     content: String,
+    attachments: Option<Value>,
     origin: Option<ConnId>,
 }
 
@@ -54,16 +56,23 @@ pub async fn submit(
             let job = Job {
                 plan,
                 content,
+                attachments,
                 origin: Some(origin),
             };
             chat.spawn(work(chat.clone(), sid, job, cancel));
             Ok(Submitted::Started)
         }
         Admission::Queue => {
-            let queued = chat
-                .store()
-                .enqueue(&sid, &content, attachments, now_ms(), MAX_QUEUED)
-                .await;
+            let store = chat.store();
+            // §10: the queued message names its uploads' file names, types and keys.
+            let queued = match super::attachments::describe(store, &sid, attachments).await {
+                Ok(attachments) => {
+                    store
+                        .enqueue(&sid, &content, attachments, now_ms(), MAX_QUEUED)
+                        .await
+                }
+                Err(e) => Err(QueueError::Store(e)),
+            };
             chat.runs().enqueued(&sid);
             let message = queued.map_err(|e| match e {
                 QueueError::Full(n) => Refusal::QueueFull(n),
@@ -109,6 +118,7 @@ async fn work(chat: Chat, sid: String, first: Job, mut cancel: CancellationToken
                         next = Some(Job {
                             plan,
                             content: m.content,
+                            attachments: m.attachments,
                             origin: None,
                         });
                     }
@@ -155,8 +165,11 @@ async fn run_one(chat: &Chat, job: Job, cancel: &CancellationToken) -> bool {
             job.content.clone(),
             cancel.clone(),
         );
-        let origin = job.origin;
-        chat.spawn(async move { turn::run(&c, &plan, &content, origin, &cancel).await })
+        let (origin, attachments) = (job.origin, job.attachments.clone());
+        chat.spawn(async move {
+            let attachments = attachments.as_ref();
+            turn::run_with(&c, &plan, &content, attachments, origin, &cancel).await
+        })
     };
     let outcome = handle.await;
     end_running(chat, &sid).await;

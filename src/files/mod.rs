@@ -1,12 +1,14 @@
 //! Workspace files, git and the folder picker: the cores behind `/api/workspaces/:id/files`,
-//! `file-preview`, `file`, `git/*` and `/api/fs/*` (`PROTOCOL-AGENT.md` §13.1–13.8). Nothing
-//! here knows HTTP; `api::files`, `api::git` and `api::fs` translate.
+//! `file-preview`, `file`, `git/*` and `/api/fs/*` (`PROTOCOL-AGENT.md` §13.1–13.8), and the
+//! attachment files of sessions ([`attachments`], §12). Nothing here knows HTTP; `api::files`,
+//! `api::git`, `api::fs` and `api::attachments` translate.
 //!
 //! Every path a client names goes through [`roots::confine`]: resolved (`..` folded, symlinks
 //! followed) and then compared by whole components against the workspace's roots.
 //! The blocking functions (`tree::list`, `search::search`, `preview::preview`, `edit::*`,
 //! `browse::*`) touch the disk directly: call them from `spawn_blocking`.
 
+pub mod attachments;
 pub mod browse;
 pub mod detect;
 pub mod edit;

@@ -309,7 +309,11 @@ impl ChatStream {
                 .map_err(|_| timeout_error(self.idle_timeout, "between chunks"))?;
             match item {
                 Some(Ok(bytes)) => {
-                    for data in self.decoder.feed(&bytes) {
+                    let events = self.decoder.feed(&bytes).map_err(|e| {
+                        self.state = State::Closed;
+                        LlmError::new(LlmErrorKind::Malformed, e.to_string())
+                    })?;
+                    for data in events {
                         self.take_event(&data)?;
                     }
                 }

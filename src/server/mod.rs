@@ -121,6 +121,7 @@ async fn build_state(
 ) -> anyhow::Result<AppState> {
     let store = open_store(&settings).await?;
     crate::chat::recover::recover(&store).await?;
+    crate::chat::recover::sweep_attachments(&store, &settings.data_dir).await;
     let oauth = if settings.oauth.enabled {
         let oauth = OAuth::init(store.clone(), &settings, local.port())
             .await

@@ -200,8 +200,8 @@ impl Sessions {
         self.update_session(scope, id, patch).await
     }
 
-    /// Delete; its turn stops, its queue goes with it, and the participants (and `origin`) hear
-    /// `session.deleted`.
+    /// Delete; its turn stops, its queue and attachment files go with it, and the participants
+    /// (and `origin`) hear `session.deleted`.
     pub async fn delete_session(
         &self,
         scope: &Scope,
@@ -213,6 +213,7 @@ impl Sessions {
             .await
             .map_err(Error::from)?;
         self.forget_session(id, origin);
+        self.remove_attachments(&[id.to_owned()]).await;
         Ok(())
     }
 }

@@ -146,9 +146,21 @@ impl Sessions {
         for s in &deleted {
             self.forget_session(s, None);
         }
+        self.remove_attachments(&deleted).await;
         // Its terminals run in its folder: they end with it.
         self.inner.terminals.close_workspace(id).await;
         Ok(deleted)
+    }
+
+    /// After sessions are gone from the store: their attachment files (a failure is logged;
+    /// the start-up sweep removes what is left).
+    pub(super) async fn remove_attachments(&self, session_ids: &[String]) {
+        let files = crate::files::attachments::AttachmentFiles::new(&self.inner.data_dir);
+        for id in session_ids {
+            if let Err(e) = files.remove_session(id).await {
+                tracing::warn!(session.id = %id, error = %e, "cannot remove attachment files");
+            }
+        }
     }
 
     /// After a session is gone from the store: stop its reply (it has nowhere to go), tell the

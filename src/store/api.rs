@@ -5,8 +5,10 @@
 
 use serde_json::{Map, Value};
 
+use super::attachments::Attachment;
 use super::grants::Grant;
 use super::messages::{Message, MessageUpdate, MessageWithParts, Part, TranscriptPage};
+use super::pins::{PinRefusal, PinnedMessage};
 use super::queue::{QueueError, QueuedMessage};
 use super::sessions::{NewSession, Session, SessionPage, SessionPatch, SessionQuery, TokenTotals};
 use super::workspaces::{NewWorkspace, Workspace, WorkspacePatch};
@@ -187,4 +189,31 @@ super::dispatch! {
     fn todos(&self, session_id: &str) -> Result<Value, StoreError>;
     /// Replace a session's todo list.
     fn set_todos(&self, session_id: &str, items: &Value) -> Result<(), StoreError>;
+}
+
+super::dispatch! {
+    // attachments.rs
+    /// Record an uploaded file. `NotFound(Session)` when its session is gone (deleted while
+    /// the file was being received).
+    fn create_attachment(&self, a: &Attachment) -> Result<(), StoreError>;
+    /// The attachment with this id, whichever session it belongs to.
+    fn attachment(&self, id: &str) -> Result<Option<Attachment>, StoreError>;
+    /// A session's attachments, newest first.
+    fn session_attachments(&self, session_id: &str) -> Result<Vec<Attachment>, StoreError>;
+    /// The ids of the sessions that have attachments (for the sweep of orphaned folders).
+    fn sessions_with_attachments(&self) -> Result<Vec<String>, StoreError>;
+    // pins.rs
+    /// A workspace's pins, newest first.
+    fn pinned_messages(&self, workspace_id: &str) -> Result<Vec<PinnedMessage>, StoreError>;
+    /// Pin an assistant message of `session_id` in `workspace_id` (created at `now_ms`), or
+    /// return the pin it already has.
+    fn pin_message(
+        &self,
+        workspace_id: &str,
+        session_id: &str,
+        message_id: &str,
+        now_ms: i64,
+    ) -> Result<Result<PinnedMessage, PinRefusal>, StoreError>;
+    /// Unpin a message of a workspace; whether it was pinned.
+    fn unpin_message(&self, workspace_id: &str, message_id: &str) -> Result<bool, StoreError>;
 }

@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "agent",
         sql: include_str!("../../migrations/0003_agent.sql"),
     },
+    Migration {
+        version: 4,
+        name: "attachments",
+        sql: include_str!("../../migrations/0004_attachments.sql"),
+    },
 ];
 
 /// Bring the schema up to date. Safe to run from two processes at once: each migration

@@ -9,14 +9,18 @@ use super::dispatch::{ConnCtx, report};
 use crate::chat::worker::submit;
 use crate::events::ServerEvent;
 
-/// `chat.message` / `queue.add`.
+/// `chat.message` / `queue.add` (`queue_add`). Empty content is refused, but a `chat.message`
+/// that carries attachments may have none (`PROTOCOL-AGENT.md` §12); `queue.add` needs content
+/// even then (§10).
 pub async fn message(
     ctx: &mut ConnCtx,
     session_id: &str,
     content: String,
     attachments: Option<Value>,
+    queue_add: bool,
 ) {
-    if content.trim().is_empty() {
+    let attached = !crate::chat::attachments::ids(attachments.as_ref()).is_empty();
+    if content.trim().is_empty() && (queue_add || !attached) {
         return ctx.send_error("invalid_content", "Content cannot be empty", None);
     }
     let scope = ctx.scope.clone();

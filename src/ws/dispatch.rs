@@ -102,7 +102,8 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
         | M::SessionUpdateModel { .. } => session::handle(ctx, msg).await,
         M::ChatMessage(f) | M::QueueAdd(f) => {
             let (content, attachments) = (f.content.clone(), f.attachments.clone());
-            chat::message(ctx, &f.session_id, content, attachments).await
+            let queue_add = matches!(msg, M::QueueAdd(_));
+            chat::message(ctx, &f.session_id, content, attachments, queue_add).await
         }
         M::AskResponse {
             tool_call_id,

@@ -25,6 +25,7 @@
 mod helpers;
 
 mod agent;
+mod attachments;
 mod auth;
 mod carryover;
 mod catalog;
@@ -45,6 +46,7 @@ mod oauth_resource;
 mod oauth_support;
 mod oauth_users;
 mod persistence;
+mod pins;
 mod sessions;
 mod sessions_views;
 mod settings;

@@ -88,6 +88,9 @@ pub struct ResolvedModel {
     /// The catalog's limits for the model, when it is in the catalog.
     pub context_window: Option<u64>,
     pub max_output_tokens: Option<u64>,
+    /// Whether the catalog says the model takes images (`capabilities.input.image`); a model
+    /// not in the catalog is taken not to.
+    pub takes_images: bool,
 }
 
 /// Why a model cannot be called.

@@ -1,7 +1,7 @@
 //! From a session's choice (model, provider, variant — any of them unset) to what a turn calls:
 //! base URL, key, model id, the variant's provider options and the model's limits.
 
-use serde_json::Map;
+use serde_json::{Map, Value};
 
 use super::{Registry, ResolveError, ResolvedModel, key_slot, variants};
 use crate::config::LlmSettings;
@@ -49,6 +49,11 @@ impl Registry {
         Ok(ResolvedModel {
             context_window: entry.map(|m| m.context_window),
             max_output_tokens: entry.and_then(|m| m.max_output_tokens),
+            takes_images: entry
+                .and_then(|m| m.capabilities.as_ref())
+                .and_then(|c| c.pointer("/input/image"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             provider_id,
             base_url,
             model_id,

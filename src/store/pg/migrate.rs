@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/postgres/0003_agent.sql"),
     },
     Migration {
+        version: 4,
+        name: "attachments",
+        sql: include_str!("../../../migrations/postgres/0004_attachments.sql"),
+    },
+    Migration {
         version: 900,
         name: "cluster",
         sql: include_str!("../../../migrations/postgres/0900_cluster.sql"),

@@ -15,6 +15,7 @@ mod connect;
 mod messages;
 mod migrate;
 mod oauth;
+mod pins;
 mod sessions;
 mod sessions_list;
 #[cfg(test)]
@@ -156,7 +157,10 @@ impl Postgres {
     ) -> Result<Option<Row>, StoreError> {
         let c = self.conn().await?;
         let st = c.prepare_cached(sql).await.map_err(db)?;
-        c.query_opt(&st, params).await.map_err(db)
+        match c.query_opt(&st, params).await {
+            Err(e) if unholdable(&e) => Ok(None),
+            other => other.map_err(db),
+        }
     }
 
     /// Run one statement; the number of rows it changed.
@@ -170,6 +174,11 @@ impl Postgres {
     pub(crate) async fn close(&self) {
         self.inner.pool.close();
     }
+}
+
+/// A parameter PostgreSQL's text cannot hold (`\0`): no stored row can equal it.
+fn unholdable(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE)
 }
 
 fn db_msg(m: &str) -> StoreError {

@@ -252,7 +252,10 @@ pub fn rerun_on_postgres(this_test: &str) {
 }
 
 /// [`fresh_database`] from synchronous code (its own thread and runtime).
-#[allow(dead_code, reason = "the integration tests' daemon harness uses it, the unit tests do not")]
+#[allow(
+    dead_code,
+    reason = "the integration tests' daemon harness uses it, the unit tests do not"
+)]
 pub fn fresh_database_blocking() -> String {
     let run = || {
         tokio::runtime::Builder::new_current_thread()
