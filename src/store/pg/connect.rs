@@ -90,6 +90,27 @@ impl Connector {
     }
 }
 
+/// The first connection of a start: while the server says it is starting up (it was started
+/// beside jean2, or is recovering), wait for it, up to a minute; any other failure at once.
+pub(crate) async fn first(
+    connector: &Connector,
+    config: &Config,
+) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match connector.connect(config).await {
+            Err(e)
+                if e.code() == Some(&SqlState::CANNOT_CONNECT_NOW)
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tracing::info!("PostgreSQL is starting up; waiting for it");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Drive a connection on a task, passing its notifications on.
 fn drive<T>(mut conn: Connection<Socket, T>) -> Messages
 where

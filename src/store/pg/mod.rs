@@ -20,6 +20,8 @@ mod sessions;
 mod sessions_list;
 #[cfg(test)]
 pub(crate) mod testdb;
+#[cfg(test)]
+mod tests;
 mod users;
 mod workspaces;
 
@@ -76,8 +78,7 @@ impl Postgres {
             .application_name("jean2")
             .keepalives_idle(Duration::from_secs(30));
         let connector = Connector::new(url).map_err(open_err)?;
-        let (mut client, task) = connector
-            .connect(&config)
+        let (mut client, task) = connect::first(&connector, &config)
             .await
             .map_err(|e| open_err(connect::describe(&e, &config)))?;
         let migrated = migrate::run(&mut client).await;

@@ -28,11 +28,10 @@ pub fn on_postgres() -> bool {
     std::env::var(BACKEND_VAR).is_ok_and(|v| v == "postgres")
 }
 
-/// The server: its base URL (without a database) and, when started here, the process that
-/// stops it when this binary exits.
+/// The server: its base URL (without a database) and, when started here, its cluster.
 struct Server {
     base: String,
-    _guard: Option<Mutex<Child>>,
+    _cluster: Option<Cluster>,
 }
 
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
@@ -66,9 +65,12 @@ fn server() -> Result<&'static Server, String> {
         .get_or_init(|| match std::env::var(URL_VAR) {
             Ok(url) => Ok(Server {
                 base: url,
-                _guard: None,
+                _cluster: None,
             }),
-            Err(_) => start_cluster(),
+            Err(_) => Cluster::start().map(|c| Server {
+                base: c.base.clone(),
+                _cluster: Some(c),
+            }),
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -96,80 +98,154 @@ fn unprivileged(program: &Path) -> Command {
     cmd
 }
 
-fn start_cluster() -> Result<Server, String> {
-    let bin =
-        bin_dir().ok_or("no initdb found (install PostgreSQL, or set JEAN2_TEST_DATABASE_URL)")?;
-    let dir = tempfile::Builder::new()
-        .prefix("jean2-pg-")
-        .tempdir()
-        .map_err(|e| e.to_string())?
-        .keep();
-    if is_root() {
-        let chown = Command::new("chown")
-            .arg("postgres:postgres")
-            .arg(&dir)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !chown.success() {
-            return Err("no postgres user to run PostgreSQL as (it refuses to run as root)".into());
+/// A PostgreSQL cluster of this process: `initdb` in a temporary directory, `postgres` on a
+/// free port, driven by a shell that reads `stop` and `start` from a pipe, and stops the server
+/// and removes the directory when the pipe closes (this process exits, or the value drops).
+pub struct Cluster {
+    /// `postgres://postgres@127.0.0.1:<port>/postgres`.
+    pub base: String,
+    pub port: u16,
+    ctl: Mutex<(Child, Option<std::process::ChildStdin>)>,
+}
+
+impl Cluster {
+    /// Make and start a cluster.
+    pub fn start() -> Result<Cluster, String> {
+        let bin = bin_dir()
+            .ok_or("no initdb found (install PostgreSQL, or set JEAN2_TEST_DATABASE_URL)")?;
+        let dir = tempfile::Builder::new()
+            .prefix("jean2-pg-")
+            .tempdir()
+            .map_err(|e| e.to_string())?
+            .keep();
+        if is_root() {
+            let chown = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&dir)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !chown.success() {
+                return Err("no postgres user to run PostgreSQL as (it refuses root)".into());
+            }
         }
-    }
-    let data = dir.join("data");
-    let out = unprivileged(&bin.join("initdb"))
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ])
-        .output()
-        .map_err(|e| format!("initdb: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    // The shell starts the server, waits for its stdin to close (this process exiting), then
-    // stops the server and removes the directory.
-    let script = format!(
-        "{postgres} -D {data} -p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 \
-         -c shared_buffers=64MB >{dir}/log 2>&1 & pid=$!; read _; kill -INT $pid; wait $pid; \
-         rm -rf {dir}",
-        postgres = bin.join("postgres").display(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    let child = unprivileged(Path::new("/bin/sh"))
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start postgres: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
+        let data = dir.join("data");
+        let out = unprivileged(&bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
+            .output()
+            .map_err(|e| format!("initdb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let script = format!(
+            "run() {{ {postgres} -D {data} -p {port} -k {dir} -c listen_addresses=127.0.0.1 \
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c max_connections=500 -c shared_buffers=64MB >>{dir}/log 2>&1 & pid=$!; }}
+             run
+             while read cmd; do
+               case \"$cmd\" in
+                 stop) kill -INT $pid; wait $pid;;
+                 start) run;;
+               esac
+             done
+             kill -INT $pid 2>/dev/null; wait $pid; rm -rf {dir}",
+            postgres = bin.join("postgres").display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        let mut child = unprivileged(Path::new("/bin/sh"))
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start postgres: {e}"))?;
+        let stdin = child.stdin.take();
+        let cluster = Cluster {
+            base: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            port,
+            ctl: Mutex::new((child, stdin)),
+        };
+        cluster.wait(true).map_err(|e| {
             let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-            return Err(format!("postgres did not start: {log}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
+            format!("{e}: {log}")
+        })?;
+        Ok(cluster)
     }
-    Ok(Server {
-        base: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-        _guard: Some(Mutex::new(child)),
-    })
+
+    fn send(&self, cmd: &str) {
+        let mut ctl = self.ctl.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(stdin) = ctl.1.as_mut() {
+            let _ = writeln!(stdin, "{cmd}");
+        }
+    }
+
+    /// Wait until the port accepts connections (`up`) or refuses them.
+    fn wait(&self, up: bool) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() != up {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "postgres did not {}",
+                    if up { "start" } else { "stop" }
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Stop the server (fast shutdown: its connections are closed) and wait until it is down.
+    pub fn stop(&self) {
+        self.send("stop");
+        let _ = self.wait(false);
+    }
+
+    /// Start it again on the same port and data, and wait until it listens.
+    pub fn restart(&self) {
+        self.send("start");
+        let _ = self.wait(true);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let mut ctl = self.ctl.lock().unwrap_or_else(|e| e.into_inner());
+        drop(ctl.1.take());
+        let _ = ctl.0.wait();
+    }
+}
+
+/// A new database on a cluster of `base`; its URL.
+pub async fn create_database(base: &str) -> String {
+    let name = format!(
+        "jean2_t{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let client = admin(base).await;
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+    with_database(base, &name)
 }
 
 /// `base` with its database replaced by `name`.
@@ -203,17 +279,15 @@ async fn admin(base: &str) -> tokio_postgres::Client {
 /// The URL of a new, empty database on the test server (the store migrates it when it opens).
 pub async fn fresh_database() -> String {
     let server = server().unwrap_or_else(|e| panic!("PostgreSQL for the tests: {e}"));
-    let name = format!(
-        "jean2_t{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let client = admin(&server.base).await;
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
-    with_database(&server.base, &name)
+    create_database(&server.base).await
+}
+
+/// The base URL of the test server (its `postgres` database).
+pub fn server_url() -> String {
+    server()
+        .unwrap_or_else(|e| panic!("PostgreSQL for the tests: {e}"))
+        .base
+        .clone()
 }
 
 /// Run this test binary again with `JEAN2_TEST_BACKEND=postgres` (every test but this one),
