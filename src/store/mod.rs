@@ -17,8 +17,10 @@
 
 pub mod apps;
 mod asks;
+pub mod compaction;
 mod error;
 mod files;
+pub mod fork;
 pub mod grants;
 pub mod kinds;
 pub mod messages;
@@ -30,6 +32,7 @@ pub mod parts;
 mod pool;
 pub mod queue;
 mod rows;
+pub mod session_ops;
 mod session_writes;
 pub mod sessions;
 mod sessions_json;
