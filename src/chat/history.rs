@@ -3,9 +3,12 @@
 //! call of the assistant message of its step, followed by its result (the output for
 //! `completed`, `{error}` for `error`, a synthetic error for a call that never finished).
 //! Visualizations are left out, and results cleared by a compaction are replaced by a note.
+//! After a compaction only the messages from its trigger on are sent (`PROTOCOL-AGENT.md`
+//! §11.5): the trigger reads as a user question, the summary as the answer.
 
 use serde_json::{Value, json};
 
+use super::summary;
 use crate::llm::{ChatMessage, ToolCall};
 use crate::store::{MessageWithParts, Part, Role, Store, StoreError};
 
@@ -15,25 +18,49 @@ const HISTORY_LIMIT: u32 = 1000;
 /// What a result cleared by a compaction reads as.
 pub const CLEARED: &str = "[Old tool result content cleared]";
 
-/// The system prompt, then every message of the session.
+/// The system prompt, then the session's messages since its last compaction.
 pub async fn conversation(
     store: &Store,
     system_prompt: Option<&str>,
     session_id: &str,
 ) -> Result<Vec<ChatMessage>, StoreError> {
-    let page = store.newest_messages(session_id, HISTORY_LIMIT).await?;
-    let mut out = Vec::with_capacity(page.messages.len() + 1);
+    let messages = store.context_messages(session_id, HISTORY_LIMIT).await?;
+    let mut out = Vec::with_capacity(messages.len() + 1);
     if let Some(p) = system_prompt {
         out.push(ChatMessage::new("system", p));
     }
-    for m in &page.messages {
-        append(&mut out, m);
+    // A trigger without a summary (the compaction failed) asked nothing that was answered.
+    let summarised: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m.message.assistant.as_ref())
+        .filter(|a| a.summary)
+        .filter_map(|a| a.parent_id.as_deref())
+        .collect();
+    for m in &messages {
+        let open_trigger =
+            trigger_text(&m.parts).is_some() && !summarised.contains(&m.message.id.as_str());
+        if !open_trigger {
+            append(&mut out, m);
+        }
     }
     Ok(out)
 }
 
+/// What the model reads for a compaction trigger, if `parts` are one's.
+fn trigger_text(parts: &[Part]) -> Option<&'static str> {
+    let p = parts.iter().find(|p| p.kind() == "compaction")?;
+    Some(match p.data.get("overflow").and_then(Value::as_bool) {
+        Some(true) => summary::OVERFLOW_TRIGGER_TEXT,
+        _ => summary::TRIGGER_TEXT,
+    })
+}
+
 /// The messages one stored message becomes.
 pub fn append(out: &mut Vec<ChatMessage>, m: &MessageWithParts) {
+    if let Some(t) = trigger_text(&m.parts) {
+        out.push(ChatMessage::new("user", t));
+        return;
+    }
     if m.message.role != Role::Assistant {
         let text = texts(&m.parts);
         if !text.is_empty() {
@@ -47,7 +74,7 @@ pub fn append(out: &mut Vec<ChatMessage>, m: &MessageWithParts) {
         return;
     }
     let mode = m.message.assistant.as_ref().and_then(|a| a.mode.as_deref());
-    if mode == Some("retry_failed") {
+    if matches!(mode, Some("retry_failed" | "compact_failed")) {
         return;
     }
     let mut step = Step::default();
@@ -195,6 +222,44 @@ mod tests {
         );
         assert_eq!(out[2].content, json!(r#"{"error":"No such file"}"#));
         assert_eq!(out[3].content, json!("Done."));
+    }
+
+    #[test]
+    fn a_compaction_reads_as_a_question_and_its_summary_and_failures_are_skipped() {
+        let trigger_of = |overflow: bool| {
+            let m = Message::user("s", 1);
+            let p = part(
+                &m,
+                1,
+                json!({"type":"compaction","auto":true,"overflow":overflow}),
+            );
+            MessageWithParts {
+                message: m,
+                parts: vec![p],
+            }
+        };
+        let mut summary = reply(vec![json!({"type":"text","text":"the gist"})]);
+        if let Some(a) = summary.message.assistant.as_mut() {
+            a.summary = true;
+            a.mode = Some("compaction".into());
+        }
+        let mut failed = reply(vec![json!({"type":"text","text":"Compaction failed: x"})]);
+        if let Some(a) = failed.message.assistant.as_mut() {
+            a.mode = Some("compact_failed".into());
+        }
+        let mut out = Vec::new();
+        for m in [&trigger_of(false), &summary, &failed, &trigger_of(true)] {
+            append(&mut out, m);
+        }
+        let got: Vec<(&str, &Value)> = out.iter().map(|c| (c.role.as_str(), &c.content)).collect();
+        assert_eq!(
+            got,
+            [
+                ("user", &json!(summary::TRIGGER_TEXT)),
+                ("assistant", &json!("the gist")),
+                ("user", &json!(summary::OVERFLOW_TRIGGER_TEXT)),
+            ]
+        );
     }
 
     #[test]
