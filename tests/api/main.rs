@@ -45,6 +45,7 @@ mod oauth_resource;
 mod oauth_support;
 mod oauth_users;
 mod persistence;
+mod session_ops;
 mod sessions;
 mod settings;
 mod settings_models;
