@@ -21,6 +21,17 @@ struct Run {
     calls: Vec<String>,
 }
 
+impl Run {
+    fn new(cancel: CancellationToken) -> Self {
+        Run {
+            cancel,
+            enqueuing: 0,
+            written: Arc::new(Notify::new()),
+            calls: Vec::new(),
+        }
+    }
+}
+
 /// What [`Runs::admit`] decided.
 #[derive(Debug)]
 pub enum Admission {
@@ -69,16 +80,21 @@ impl Runs {
             return Admission::Queue;
         }
         let cancel = self.parent.child_token();
-        map.insert(
-            session_id.to_owned(),
-            Run {
-                cancel: cancel.clone(),
-                enqueuing: 0,
-                written: Arc::new(Notify::new()),
-                calls: Vec::new(),
-            },
-        );
+        map.insert(session_id.to_owned(), Run::new(cancel.clone()));
         Admission::Start(cancel)
+    }
+
+    /// Take the session's worker slot for an operation (an edit and its turn, a compaction, a
+    /// revert) if nothing runs: `None` when a turn or another operation holds it. While held,
+    /// chat messages are queued as behind a turn.
+    pub fn try_start(&self, session_id: &str) -> Option<CancellationToken> {
+        let mut map = self.lock();
+        if map.contains_key(session_id) {
+            return None;
+        }
+        let cancel = self.parent.child_token();
+        map.insert(session_id.to_owned(), Run::new(cancel.clone()));
+        Some(cancel)
     }
 
     /// The queue row of a message admitted with [`Admission::Queue`] is written (or failed).
@@ -164,6 +180,25 @@ mod tests {
             matches!(runs.admit("s"), Admission::Start(_)),
             "starts afresh"
         );
+    }
+
+    #[test]
+    fn an_operation_takes_the_slot_only_while_nothing_runs() {
+        let runs = Runs::new(CancellationToken::new());
+        let held = runs.try_start("s").expect("idle: the operation runs");
+        assert!(
+            runs.try_start("s").is_none(),
+            "held: a second operation waits"
+        );
+        assert!(
+            matches!(runs.admit("s"), Admission::Queue),
+            "a message is queued"
+        );
+        runs.enqueued("s");
+        assert_eq!(runs.interrupt("s"), Some(vec![]));
+        assert!(held.is_cancelled(), "an interrupt reaches the operation");
+        assert!(matches!(runs.try_stop("s"), Stop::Stopped));
+        assert!(runs.try_start("s").is_some());
     }
 
     #[test]

@@ -18,8 +18,10 @@
 pub mod apps;
 mod asks;
 pub mod attachments;
+pub mod compaction;
 mod error;
 mod files;
+pub mod fork;
 pub mod grants;
 pub mod kinds;
 pub mod messages;
@@ -32,6 +34,7 @@ pub mod pins;
 mod pool;
 pub mod queue;
 mod rows;
+pub mod session_ops;
 mod session_writes;
 pub mod sessions;
 mod sessions_json;
