@@ -106,7 +106,7 @@ pub async fn compact(
         .set_compacting(sid, true, &now_iso())
         .await
         .map_err(store_failed)?;
-    publish_session_updated(chat, on).await;
+    publish_session_updated(chat, on);
     let source = match store.compaction_source(sid, SOURCE_LIMIT).await {
         Ok(s) if summary::worth_compacting(&s.messages) => s,
         Ok(_) => return Err(clear(chat, sid, Failed::before(TOO_SHORT)).await),
@@ -139,7 +139,7 @@ pub async fn compact(
 /// Clear the flag after a refusal before the trigger; `failed` back.
 async fn clear(chat: &Chat, sid: &str, failed: Failed) -> Failed {
     match chat.store().set_compacting(sid, false, &now_iso()).await {
-        Ok(s) => publish_session_updated(chat, s).await,
+        Ok(s) => publish_session_updated(chat, s),
         Err(e) => tracing::error!(session.id = sid, error = %e, "cannot clear compacting"),
     }
     failed
@@ -231,7 +231,7 @@ async fn finish(
     match chat.store().finish_compaction(done).await {
         Ok(session) => {
             created(chat, &summary, &[text]);
-            publish_session_updated(chat, session).await;
+            publish_session_updated(chat, session);
             Ok(tokens)
         }
         Err(e) => {
@@ -276,7 +276,7 @@ async fn fail(chat: &Chat, trigger: &Message, why: String) -> Failed {
         .await
     {
         Ok(session) => {
-            publish_session_updated(chat, session).await;
+            publish_session_updated(chat, session);
             created(chat, &message, &parts);
         }
         Err(e) => {

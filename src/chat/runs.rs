@@ -113,11 +113,18 @@ impl Runs {
 
     /// The worker found the queue empty: stop, unless a message is still being queued.
     pub fn try_stop(&self, session_id: &str) -> Stop {
+        self.try_stop_then(session_id, || {})
+    }
+
+    /// [`Runs::try_stop`], running `last` as the session stops, before another message can
+    /// start a turn: what it publishes reaches clients before anything of the next turn.
+    pub fn try_stop_then(&self, session_id: &str, last: impl FnOnce()) -> Stop {
         let mut map = self.lock();
         match map.get(session_id) {
             Some(run) if run.enqueuing > 0 => Stop::Wait(Arc::clone(&run.written)),
             _ => {
                 map.remove(session_id);
+                last();
                 Stop::Stopped
             }
         }
@@ -180,6 +187,24 @@ mod tests {
             matches!(runs.admit("s"), Admission::Start(_)),
             "starts afresh"
         );
+    }
+
+    #[test]
+    fn the_last_news_goes_out_only_as_the_session_stops() {
+        let runs = Runs::new(CancellationToken::new());
+        let _ = runs.admit("s");
+        let _ = runs.admit("s");
+        let mut told = 0;
+        let waited = runs.try_stop_then("s", || told += 1);
+        assert!(matches!(waited, Stop::Wait(_)));
+        assert_eq!(told, 0, "the worker goes on: a message is being queued");
+        runs.enqueued("s");
+        assert!(matches!(
+            runs.try_stop_then("s", || told += 1),
+            Stop::Stopped
+        ));
+        assert_eq!(told, 1);
+        assert!(matches!(runs.admit("s"), Admission::Start(_)));
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub async fn respond(
     // 3: running, to everyone.
     let at = now_iso();
     let session = store.set_running(sid, Some(&at), &at).await?;
-    publish_session_updated(chat, session).await;
+    publish_session_updated(chat, session);
 
     // 4–5: the assistant message and its steps.
     let media = Some((chat.data_dir(), plan.model.takes_images));
@@ -125,7 +125,7 @@ pub async fn respond(
 }
 
 /// `session.updated` (the running state) to everyone who may see the session.
-pub(super) async fn publish_session_updated(chat: &Chat, session: Session) {
+pub(super) fn publish_session_updated(chat: &Chat, session: Session) {
     let owner = session.owner_id.clone();
     chat.hub().publish(
         Audience::Viewers {

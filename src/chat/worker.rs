@@ -4,7 +4,8 @@
 //! turn that completed, was interrupted, or failed with a server error or timeout, it takes the
 //! next queued message (`queue.sending`) and runs it; after a rate limit or a fatal error the
 //! queue waits for the next turn. After every turn — however it ended, even by a panic — it
-//! broadcasts `session.updated` with `runningAt: null` (step 10 of `PROTOCOL.md` §4.5). Then
+//! broadcasts `session.updated` with `runningAt: null` (step 10 of `PROTOCOL.md` §4.5), once it
+//! knows whether the session goes on ([`Held`]). Then
 //! (`PROTOCOL-AGENT.md` §11.5): a turn the provider refused for its length is followed by a
 //! compaction and one replay of the last user text; a turn whose input neared the model's
 //! window by an automatic compaction. A turn on an edited message (§11.3) stores no user
@@ -20,7 +21,7 @@ use super::runs::{Admission, Stop};
 use super::{Chat, summary, title, turn};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::store::queue::QueueError;
-use crate::store::{Scope, StoreError};
+use crate::store::{Scope, Session, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// The most messages that may wait behind a session's running turn.
@@ -110,17 +111,20 @@ pub(super) async fn work(
     mut cancel: CancellationToken,
 ) {
     let mut next = first;
+    let mut held: Held = None;
     loop {
         if let Some(job) = next.take() {
-            let drain = run_one(&chat, job, &cancel).await;
+            let drain;
+            (drain, held) = run_one(&chat, job, &cancel).await;
             if !drain || chat.shutdown_token().is_cancelled() {
                 // The queue waits (for the next turn, or the next start).
-                stop(&chat, &sid).await;
+                stop_announcing(&chat, &sid, held).await;
                 return;
             }
         }
         match chat.store().take_queued(&sid).await {
             Ok(Some(m)) => {
+                announce(&chat, &mut held);
                 chat.hub().publish(
                     Audience::Session(&sid),
                     &ServerEvent::QueueSending {
@@ -148,7 +152,10 @@ pub(super) async fn work(
                     }
                 }
             }
-            Ok(None) => match chat.runs().try_stop(&sid) {
+            Ok(None) => match chat
+                .runs()
+                .try_stop_then(&sid, || announce(&chat, &mut held))
+            {
                 Stop::Stopped => return,
                 Stop::Wait(written) => written.notified().await,
             },
@@ -156,6 +163,7 @@ pub(super) async fn work(
                 if !matches!(e, StoreError::Closed) {
                     tracing::error!(session.id = %sid, error = %e, "cannot read the queue");
                 }
+                announce(&chat, &mut held);
                 chat.runs().clear(&sid);
                 return;
             }
@@ -165,36 +173,55 @@ pub(super) async fn work(
 
 /// Stop the worker without draining, once no message is still being queued.
 pub(super) async fn stop(chat: &Chat, sid: &str) {
-    while let Stop::Wait(written) = chat.runs().try_stop(sid) {
+    stop_announcing(chat, sid, None).await;
+}
+
+/// [`stop`], publishing the held `runningAt: null` as the session stops.
+async fn stop_announcing(chat: &Chat, sid: &str, mut held: Held) {
+    while let Stop::Wait(written) = chat.runs().try_stop_then(sid, || announce(chat, &mut held)) {
         written.notified().await;
     }
 }
 
+/// A turn's `session.updated` with `runningAt: null` (step 10), held back until the worker
+/// knows what follows: it goes out before the next queued message's `queue.sending`, before a
+/// compaction, or as the worker gives up the session, under the runs lock. So a client that saw
+/// it and sends a message starts a turn, rather than queueing behind a worker about to stop.
+type Held = Option<Session>;
+
+fn announce(chat: &Chat, held: &mut Held) {
+    if let Some(session) = held.take() {
+        turn::publish_session_updated(chat, session);
+    }
+}
+
 /// Run one turn and what follows it (a compaction and a replay after an overflow, a title, an
-/// automatic compaction); whether the queue may drain afterwards.
-async fn run_one(chat: &Chat, mut job: Job, cancel: &CancellationToken) -> bool {
+/// automatic compaction); whether the queue may drain afterwards, and the [`Held`] end of it.
+async fn run_one(chat: &Chat, mut job: Job, cancel: &CancellationToken) -> (bool, Held) {
     // The sender watches the session it writes to.
     if let Some(origin) = job.origin {
         chat.hub().join_session(origin, &job.plan.session.id);
     }
-    let Some(mut o) = run_turn(chat, &job, cancel).await else {
-        return false;
+    let Some((mut o, mut held)) = run_turn(chat, &job, cancel).await else {
+        return (false, None);
     };
     if o.overflow.is_some() {
+        announce(chat, &mut held);
         let Some(replay) = after_overflow(chat, &job, cancel, o.overflow.take()).await else {
-            return false;
+            return (false, None);
         };
         job.content = replay;
         // The replayed text's attachments are already stored with the first message.
         job.attachments = None;
         job.new_message = true;
-        o = match run_turn(chat, &job, cancel).await {
-            Some(o) if o.overflow.is_some() => {
+        (o, held) = match run_turn(chat, &job, cancel).await {
+            Some((o, mut held)) if o.overflow.is_some() => {
+                announce(chat, &mut held);
                 overflow_error(chat, &job, o.overflow.unwrap_or_default());
-                return false;
+                return (false, None);
             }
-            Some(o) => o,
-            None => return false,
+            Some(replayed) => replayed,
+            None => return (false, None),
         };
     } else if o.completed && job.new_message && title::is_default_title(&job.plan.session.title) {
         let (plan, text) = (job.plan.clone(), job.content.clone());
@@ -207,10 +234,11 @@ async fn run_one(chat: &Chat, mut job: Job, cancel: &CancellationToken) -> bool 
     }
     if o.completed && needs_compaction(chat, &job.plan, o.input_tokens) {
         let (sid, model) = (&job.plan.session.id, &job.plan.model);
+        announce(chat, &mut held);
         // Its failure is in the transcript; the chat goes on either way.
         let _ = compaction::compact(chat, sid, model, Reason::Auto, cancel).await;
     }
-    o.drain && job.drains
+    (o.drain && job.drains, held)
 }
 
 /// A turn overflowed the model's window: compact (`auto`, `overflow`), then the text to replay
@@ -258,9 +286,13 @@ fn needs_compaction(chat: &Chat, plan: &Plan, input_tokens: Option<i64>) -> bool
     cw > 0 && plan.session.parent_id.is_none() && u64::try_from(used).unwrap_or(0) >= threshold
 }
 
-/// One turn and the end of its running state; `None` when it stopped on a store error or a
-/// panic (the sender heard why).
-async fn run_turn(chat: &Chat, job: &Job, cancel: &CancellationToken) -> Option<turn::Outcome> {
+/// One turn and the end of its running state, [`Held`]; `None` when it stopped on a store error
+/// or a panic (the sender heard why).
+async fn run_turn(
+    chat: &Chat,
+    job: &Job,
+    cancel: &CancellationToken,
+) -> Option<(turn::Outcome, Held)> {
     let sid = job.plan.session.id.clone();
     let handle = {
         let (c, plan, cancel) = (chat.clone(), job.plan.clone(), cancel.clone());
@@ -277,13 +309,16 @@ async fn run_turn(chat: &Chat, job: &Job, cancel: &CancellationToken) -> Option<
         })
     };
     let outcome = handle.await;
-    end_running(chat, &sid).await;
+    let mut held = clear_running(chat, &sid).await;
+    if !matches!(outcome, Ok(Ok(_))) {
+        announce(chat, &mut held);
+    }
     let to_sender = |e: &ServerEvent| match job.origin {
         Some(conn) => chat.hub().publish(Audience::Conn(conn), e),
         None => chat.hub().publish(Audience::Session(&sid), e),
     };
     match outcome {
-        Ok(Ok(o)) => Some(o),
+        Ok(Ok(o)) => Some((o, held)),
         // Deleted mid-turn: the client heard `session.deleted`; the failed writes are no news.
         Ok(Err(e)) if session_gone(chat, &sid).await => {
             tracing::debug!(session.id = %sid, error = %e, "chat turn ended with its session deleted");
@@ -310,15 +345,19 @@ async fn run_turn(chat: &Chat, job: &Job, cancel: &CancellationToken) -> Option<
     }
 }
 
-/// Step 10: `runningAt: null`, to everyone who may see the session.
-async fn end_running(chat: &Chat, sid: &str) {
+/// Step 10 in the store: `runningAt: null`; the session to announce it with ([`Held`]).
+async fn clear_running(chat: &Chat, sid: &str) -> Held {
     let now = now_iso();
     match chat.store().set_running(sid, None, &now).await {
-        Ok(s) => turn::publish_session_updated(chat, s).await,
+        Ok(s) => Some(s),
         Err(StoreError::NotFound(_)) => {
             tracing::debug!(session.id = %sid, "session deleted while running");
+            None
         }
-        Err(e) => tracing::error!(session.id = %sid, error = %e, "cannot clear runningAt"),
+        Err(e) => {
+            tracing::error!(session.id = %sid, error = %e, "cannot clear runningAt");
+            None
+        }
     }
 }
 
