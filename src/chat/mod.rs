@@ -2,8 +2,9 @@
 //! with ([`preconfigs`]), and the chat turn: pre-checks and context ([`plan`]), admission and
 //! the per-session queue ([`runs`], [`worker`]), the turn itself in protocol order ([`turn`]),
 //! its provider stream ([`stream`]), the streamed parts and their throttled persistence
-//! ([`reply`]), attachments as parts and model input ([`attachments`]), titles ([`title`]) and
-//! crash recovery at start ([`recover`]).
+//! ([`reply`]), attachments as parts and model input ([`attachments`]), titles ([`title`]),
+//! compaction ([`compaction`], its rules in [`summary`]), the hold a session operation takes on
+//! a session ([`claim`]) and crash recovery at start ([`recover`]).
 //!
 //! [`Chat`] is the context all of it runs in: the store, the hub, the LLM client and settings,
 //! the running turns, and a task tracker so shutdown can stop every turn, worker and title task
@@ -12,6 +13,8 @@
 pub mod act;
 pub mod attachments;
 pub mod calls;
+pub mod claim;
+pub mod compaction;
 pub mod context;
 pub mod history;
 pub mod plan;
@@ -21,6 +24,7 @@ pub mod reply;
 pub mod runs;
 pub mod steps;
 pub mod stream;
+pub mod summary;
 pub mod title;
 pub mod todos;
 pub mod turn;

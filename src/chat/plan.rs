@@ -146,6 +146,13 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
     })
 }
 
+/// The model a session's turns call (its choice, else its preconfig's, else the default), for
+/// a call of the server's own on the session (a compaction).
+pub async fn model_of(chat: &Chat, session: &Session) -> Result<ResolvedModel, Refusal> {
+    let preconfig = preconfig_of(chat, session).await?;
+    model_for(chat, &chat.llm_settings(), session, preconfig.as_ref()).await
+}
+
 /// The tools a turn offers: the preconfig's list, those installed, in its order; `shell` only
 /// in the server owner's sessions (users and apps work in a confined folder).
 fn offered_tools(preconfig: Option<&Preconfig>, owners_session: bool) -> Vec<String> {

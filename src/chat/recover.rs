@@ -2,11 +2,14 @@
 //! running are marked not running, replies left `streaming` become `interrupted`, keeping the
 //! text already saved (written at most 300 ms apart while streaming), tool calls left open
 //! become `interrupted` (`reason: "error"`), and asks left waiting expire (their tools are
-//! gone, so no answer could reach them). Nothing the previous run started is killed: its
-//! processes died with it, or belong to no one jean2 knows. Attachment files no session needs
-//! are removed ([`sweep_attachments`]).
+//! gone, so no answer could reach them), and a compaction left under way ends as failed with
+//! its session's `compacting` flag cleared (the session is usable again; its history is as
+//! before the compaction). Nothing the previous run started is killed: its processes died
+//! with it, or belong to no one jean2 knows. Attachment files no session needs are removed
+//! ([`sweep_attachments`]).
 
 use crate::store::MessageStatus;
+use crate::store::compaction::INTERRUPTED_COMPACTION;
 use crate::store::messages::MessageUpdate;
 use crate::store::{Store, StoreError};
 use crate::time::{now_iso, now_ms};
@@ -21,6 +24,7 @@ pub struct Recovered {
     pub messages: usize,
     pub tool_calls: usize,
     pub asks: usize,
+    pub compactions: usize,
 }
 
 pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
@@ -37,6 +41,10 @@ pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
     }
     out.tool_calls = store.interrupt_open_tool_parts(now_ms()).await?;
     out.asks = store.expire_pending_asks().await?;
+    let failure = |sid: &str, trigger: &str| {
+        super::compaction::failure_outcome(sid, trigger, INTERRUPTED_COMPACTION, now_ms())
+    };
+    out.compactions = store.recover_compactions(failure, &now_iso()).await?;
     for id in store.running_session_ids().await? {
         let now = now_iso();
         store.set_running(&id, None, &now).await?;
@@ -48,6 +56,7 @@ pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
             messages = out.messages,
             tool_calls = out.tool_calls,
             asks = out.asks,
+            compactions = out.compactions,
             "recovered turns cut off by the previous run"
         );
     }

@@ -21,6 +21,17 @@ struct Run {
     calls: Vec<String>,
 }
 
+impl Run {
+    fn new(cancel: CancellationToken) -> Self {
+        Run {
+            cancel,
+            enqueuing: 0,
+            written: Arc::new(Notify::new()),
+            calls: Vec::new(),
+        }
+    }
+}
+
 /// What [`Runs::admit`] decided.
 #[derive(Debug)]
 pub enum Admission {
@@ -69,16 +80,21 @@ impl Runs {
             return Admission::Queue;
         }
         let cancel = self.parent.child_token();
-        map.insert(
-            session_id.to_owned(),
-            Run {
-                cancel: cancel.clone(),
-                enqueuing: 0,
-                written: Arc::new(Notify::new()),
-                calls: Vec::new(),
-            },
-        );
+        map.insert(session_id.to_owned(), Run::new(cancel.clone()));
         Admission::Start(cancel)
+    }
+
+    /// Take the session's worker slot for an operation (an edit and its turn, a compaction, a
+    /// revert) if nothing runs: `None` when a turn or another operation holds it. While held,
+    /// chat messages are queued as behind a turn.
+    pub fn try_start(&self, session_id: &str) -> Option<CancellationToken> {
+        let mut map = self.lock();
+        if map.contains_key(session_id) {
+            return None;
+        }
+        let cancel = self.parent.child_token();
+        map.insert(session_id.to_owned(), Run::new(cancel.clone()));
+        Some(cancel)
     }
 
     /// The queue row of a message admitted with [`Admission::Queue`] is written (or failed).
@@ -97,11 +113,18 @@ impl Runs {
 
     /// The worker found the queue empty: stop, unless a message is still being queued.
     pub fn try_stop(&self, session_id: &str) -> Stop {
+        self.try_stop_then(session_id, || {})
+    }
+
+    /// [`Runs::try_stop`], running `last` as the session stops, before another message can
+    /// start a turn: what it publishes reaches clients before anything of the next turn.
+    pub fn try_stop_then(&self, session_id: &str, last: impl FnOnce()) -> Stop {
         let mut map = self.lock();
         match map.get(session_id) {
             Some(run) if run.enqueuing > 0 => Stop::Wait(Arc::clone(&run.written)),
             _ => {
                 map.remove(session_id);
+                last();
                 Stop::Stopped
             }
         }
@@ -164,6 +187,43 @@ mod tests {
             matches!(runs.admit("s"), Admission::Start(_)),
             "starts afresh"
         );
+    }
+
+    #[test]
+    fn the_last_news_goes_out_only_as_the_session_stops() {
+        let runs = Runs::new(CancellationToken::new());
+        let _ = runs.admit("s");
+        let _ = runs.admit("s");
+        let mut told = 0;
+        let waited = runs.try_stop_then("s", || told += 1);
+        assert!(matches!(waited, Stop::Wait(_)));
+        assert_eq!(told, 0, "the worker goes on: a message is being queued");
+        runs.enqueued("s");
+        assert!(matches!(
+            runs.try_stop_then("s", || told += 1),
+            Stop::Stopped
+        ));
+        assert_eq!(told, 1);
+        assert!(matches!(runs.admit("s"), Admission::Start(_)));
+    }
+
+    #[test]
+    fn an_operation_takes_the_slot_only_while_nothing_runs() {
+        let runs = Runs::new(CancellationToken::new());
+        let held = runs.try_start("s").expect("idle: the operation runs");
+        assert!(
+            runs.try_start("s").is_none(),
+            "held: a second operation waits"
+        );
+        assert!(
+            matches!(runs.admit("s"), Admission::Queue),
+            "a message is queued"
+        );
+        runs.enqueued("s");
+        assert_eq!(runs.interrupt("s"), Some(vec![]));
+        assert!(held.is_cancelled(), "an interrupt reaches the operation");
+        assert!(matches!(runs.try_stop("s"), Stop::Stopped));
+        assert!(runs.try_start("s").is_some());
     }
 
     #[test]

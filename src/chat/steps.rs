@@ -40,11 +40,15 @@ pub async fn reply(
     let mut reply = Reply::new(chat.clone(), assistant.clone(), assistant.created_at);
     let max_steps = chat.llm_settings().max_steps.max(1);
     let mut last_usage = None;
+    let mut input_tokens = None;
     let mut end = End::Completed {
         finish: "stop".into(),
     };
     for number in 1..=max_steps {
+        // What this step sends, in case the provider reports no usage.
+        let estimate = estimate_tokens(&history);
         let step = step(chat, plan, &mut reply, &mut history, number, cancel).await?;
+        input_tokens = Some(step.usage.map_or(estimate, |u| u.prompt_tokens));
         last_usage = step.usage.or(last_usage);
         end = step.end;
         if !step.more {
@@ -57,11 +61,23 @@ pub async fn reply(
         End::Completed { .. } | End::Interrupted(_) => true,
         End::Failed(e) => matches!(e.kind, LlmErrorKind::Server | LlmErrorKind::Timeout),
     };
+    let overflow = match &end {
+        End::Failed(e) if e.kind == LlmErrorKind::ContextOverflow => Some(e.message.clone()),
+        _ => None,
+    };
     Ok(Outcome {
         completed: matches!(end, End::Completed { .. }),
         reply_text: reply.text().to_owned(),
         drain,
+        overflow,
+        input_tokens,
     })
+}
+
+/// A rough token count of a request (a quarter of its JSON), for providers that report none.
+fn estimate_tokens(history: &[ChatMessage]) -> i64 {
+    let chars = serde_json::to_string(history).map_or(0, |s| s.len());
+    i64::try_from(chars / 4).unwrap_or(i64::MAX)
 }
 
 /// One step: its part, the provider call, the tools it asked for, and its end.
@@ -187,6 +203,10 @@ async fn finish(
             publish(chat, plan, &usage_event(plan, &tokens))
         }
         End::Completed { .. } | End::Interrupted(_) => {}
+        // No error yet: the worker compacts and replays (§8.4); it reports if that fails.
+        End::Failed(e) if e.kind == LlmErrorKind::ContextOverflow => {
+            tracing::info!(session.id = sid, error = %e, "the conversation overflowed the model's window");
+        }
         End::Failed(e) => {
             tracing::warn!(session.id = sid, error = %e, kind = ?e.kind, "chat turn failed");
             let event = provider_error_event(e, sid);

@@ -21,6 +21,12 @@ pub struct Outcome {
     /// Whether the queue may drain after this turn: after a completed or interrupted turn, a
     /// server error or a timeout; not after a rate limit or a fatal error (§10).
     pub drain: bool,
+    /// The provider's message when the turn failed because the conversation no longer fits
+    /// the model's window (the worker then compacts and replays, §11.5).
+    pub overflow: Option<String>,
+    /// Input tokens of the turn's last step (reported, else estimated): what the automatic
+    /// compaction threshold is compared with.
+    pub input_tokens: Option<i64>,
 }
 
 /// Run steps 1–9. Store failures end the turn early (logged; the worker still clears
@@ -70,11 +76,25 @@ pub async fn run_with(
             part: Box::new(part),
         });
     }
+    respond(chat, plan, origin, cancel).await
+}
+
+/// Steps 3–9 for the session's last user message as stored (a turn on an edited message starts
+/// here, `PROTOCOL-AGENT.md` §11.3).
+pub async fn respond(
+    chat: &Chat,
+    plan: &Plan,
+    origin: Option<ConnId>,
+    cancel: &CancellationToken,
+) -> Result<Outcome, StoreError> {
+    let sid = plan.session.id.as_str();
+    let store = chat.store();
+    let publish = |e: &ServerEvent| chat.hub().publish(Audience::Session(sid), e);
 
     // 3: running, to everyone.
     let at = now_iso();
     let session = store.set_running(sid, Some(&at), &at).await?;
-    publish_session_updated(chat, session).await;
+    publish_session_updated(chat, session);
 
     // 4–5: the assistant message and its steps.
     let media = Some((chat.data_dir(), plan.model.takes_images));
@@ -105,7 +125,7 @@ pub async fn run_with(
 }
 
 /// `session.updated` (the running state) to everyone who may see the session.
-pub(super) async fn publish_session_updated(chat: &Chat, session: Session) {
+pub(super) fn publish_session_updated(chat: &Chat, session: Session) {
     let owner = session.owner_id.clone();
     chat.hub().publish(
         Audience::Viewers {

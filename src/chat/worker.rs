@@ -4,18 +4,24 @@
 //! turn that completed, was interrupted, or failed with a server error or timeout, it takes the
 //! next queued message (`queue.sending`) and runs it; after a rate limit or a fatal error the
 //! queue waits for the next turn. After every turn — however it ended, even by a panic — it
-//! broadcasts `session.updated` with `runningAt: null` (step 10 of `PROTOCOL.md` §4.5). Every
-//! task is spawned on the chat's tracker, so shutdown waits for it.
+//! broadcasts `session.updated` with `runningAt: null` (step 10 of `PROTOCOL.md` §4.5), once it
+//! knows whether the session goes on ([`Held`]). Then
+//! (`PROTOCOL-AGENT.md` §11.5): a turn the provider refused for its length is followed by a
+//! compaction and one replay of the last user text; a turn whose input neared the model's
+//! window by an automatic compaction. A turn on an edited message (§11.3) stores no user
+//! message and does not drain the queue. Every task is spawned on the chat's tracker, so
+//! shutdown waits for it.
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::compaction::{self, Reason};
 use super::plan::{self, Plan, Refusal};
 use super::runs::{Admission, Stop};
-use super::{Chat, title, turn};
+use super::{Chat, summary, title, turn};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::store::queue::QueueError;
-use crate::store::{Scope, StoreError};
+use crate::store::{Scope, Session, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// The most messages that may wait behind a session's running turn.
@@ -30,13 +36,17 @@ pub enum Submitted {
     Queued,
 }
 
-/// One turn to run: its message (with its attachments, `[{id, kind, …}]`) and who sent it
-/// (`None` for a message from the queue).
-struct Job {
-    plan: Plan,
-    content: String,
-    attachments: Option<Value>,
-    origin: Option<ConnId>,
+/// One turn to run: its message and who sent it (`None` for a message from the queue).
+pub(crate) struct Job {
+    pub(super) plan: Plan,
+    pub(super) content: String,
+    pub(super) origin: Option<ConnId>,
+    /// The message's attachments, `[{id, kind, …}]` (`PROTOCOL-AGENT.md` §10).
+    pub(super) attachments: Option<Value>,
+    /// `false` for a turn on an edited message: its user message is already stored.
+    pub(super) new_message: bool,
+    /// Whether the queue drains after it (not after a turn on an edited message, §10).
+    pub(super) drains: bool,
 }
 
 /// A chat message from connection `origin`: pre-checks (a refusal is for the sender only),
@@ -56,10 +66,12 @@ pub async fn submit(
             let job = Job {
                 plan,
                 content,
-                attachments,
                 origin: Some(origin),
+                attachments,
+                new_message: true,
+                drains: true,
             };
-            chat.spawn(work(chat.clone(), sid, job, cancel));
+            chat.spawn(work(chat.clone(), sid, Some(job), cancel));
             Ok(Submitted::Started)
         }
         Admission::Queue => {
@@ -91,19 +103,28 @@ pub async fn submit(
     }
 }
 
-async fn work(chat: Chat, sid: String, first: Job, mut cancel: CancellationToken) {
-    let mut next = Some(first);
+/// Run `first` (if any), then the queue while turns allow it; then give up the session.
+pub(super) async fn work(
+    chat: Chat,
+    sid: String,
+    first: Option<Job>,
+    mut cancel: CancellationToken,
+) {
+    let mut next = first;
+    let mut held: Held = None;
     loop {
         if let Some(job) = next.take() {
-            let drain = run_one(&chat, job, &cancel).await;
+            let drain;
+            (drain, held) = run_one(&chat, job, &cancel).await;
             if !drain || chat.shutdown_token().is_cancelled() {
                 // The queue waits (for the next turn, or the next start).
-                stop(&chat, &sid).await;
+                stop_announcing(&chat, &sid, held).await;
                 return;
             }
         }
         match chat.store().take_queued(&sid).await {
             Ok(Some(m)) => {
+                announce(&chat, &mut held);
                 chat.hub().publish(
                     Audience::Session(&sid),
                     &ServerEvent::QueueSending {
@@ -118,8 +139,10 @@ async fn work(chat: Chat, sid: String, first: Job, mut cancel: CancellationToken
                         next = Some(Job {
                             plan,
                             content: m.content,
-                            attachments: m.attachments,
                             origin: None,
+                            attachments: m.attachments,
+                            new_message: true,
+                            drains: true,
                         });
                     }
                     Err(refusal) => {
@@ -129,7 +152,10 @@ async fn work(chat: Chat, sid: String, first: Job, mut cancel: CancellationToken
                     }
                 }
             }
-            Ok(None) => match chat.runs().try_stop(&sid) {
+            Ok(None) => match chat
+                .runs()
+                .try_stop_then(&sid, || announce(&chat, &mut held))
+            {
                 Stop::Stopped => return,
                 Stop::Wait(written) => written.notified().await,
             },
@@ -137,6 +163,7 @@ async fn work(chat: Chat, sid: String, first: Job, mut cancel: CancellationToken
                 if !matches!(e, StoreError::Closed) {
                     tracing::error!(session.id = %sid, error = %e, "cannot read the queue");
                 }
+                announce(&chat, &mut held);
                 chat.runs().clear(&sid);
                 return;
             }
@@ -145,55 +172,157 @@ async fn work(chat: Chat, sid: String, first: Job, mut cancel: CancellationToken
 }
 
 /// Stop the worker without draining, once no message is still being queued.
-async fn stop(chat: &Chat, sid: &str) {
-    while let Stop::Wait(written) = chat.runs().try_stop(sid) {
+pub(super) async fn stop(chat: &Chat, sid: &str) {
+    stop_announcing(chat, sid, None).await;
+}
+
+/// [`stop`], publishing the held `runningAt: null` as the session stops.
+async fn stop_announcing(chat: &Chat, sid: &str, mut held: Held) {
+    while let Stop::Wait(written) = chat.runs().try_stop_then(sid, || announce(chat, &mut held)) {
         written.notified().await;
     }
 }
 
-/// Run one turn and end its running state; whether the queue may drain after it.
-async fn run_one(chat: &Chat, job: Job, cancel: &CancellationToken) -> bool {
-    let sid = job.plan.session.id.clone();
+/// A turn's `session.updated` with `runningAt: null` (step 10), held back until the worker
+/// knows what follows: it goes out before the next queued message's `queue.sending`, before a
+/// compaction, or as the worker gives up the session, under the runs lock. So a client that saw
+/// it and sends a message starts a turn, rather than queueing behind a worker about to stop.
+type Held = Option<Session>;
+
+fn announce(chat: &Chat, held: &mut Held) {
+    if let Some(session) = held.take() {
+        turn::publish_session_updated(chat, session);
+    }
+}
+
+/// Run one turn and what follows it (a compaction and a replay after an overflow, a title, an
+/// automatic compaction); whether the queue may drain afterwards, and the [`Held`] end of it.
+async fn run_one(chat: &Chat, mut job: Job, cancel: &CancellationToken) -> (bool, Held) {
     // The sender watches the session it writes to.
     if let Some(origin) = job.origin {
-        chat.hub().join_session(origin, &sid);
+        chat.hub().join_session(origin, &job.plan.session.id);
     }
-    let handle = {
-        let (c, plan, content, cancel) = (
+    let Some((mut o, mut held)) = run_turn(chat, &job, cancel).await else {
+        return (false, None);
+    };
+    if o.overflow.is_some() {
+        announce(chat, &mut held);
+        let Some(replay) = after_overflow(chat, &job, cancel, o.overflow.take()).await else {
+            return (false, None);
+        };
+        job.content = replay;
+        // The replayed text's attachments are already stored with the first message.
+        job.attachments = None;
+        job.new_message = true;
+        (o, held) = match run_turn(chat, &job, cancel).await {
+            Some((o, mut held)) if o.overflow.is_some() => {
+                announce(chat, &mut held);
+                overflow_error(chat, &job, o.overflow.unwrap_or_default());
+                return (false, None);
+            }
+            Some(replayed) => replayed,
+            None => return (false, None),
+        };
+    } else if o.completed && job.new_message && title::is_default_title(&job.plan.session.title) {
+        let (plan, text) = (job.plan.clone(), job.content.clone());
+        chat.spawn(title::generate(
             chat.clone(),
-            job.plan.clone(),
-            job.content.clone(),
-            cancel.clone(),
-        );
-        let (origin, attachments) = (job.origin, job.attachments.clone());
+            plan,
+            text,
+            o.reply_text.clone(),
+        ));
+    }
+    if o.completed && needs_compaction(chat, &job.plan, o.input_tokens) {
+        let (sid, model) = (&job.plan.session.id, &job.plan.model);
+        announce(chat, &mut held);
+        // Its failure is in the transcript; the chat goes on either way.
+        let _ = compaction::compact(chat, sid, model, Reason::Auto, cancel).await;
+    }
+    (o.drain && job.drains, held)
+}
+
+/// A turn overflowed the model's window: compact (`auto`, `overflow`), then the text to replay
+/// once; `None` (and `error context_overflow` for the sender) when compaction failed.
+async fn after_overflow(
+    chat: &Chat,
+    job: &Job,
+    cancel: &CancellationToken,
+    why: Option<String>,
+) -> Option<String> {
+    let sid = &job.plan.session.id;
+    let replay = compaction::replay_text(chat, sid).await;
+    let compacted = compaction::compact(chat, sid, &job.plan.model, Reason::Overflow, cancel).await;
+    match compacted {
+        Ok(_) => Some(replay.unwrap_or_else(|| summary::OVERFLOW_TRIGGER_TEXT.to_owned())),
+        Err(_) => {
+            overflow_error(chat, job, why.unwrap_or_default());
+            None
+        }
+    }
+}
+
+fn overflow_error(chat: &Chat, job: &Job, message: String) {
+    let sid = &job.plan.session.id;
+    let e = ServerEvent::session_error("context_overflow", message, sid);
+    match job.origin {
+        Some(conn) => chat.hub().publish(Audience::Conn(conn), &e),
+        None => chat.hub().publish(Audience::Session(sid), &e),
+    };
+}
+
+/// Whether a finished turn of `plan` that sent `input_tokens` nears its model's window
+/// ([`summary::auto_threshold`]). Sessions of models the catalog does not size never compact
+/// on their own.
+fn needs_compaction(chat: &Chat, plan: &Plan, input_tokens: Option<i64>) -> bool {
+    let (Some(cw), Some(used)) = (plan.model.context_window, input_tokens) else {
+        return false;
+    };
+    let max_out = plan
+        .model
+        .max_output_tokens
+        .or_else(|| chat.llm_settings().max_tokens.map(u64::from))
+        .unwrap_or(32_000);
+    let threshold = summary::auto_threshold(cw, max_out);
+    cw > 0 && plan.session.parent_id.is_none() && u64::try_from(used).unwrap_or(0) >= threshold
+}
+
+/// One turn and the end of its running state, [`Held`]; `None` when it stopped on a store error
+/// or a panic (the sender heard why).
+async fn run_turn(
+    chat: &Chat,
+    job: &Job,
+    cancel: &CancellationToken,
+) -> Option<(turn::Outcome, Held)> {
+    let sid = job.plan.session.id.clone();
+    let handle = {
+        let (c, plan, cancel) = (chat.clone(), job.plan.clone(), cancel.clone());
+        let (origin, content) = (job.origin, job.new_message.then(|| job.content.clone()));
+        let attachments = job.attachments.clone();
         chat.spawn(async move {
-            let attachments = attachments.as_ref();
-            turn::run_with(&c, &plan, &content, attachments, origin, &cancel).await
+            match content {
+                Some(text) => {
+                    let attachments = attachments.as_ref();
+                    turn::run_with(&c, &plan, &text, attachments, origin, &cancel).await
+                }
+                None => turn::respond(&c, &plan, origin, &cancel).await,
+            }
         })
     };
     let outcome = handle.await;
-    end_running(chat, &sid).await;
+    let mut held = clear_running(chat, &sid).await;
+    if !matches!(outcome, Ok(Ok(_))) {
+        announce(chat, &mut held);
+    }
     let to_sender = |e: &ServerEvent| match job.origin {
         Some(conn) => chat.hub().publish(Audience::Conn(conn), e),
         None => chat.hub().publish(Audience::Session(&sid), e),
     };
     match outcome {
-        Ok(Ok(o)) => {
-            if o.completed && title::is_default_title(&job.plan.session.title) {
-                let user_text = job.content;
-                chat.spawn(title::generate(
-                    chat.clone(),
-                    job.plan,
-                    user_text,
-                    o.reply_text,
-                ));
-            }
-            o.drain
-        }
+        Ok(Ok(o)) => Some((o, held)),
         // Deleted mid-turn: the client heard `session.deleted`; the failed writes are no news.
         Ok(Err(e)) if session_gone(chat, &sid).await => {
             tracing::debug!(session.id = %sid, error = %e, "chat turn ended with its session deleted");
-            false
+            None
         }
         Ok(Err(e)) => {
             tracing::error!(session.id = %sid, error = %e, "chat turn stopped by a store error");
@@ -202,7 +331,7 @@ async fn run_one(chat: &Chat, job: Job, cancel: &CancellationToken) -> bool {
                 "The reply could not be saved",
                 &sid,
             ));
-            false
+            None
         }
         Err(e) => {
             tracing::error!(session.id = %sid, error = %e, "chat turn task panicked");
@@ -211,20 +340,24 @@ async fn run_one(chat: &Chat, job: Job, cancel: &CancellationToken) -> bool {
                 "Internal error",
                 &sid,
             ));
-            false
+            None
         }
     }
 }
 
-/// Step 10: `runningAt: null`, to everyone who may see the session.
-async fn end_running(chat: &Chat, sid: &str) {
+/// Step 10 in the store: `runningAt: null`; the session to announce it with ([`Held`]).
+async fn clear_running(chat: &Chat, sid: &str) -> Held {
     let now = now_iso();
     match chat.store().set_running(sid, None, &now).await {
-        Ok(s) => turn::publish_session_updated(chat, s).await,
+        Ok(s) => Some(s),
         Err(StoreError::NotFound(_)) => {
             tracing::debug!(session.id = %sid, "session deleted while running");
+            None
         }
-        Err(e) => tracing::error!(session.id = %sid, error = %e, "cannot clear runningAt"),
+        Err(e) => {
+            tracing::error!(session.id = %sid, error = %e, "cannot clear runningAt");
+            None
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::messages::MessageTokens;
 use crate::store::queue::QueuedMessage;
 use crate::store::{Message, MessageWithParts, Part, Session};
 
@@ -142,6 +143,34 @@ pub enum ServerEvent {
     QueueRemoved {
         session_id: String,
         queue_id: String,
+    },
+    // ---- session operations (`PROTOCOL-AGENT.md` §11) ----
+    /// Messages after one were deleted (`revertedTo: {messageId, messageCount}`,
+    /// `removed: {messageIds, partCount}`); the client only logs it.
+    #[serde(rename = "session.reverted", rename_all = "camelCase")]
+    SessionReverted {
+        session_id: String,
+        reverted_to: Value,
+        removed: Value,
+    },
+    /// The newest page of a transcript: the client replaces what it shows with it.
+    #[serde(rename = "session.state", rename_all = "camelCase")]
+    SessionState {
+        session_id: String,
+        messages: Vec<MessageWithParts>,
+    },
+    /// A fork of `originalSessionId`, with the newest page of its messages.
+    #[serde(rename = "session.forked", rename_all = "camelCase")]
+    SessionForked {
+        original_session_id: String,
+        forked_session: Box<Session>,
+        messages: Vec<MessageWithParts>,
+    },
+    /// A requested compaction finished (to its sender), with the summary call's usage.
+    #[serde(rename = "compaction.complete", rename_all = "camelCase")]
+    CompactionComplete {
+        session_id: String,
+        tokens_used: MessageTokens,
     },
     /// The queue of a session (after `session.resume` when it is not empty).
     #[serde(rename = "queue.list", rename_all = "camelCase")]

@@ -28,6 +28,9 @@ pub enum LlmErrorKind {
     Network,
     /// Any other refusal (400, 404, …): the request itself is wrong.
     Request,
+    /// A 400 or 413 saying the conversation does not fit the model's context window. Never
+    /// retried as is: the chat turn compacts the session and replays once instead.
+    ContextOverflow,
 }
 
 impl LlmErrorKind {
@@ -46,6 +49,7 @@ impl LlmErrorKind {
             LlmErrorKind::Malformed => "invalid_response",
             LlmErrorKind::Network => "network_error",
             LlmErrorKind::Request => "provider_error",
+            LlmErrorKind::ContextOverflow => "context_overflow",
         }
     }
 }
@@ -79,6 +83,7 @@ impl LlmError {
             429 => LlmErrorKind::RateLimit,
             500..=599 => LlmErrorKind::Server,
             408 => LlmErrorKind::Timeout,
+            400 | 413 if is_context_overflow(body) => LlmErrorKind::ContextOverflow,
             _ => LlmErrorKind::Request,
         };
         let detail = provider_message(body);
@@ -87,6 +92,7 @@ impl LlmError {
             LlmErrorKind::RateLimit => "The provider is rate limiting requests",
             LlmErrorKind::Server => "The provider had a server error",
             LlmErrorKind::Timeout => "The provider timed out",
+            LlmErrorKind::ContextOverflow => "The conversation is too long for the model",
             _ => "The provider refused the request",
         };
         let mut message = match detail {
@@ -117,6 +123,29 @@ impl LlmError {
         self.retry_after
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
+}
+
+/// What providers say when a request does not fit the context window (OpenAI, Anthropic,
+/// Gemini, DeepSeek, Zhipu, MiniMax, OpenRouter and proxies), lower case: the phrases the
+/// original server recognises, matched as plain text.
+const OVERFLOW_PHRASES: &[&str] = &[
+    "context window exceeds limit",
+    "prompt is too long",
+    "exceeds the context window",
+    "maximum context length is",
+    "exceeded model token limit",
+    "context_length_exceeded",
+    "context length exceeded",
+    "request entity too large",
+];
+
+/// Whether an error body (of a 400 or 413) reports a context overflow.
+fn is_context_overflow(body: &str) -> bool {
+    let b = body.to_lowercase();
+    let after = |a: &str, b_: &str| b.find(a).is_some_and(|i| b[i..].contains(b_));
+    OVERFLOW_PHRASES.iter().any(|p| b.contains(p))
+        || after("input token count", "exceeds the maximum")
+        || after("exceeds the limit of", "token")
 }
 
 /// The `error.message` of an OpenAI-style error body, or a short plain body.
@@ -177,6 +206,38 @@ mod tests {
                 kind,
                 "HTTP {status}"
             );
+        }
+    }
+
+    #[test]
+    fn a_context_overflow_is_recognised_by_the_providers_words() {
+        let overflows = [
+            (
+                400,
+                r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.","code":"context_length_exceeded"}}"#,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+            ),
+            (
+                400,
+                "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+            ),
+            (413, "Request Entity Too Large"),
+        ];
+        for (status, body) in overflows {
+            let e = LlmError::from_status(status, body, None);
+            assert_eq!(e.kind, LlmErrorKind::ContextOverflow, "{body}");
+            assert!(!e.retryable());
+        }
+        let others = [
+            (400, "Invalid value for 'temperature'"),
+            (500, "prompt is too long"),
+        ];
+        for (status, body) in others {
+            let e = LlmError::from_status(status, body, None);
+            assert_ne!(e.kind, LlmErrorKind::ContextOverflow, "{status} {body}");
         }
     }
 

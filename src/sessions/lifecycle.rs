@@ -106,7 +106,9 @@ impl Sessions {
             messages: transcript.messages.clone(),
             transcript,
             usage: Usage::of(&session),
-            is_running: session.running_at.is_some() || self.chat().is_running(&session.id),
+            // A compaction holds the session but is no reply: the client shows `compacting`.
+            is_running: session.running_at.is_some()
+                || (self.chat().is_running(&session.id) && !session.compacting),
             control: uncontrolled(&session.id),
             session,
         };

@@ -1,12 +1,14 @@
 //! The session and workspace lifecycle, the one core that REST (`api/`) and the WebSocket
 //! (`ws/`) both call: create, read, update, close, reopen, delete and rename sessions; list
 //! (with upstream's default virtual workspace), create, update and delete workspaces; resume a
-//! session on a connection. Each operation returns a domain result and publishes its events
+//! session on a connection; and the session operations (revert, fork, edit and re-run,
+//! regenerate the title, compact: [`operations`]). Each operation returns a domain result and publishes its events
 //! through the hub with the workspace owner named ([`crate::events::Audience::Viewers`]), so a
 //! broadcast reaches only those who may see it. Failures are one [`Error`] type that the HTTP and
 //! WebSocket layers each translate once.
 
 mod lifecycle;
+mod operations;
 mod workspaces;
 
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use crate::store::{Entity, Store, StoreError};
 use crate::terminal::Terminals;
 
 pub use lifecycle::{NewSessionInput, Resumption};
+pub use operations::Refused;
 pub use workspaces::{CreateWorkspace, UpdateWorkspace, expand_home};
 
 /// Why an operation failed, in domain terms.

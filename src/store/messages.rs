@@ -60,6 +60,9 @@ pub struct AssistantFields {
     pub agent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// `true` on the summary a compaction writes (`mode: "compaction"`); left out otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub summary: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,9 +145,10 @@ pub struct MessageUpdate {
     pub error: Option<String>,
 }
 
-pub(super) const MSG_COLS: &str = "id, session_id, role, created_at, status, model_id, provider_id, agent, \
-    tokens_prompt, tokens_completion, tokens_cache_read, tokens_cache_write, tokens_no_cache, \
-    cost, completed_at, error, mode, parent_id, structured_output, sequence";
+pub(super) const MSG_COLS: &str = "id, session_id, role, created_at, status, model_id, \
+    provider_id, agent, tokens_prompt, tokens_completion, tokens_cache_read, tokens_cache_write, \
+    tokens_no_cache, cost, completed_at, error, mode, parent_id, structured_output, sequence, \
+    summary";
 
 fn own(s: Option<&str>) -> Option<String> {
     s.map(str::to_owned)
@@ -169,6 +173,7 @@ pub(super) fn message_from_row<R: Cols>(row: &R) -> Result<Message, Fail> {
             error: own(opt_str(row, 15)?),
             agent: own(opt_str(row, 7)?),
             mode: own(opt_str(row, 16)?),
+            summary: super::rows::flag(row, 20)?,
             parent_id: own(opt_str(row, 17)?),
             structured_output: match opt_str(row, 18)? {
                 None | Some("") => None,
@@ -193,57 +198,8 @@ impl Sqlite {
     /// (on the one writer, so two messages never get the same number).
     pub async fn create_message(&self, msg: &Message) -> Result<Message, StoreError> {
         let mut out = msg.clone();
-        let a = msg.assistant.clone().unwrap_or_default();
-        let status = msg.assistant.as_ref().map(|a| a.status.as_str());
-        let structured = a.structured_output.as_ref().map(Value::to_string);
-        let (id, session_id, role, created_at) = (
-            msg.id.clone(),
-            msg.session_id.clone(),
-            msg.role.as_str(),
-            msg.created_at,
-        );
-        let sequence = self
-            .write(move |c, _| {
-                let mut st = c.prepare_cached(
-                    "INSERT INTO messages (id, session_id, role, created_at, status, model_id, \
-                     provider_id, agent, tokens_prompt, tokens_completion, tokens_cache_read, \
-                     tokens_cache_write, tokens_no_cache, cost, completed_at, error, mode, \
-                     parent_id, structured_output, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-                     ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-                     (SELECT COALESCE(MAX(sequence), 0) + 1 FROM messages WHERE session_id = ?2)) \
-                     RETURNING sequence",
-                )?;
-                let params: [&dyn ToSql; 19] = [
-                    &id,
-                    &session_id,
-                    &role,
-                    &created_at,
-                    &status,
-                    &a.model_id,
-                    &a.provider_id,
-                    &a.agent,
-                    &a.tokens.prompt,
-                    &a.tokens.completion,
-                    &a.tokens.cache_read,
-                    &a.tokens.cache_write,
-                    &a.tokens.no_cache,
-                    &a.cost,
-                    &a.completed_at,
-                    &a.error,
-                    &a.mode,
-                    &a.parent_id,
-                    &structured,
-                ];
-                match one(&mut st, &params[..], |r| int(r, 0)) {
-                    // A missing session is a foreign-key failure; say it in domain terms.
-                    Err(f) if is_foreign_key_violation(&f) => {
-                        Err(Fail::Store(StoreError::NotFound(Entity::Session)))
-                    }
-                    other => Ok(other?.unwrap_or(0)),
-                }
-            })
-            .await?;
-        out.sequence = sequence;
+        let m = msg.clone();
+        out.sequence = self.write(move |c, _| insert_message(c, &m)).await?;
         Ok(out)
     }
 
@@ -365,6 +321,52 @@ impl Sqlite {
             })
         })
         .await
+    }
+}
+
+/// Insert `msg` on `c` (a transaction's connection, or the writer), allocating its `sequence`
+/// as MAX+1 in its session; the sequence. A missing session is `NotFound(Session)`.
+pub(crate) fn insert_message(c: &rusqlite::Connection, msg: &Message) -> Result<i64, Fail> {
+    let a = msg.assistant.clone().unwrap_or_default();
+    let status = msg.assistant.as_ref().map(|a| a.status.as_str());
+    let structured = a.structured_output.as_ref().map(Value::to_string);
+    let mut st = c.prepare_cached(
+        "INSERT INTO messages (id, session_id, role, created_at, status, model_id, \
+         provider_id, agent, tokens_prompt, tokens_completion, tokens_cache_read, \
+         tokens_cache_write, tokens_no_cache, cost, completed_at, error, mode, \
+         parent_id, structured_output, summary, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+         ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+         (SELECT COALESCE(MAX(sequence), 0) + 1 FROM messages WHERE session_id = ?2)) \
+         RETURNING sequence",
+    )?;
+    let params: [&dyn ToSql; 20] = [
+        &msg.id,
+        &msg.session_id,
+        &msg.role.as_str(),
+        &msg.created_at,
+        &status,
+        &a.model_id,
+        &a.provider_id,
+        &a.agent,
+        &a.tokens.prompt,
+        &a.tokens.completion,
+        &a.tokens.cache_read,
+        &a.tokens.cache_write,
+        &a.tokens.no_cache,
+        &a.cost,
+        &a.completed_at,
+        &a.error,
+        &a.mode,
+        &a.parent_id,
+        &structured,
+        &a.summary,
+    ];
+    match one(&mut st, &params[..], |r| int(r, 0)) {
+        // A missing session is a foreign-key failure; say it in domain terms.
+        Err(f) if is_foreign_key_violation(&f) => {
+            Err(Fail::Store(StoreError::NotFound(Entity::Session)))
+        }
+        other => Ok(other?.unwrap_or(0)),
     }
 }
 

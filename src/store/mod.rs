@@ -21,11 +21,14 @@
 
 mod api;
 mod api_auth;
+mod api_ops;
 pub mod apps;
 mod asks;
 pub mod attachments;
+pub mod compaction;
 mod error;
 mod files;
+pub mod fork;
 pub mod grants;
 pub mod kinds;
 pub mod messages;
@@ -39,6 +42,7 @@ pub mod pins;
 mod pool;
 pub mod queue;
 mod rows;
+pub mod session_ops;
 mod session_writes;
 pub mod sessions;
 mod sessions_json;
@@ -245,6 +249,19 @@ pub(crate) mod testing {
             Store::open(&dir.path().join("t.db")).await.unwrap()
         };
         (store, dir)
+    }
+
+    /// The number of rows of `table`, on either backend.
+    pub async fn count(store: &Store, table: &'static str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match store.postgres() {
+            Some(pg) => pg.query(&sql, &[]).await.unwrap()[0].get::<_, i64>(0),
+            None => store
+                .sqlite()
+                .read(move |c| Ok(c.query_row(&sql, [], |r| r.get::<_, i64>(0))?))
+                .await
+                .unwrap(),
+        }
     }
 
     /// Whether the store under test is SQLite (for the tests of SQLite itself).

@@ -57,28 +57,8 @@ pub(super) fn part_from_row<R: Cols>(row: &R) -> Result<Part, Fail> {
 impl Sqlite {
     /// Insert a part (its message must exist).
     pub async fn create_part(&self, part: &Part) -> Result<(), StoreError> {
-        let data = serde_json::to_string(&part.data).map_err(bad_json("parts.data"))?;
-        let call_id = part
-            .data
-            .get("callId")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let (id, message_id, session_id, kind, created_at) = (
-            part.id.clone(),
-            part.message_id.clone(),
-            part.session_id.clone(),
-            part.kind().to_owned(),
-            part.created_at,
-        );
-        self.write(move |c, _| {
-            c.prepare_cached(
-                "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute((id, message_id, session_id, kind, call_id, data, created_at))?;
-            Ok(())
-        })
-        .await
+        let part = part.clone();
+        self.write(move |c, _| insert_part(c, &part)).await
     }
 
     /// At start-up: every tool part a turn left `pending` or `running` ends `interrupted` with
@@ -112,6 +92,37 @@ impl Sqlite {
         })
         .await
     }
+}
+
+/// The text of the `text` parts among `parts`, joined by newlines.
+pub fn texts_of(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .filter(|p| p.kind() == "text")
+        .filter_map(|p| p.data.get("text").and_then(Value::as_str))
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Insert `part` on `c` (a transaction's connection, or the writer).
+pub(crate) fn insert_part(c: &Connection, part: &Part) -> Result<(), Fail> {
+    let data = serde_json::to_string(&part.data).map_err(bad_json("parts.data"))?;
+    let call_id = part.data.get("callId").and_then(Value::as_str);
+    c.prepare_cached(
+        "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute((
+        &part.id,
+        &part.message_id,
+        &part.session_id,
+        part.kind(),
+        call_id,
+        data,
+        part.created_at,
+    ))?;
+    Ok(())
 }
 
 /// Each message with its parts, ordered by `(createdAt, id)`; messages keep their order.

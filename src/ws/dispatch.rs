@@ -10,7 +10,7 @@ use crate::sessions::Error;
 use crate::store::Scope;
 
 use super::protocol::{self, ClientMessage};
-use super::{chat, session};
+use super::{chat, session, session_ops};
 
 /// Per-connection state the handlers see.
 pub struct ConnCtx {
@@ -126,15 +126,11 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
         | M::ControlRelease {}
         | M::ControlRequestTakeover {}
         | M::ControlRespondTakeover {} => {}
-        M::SessionGenerateTitle(_)
-        | M::SessionCompact(_)
-        | M::SessionRevert(_)
-        | M::SessionFork(_)
-        | M::SessionEditMessage(_) => not_implemented(
-            ctx,
-            &msg,
-            "This session action is not supported by this server yet",
-        ),
+        M::SessionGenerateTitle { .. }
+        | M::SessionCompact { .. }
+        | M::SessionRevert { .. }
+        | M::SessionFork { .. }
+        | M::SessionEditMessage { .. } => session_ops::handle(ctx, msg).await,
         M::ProviderConnect {} | M::ProviderDisconnect {} => not_implemented(
             ctx,
             &msg,

@@ -1,12 +1,13 @@
 //! The WebSocket endpoint `/ws`: client message parsing ([`protocol`]), one task per socket
-//! ([`connection`]), the handlers for each message type ([`dispatch`]) and the session
-//! lifecycle messages ([`session`]).
+//! ([`connection`]), the handlers for each message type ([`dispatch`]), the session
+//! lifecycle messages ([`session`]) and the session operations ([`session_ops`]).
 
 pub mod chat;
 pub mod connection;
 pub mod dispatch;
 pub mod protocol;
 pub mod session;
+pub mod session_ops;
 pub mod terminal;
 
 use axum::Router;

@@ -47,6 +47,7 @@ mod oauth_support;
 mod oauth_users;
 mod persistence;
 mod pins;
+mod session_ops;
 mod sessions;
 mod sessions_views;
 mod settings;

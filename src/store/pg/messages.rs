@@ -3,18 +3,20 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use deadpool_postgres::Transaction;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
 use super::super::error::bad_json;
 use super::super::kinds::MessageStatus;
 use super::super::messages::{
-    MSG_COLS, Message, MessageUpdate, MessageWithParts, TranscriptPage, message_from_row,
+    AssistantFields, MSG_COLS, Message, MessageUpdate, MessageWithParts, TranscriptPage,
+    message_from_row,
 };
 use super::super::parts::{Part, part_from_row};
 use super::super::rows::str;
 use super::super::{Entity, StoreError};
-use super::{Postgres, db};
+use super::{Postgres, db, exec_in};
 
 fn no_message() -> StoreError {
     StoreError::NotFound(Entity::Message)
@@ -30,26 +32,45 @@ pub(super) const INTERRUPT_TOOL: &str = "data = (jsonb_set(jsonb_set(jsonb_set(j
 pub(super) const OPEN_TOOL: &str =
     "type = 'tool' AND (data::jsonb #>> '{state,status}') IN ('pending', 'running')";
 
-impl Postgres {
-    pub async fn create_message(&self, msg: &Message) -> Result<Message, StoreError> {
-        const SQL: &str = "INSERT INTO messages (id, session_id, role, created_at, status, \
-            model_id, provider_id, agent, tokens_prompt, tokens_completion, tokens_cache_read, \
-            tokens_cache_write, tokens_no_cache, cost, completed_at, error, mode, parent_id, \
-            structured_output, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-            $12, $13, $14, $15, $16, $17, $18, $19, \
-            (SELECT COALESCE(MAX(sequence), 0) + 1 FROM messages WHERE session_id = $2)) \
-            RETURNING sequence";
-        let mut out = msg.clone();
+/// Insert a message, its `sequence` MAX+1 in its session (`$2`); returns the sequence.
+const INSERT_MESSAGE: &str = "INSERT INTO messages (id, session_id, role, created_at, status, \
+    model_id, provider_id, agent, tokens_prompt, tokens_completion, tokens_cache_read, \
+    tokens_cache_write, tokens_no_cache, cost, completed_at, error, mode, parent_id, \
+    structured_output, summary, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+    $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+    (SELECT COALESCE(MAX(sequence), 0) + 1 FROM messages WHERE session_id = $2)) \
+    RETURNING sequence";
+
+/// The column values of a message that are not plain fields of it.
+struct MessageValues {
+    a: AssistantFields,
+    status: Option<&'static str>,
+    structured: Option<String>,
+    role: &'static str,
+    summary: i64,
+}
+
+impl MessageValues {
+    fn of(msg: &Message) -> MessageValues {
         let a = msg.assistant.clone().unwrap_or_default();
-        let status = msg.assistant.as_ref().map(|a| a.status.as_str());
-        let structured = a.structured_output.as_ref().map(Value::to_string);
-        let role = msg.role.as_str();
-        let params: [&(dyn ToSql + Sync); 19] = [
+        MessageValues {
+            status: msg.assistant.as_ref().map(|a| a.status.as_str()),
+            structured: a.structured_output.as_ref().map(Value::to_string),
+            role: msg.role.as_str(),
+            summary: i64::from(a.summary),
+            a,
+        }
+    }
+
+    /// The parameters of [`INSERT_MESSAGE`].
+    fn params<'a>(&'a self, msg: &'a Message) -> [&'a (dyn ToSql + Sync); 20] {
+        let a = &self.a;
+        [
             &msg.id,
             &msg.session_id,
-            &role,
+            &self.role,
             &msg.created_at,
-            &status,
+            &self.status,
             &a.model_id,
             &a.provider_id,
             &a.agent,
@@ -63,13 +84,63 @@ impl Postgres {
             &a.error,
             &a.mode,
             &a.parent_id,
-            &structured,
-        ];
+            &self.structured,
+            &self.summary,
+        ]
+    }
+}
+
+/// Insert `msg` inside a transaction; its sequence. A missing session is `NotFound(Session)`.
+/// No retry on a taken sequence: the callers (compaction, fork) hold the session's worker
+/// slot or write a session nobody else sees yet, so no other writer races them.
+pub(super) async fn insert_message_in(
+    tx: &Transaction<'_>,
+    msg: &Message,
+) -> Result<i64, StoreError> {
+    let values = MessageValues::of(msg);
+    let st = tx.prepare_cached(INSERT_MESSAGE).await.map_err(db)?;
+    match tx.query_one(&st, &values.params(msg)).await {
+        Ok(row) => Ok(super::super::rows::int(&row, 0)?),
+        Err(e) if is_fk(&e) => Err(StoreError::NotFound(Entity::Session)),
+        Err(e) => Err(db(e)),
+    }
+}
+
+/// Insert `part` inside a transaction.
+pub(super) async fn insert_part_in(tx: &Transaction<'_>, part: &Part) -> Result<(), StoreError> {
+    let data = serde_json::to_string(&part.data).map_err(bad_json("parts.data"))?;
+    let call_id = part.data.get("callId").and_then(Value::as_str);
+    let kind = part.kind();
+    exec_in(
+        tx,
+        INSERT_PART,
+        &[
+            &part.id,
+            &part.message_id,
+            &part.session_id,
+            &kind,
+            &call_id,
+            &data,
+            &part.created_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+const INSERT_PART: &str = "INSERT INTO parts (id, message_id, session_id, type, call_id, data, \
+    created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+impl Postgres {
+    pub async fn create_message(&self, msg: &Message) -> Result<Message, StoreError> {
+        let mut out = msg.clone();
+        let values = MessageValues::of(msg);
+        let params = values.params(msg);
         // Two writers may pick the same next number; the unique index sends one back here.
         let mut tries = 0;
         let row = loop {
             let c = self.conn().await?;
-            let st = c.prepare_cached(SQL).await.map_err(db)?;
+            let st = c.prepare_cached(INSERT_MESSAGE).await.map_err(db)?;
             match c.query_one(&st, &params).await {
                 Ok(row) => break row,
                 Err(e) if is_fk(&e) => return Err(StoreError::NotFound(Entity::Session)),
@@ -198,7 +269,7 @@ impl Postgres {
     }
 
     /// Each message with its parts, ordered by `(createdAt, id)`.
-    async fn attach_parts(
+    pub(super) async fn attach_parts(
         &self,
         messages: Vec<Message>,
     ) -> Result<Vec<MessageWithParts>, StoreError> {
@@ -239,8 +310,7 @@ impl Postgres {
         let call_id = part.data.get("callId").and_then(Value::as_str);
         let kind = part.kind();
         self.execute(
-            "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            INSERT_PART,
             &[
                 &part.id,
                 &part.message_id,

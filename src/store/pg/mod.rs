@@ -11,11 +11,14 @@
 mod agent;
 mod apps;
 pub mod cluster;
+mod compaction;
 mod connect;
+mod fork;
 mod messages;
 mod migrate;
 mod oauth;
 mod pins;
+mod session_ops;
 mod sessions;
 mod sessions_list;
 #[cfg(test)]

@@ -65,3 +65,31 @@ async fn a_full_queue_refuses_more_with_a_clear_error() {
     assert_eq!(e["code"], "queue_full", "{e}");
     gate.open();
 }
+
+/// A client that saw a turn end (`runningAt: null`) and finds the queue empty starts the next
+/// turn at once: the worker gives up the session before that news goes out, never after.
+#[tokio::test]
+async fn a_message_sent_once_the_turn_ended_starts_a_turn_and_is_not_queued() {
+    let fake = FakeLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, mut ws, sid, _) = agent_session(&fake, dir.path()).await;
+    for n in 0..10 {
+        fake.push(Script::reply(&["done"]));
+        send_chat(&mut ws, &sid, &format!("message {n}")).await;
+        let running = loop {
+            let v = ws.recv_json().await;
+            assert_ne!(v["type"], "queue.added", "message {n} was queued: {v}");
+            if v["type"] == "session.updated" {
+                break v;
+            }
+        };
+        assert!(running["session"]["runningAt"].is_string(), "{running}");
+        loop {
+            let v = ws.recv_json().await;
+            assert_ne!(v["type"], "queue.added", "{v}");
+            if v["type"] == "session.updated" && v["session"]["runningAt"].is_null() {
+                break;
+            }
+        }
+    }
+}

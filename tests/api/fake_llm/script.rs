@@ -98,6 +98,20 @@ impl Script {
         }
     }
 
+    /// An error answer with this status and provider message.
+    pub fn message(status: u16, message: &str) -> Script {
+        Script::Status {
+            status,
+            retry_after: None,
+            message: message.to_owned(),
+        }
+    }
+
+    /// What a provider answers to a conversation that does not fit its window.
+    pub fn overflow() -> Script {
+        Script::message(400, &super::overflow_message(1000, 1500))
+    }
+
     pub fn status(status: u16, retry_after: Option<&str>) -> Script {
         Script::Status {
             status,
@@ -175,7 +189,14 @@ fn async_stream(
     )
 }
 
-pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response {
+/// The response to `script`; `prompt_tokens` replaces the usage's prompt count when set (a
+/// fake with a window reports each request's size).
+pub(super) fn respond(
+    script: Script,
+    mut guard: Option<LiveGuard>,
+    prompt_tokens: Option<i64>,
+) -> Response {
+    let usage_of = |(p, c, cached): (i64, i64, i64)| (prompt_tokens.unwrap_or(p), c, cached);
     let content_frames = |content: &[String]| -> Vec<(Before, String)> {
         content
             .iter()
@@ -202,7 +223,7 @@ pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response 
             for c in &content {
                 frames.push((Before::Sleep(delay), chunk(json!({"content": c}), None)));
             }
-            frames.extend(ending(usage));
+            frames.extend(ending(usage_of(usage)));
             sse(frames, None, guard)
         }
         Script::Held {
@@ -216,7 +237,7 @@ pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response 
                 frames.push((Before::Sleep(delay), chunk(json!({"content": c}), None)));
             }
             let usage = (10, content.len() as i64, 0);
-            frames.extend(ending(usage));
+            frames.extend(ending(usage_of(usage)));
             frames[sent + 1].0 = Before::Gate(gate);
             sse(frames, None, guard)
         }
@@ -230,7 +251,7 @@ pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response 
                 frames.push((Before::Sleep(Duration::ZERO), chunk(first, None)));
                 frames.push((Before::Sleep(Duration::ZERO), chunk(rest, None)));
             }
-            let mut end = ending((10, 5, 0));
+            let mut end = ending(usage_of((10, 5, 0)));
             end[0].1 = chunk(json!({}), Some("tool_calls"));
             frames.extend(end);
             sse(frames, None, guard)
