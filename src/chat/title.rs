@@ -28,13 +28,22 @@ pub fn is_default_title(title: &str) -> bool {
 }
 
 /// Generate and store a title for `plan.session` from its first exchange. Runs detached.
-pub async fn generate(chat: Chat, plan: Plan, user_text: String, reply_text: String) {
+/// Its outcome goes out once `after` fires (the turn's end went out: [`super::worker`]).
+pub async fn generate(
+    chat: Chat,
+    plan: Plan,
+    user_text: String,
+    reply_text: String,
+    after: tokio::sync::oneshot::Receiver<()>,
+) {
     let sid = plan.session.id.clone();
     let attempt = tokio::select! {
         r = try_generate(&chat, &plan, &user_text, &reply_text) => r,
         // A title is not worth delaying shutdown for.
         _ = chat.shutdown_token().cancelled() => Ok(None),
     };
+    // Fires, or its sender is gone: either way the turn's end is out.
+    let _ = after.await;
     match attempt {
         Ok(Some(session)) => {
             chat.hub().publish(

@@ -13,6 +13,7 @@
 //! shutdown waits for it.
 
 use serde_json::Value;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::compaction::{self, Reason};
@@ -187,12 +188,26 @@ async fn stop_announcing(chat: &Chat, sid: &str, mut held: Held) {
 /// knows what follows: it goes out before the next queued message's `queue.sending`, before a
 /// compaction, or as the worker gives up the session, under the runs lock. So a client that saw
 /// it and sends a message starts a turn, rather than queueing behind a worker about to stop.
-type Held = Option<Session>;
+/// With it, what waits for it to go out first (a title's `session.renamed`: the title may be
+/// ready before the worker knows what follows, and clients see the turn end before its title).
+type Held = Option<(Session, Vec<oneshot::Sender<()>>)>;
 
 fn announce(chat: &Chat, held: &mut Held) {
-    if let Some(session) = held.take() {
+    if let Some((session, after)) = held.take() {
         turn::publish_session_updated(chat, session);
+        // Dropping the senders lets the waiting titles go.
+        drop(after);
     }
+}
+
+/// A signal for what must follow the held `session.updated`: fires when it went out (or at
+/// once if it already has).
+fn after_held(held: &mut Held) -> oneshot::Receiver<()> {
+    let (tx, rx) = oneshot::channel();
+    if let Some((_, after)) = held.as_mut() {
+        after.push(tx);
+    }
+    rx
 }
 
 /// Run one turn and what follows it (a compaction and a replay after an overflow, a title, an
@@ -230,6 +245,7 @@ async fn run_one(chat: &Chat, mut job: Job, cancel: &CancellationToken) -> (bool
             plan,
             text,
             o.reply_text.clone(),
+            after_held(&mut held),
         ));
     }
     if o.completed && needs_compaction(chat, &job.plan, o.input_tokens) {
@@ -349,7 +365,7 @@ async fn run_turn(
 async fn clear_running(chat: &Chat, sid: &str) -> Held {
     let now = now_iso();
     match chat.store().set_running(sid, None, &now).await {
-        Ok(s) => Some(s),
+        Ok(s) => Some((s, Vec::new())),
         Err(StoreError::NotFound(_)) => {
             tracing::debug!(session.id = %sid, "session deleted while running");
             None
