@@ -14,7 +14,8 @@ pub enum UsersCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// List users: id, email, state, creation time.
+    /// List users: id, email, state, creation time, and `host` when their agent may reach
+    /// this machine.
     List,
     /// Disable a user: sign-in, refresh and existing access tokens stop working.
     Disable {
@@ -23,6 +24,17 @@ pub enum UsersCommand {
     },
     /// Enable a disabled user again.
     Enable {
+        /// The user's email.
+        email: String,
+    },
+    /// Let a user's agent reach this machine: `shell`, and paths outside their workspace (each
+    /// asked for as the owner's are). Off by default: their agent stays in their workspace.
+    AllowHost {
+        /// The user's email.
+        email: String,
+    },
+    /// Confine a user's agent to their workspace again (the default).
+    DenyHost {
         /// The user's email.
         email: String,
     },

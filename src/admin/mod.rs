@@ -84,6 +84,13 @@ pub async fn add_user(store: &Store, email: &str, password: &str) -> anyhow::Res
     Ok(store.create_user(email, Some(&hash), false).await?)
 }
 
+async fn set_host(store: &Store, email: &str, on: bool) -> anyhow::Result<User> {
+    store
+        .set_user_host_access(email, on)
+        .await
+        .map_err(|e| not_found(e, "user", email))
+}
+
 /// `jean2 users …`.
 pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
     let password = match &cmd {
@@ -100,7 +107,11 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             UsersCommand::List => {
                 for u in store.list_users().await? {
                     let state = if u.disabled { "disabled" } else { "active" };
-                    println!("{}  {:<32}  {state:<8}  {}", u.id, u.email, u.created_at);
+                    let host = if u.host_access { "  host" } else { "" };
+                    println!(
+                        "{}  {:<32}  {state:<8}  {}{host}",
+                        u.id, u.email, u.created_at
+                    );
                 }
             }
             UsersCommand::Disable { email } => {
@@ -116,6 +127,21 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                     .await
                     .map_err(|e| not_found(e, "user", &email))?;
                 println!("enabled {} <{}>", u.id, u.email);
+            }
+            UsersCommand::AllowHost { email } => {
+                let u = set_host(&store, &email, true).await?;
+                println!(
+                    "{} <{}> may now run shell commands and reach paths outside their \
+                     workspace on this machine (from their next turn)",
+                    u.id, u.email
+                );
+            }
+            UsersCommand::DenyHost { email } => {
+                let u = set_host(&store, &email, false).await?;
+                println!(
+                    "{} <{}> is confined to their workspace again",
+                    u.id, u.email
+                );
             }
             UsersCommand::SetPassword { email, .. } => {
                 let pw = password.unwrap_or_default();

@@ -109,7 +109,7 @@ async fn execute(
         return Finished::Failed("The session's workspace no longer exists".into());
     };
     let roots = WorkspaceRoots::new(&ws.path, &ws.additional_paths);
-    let env = chat.tool_env(&plan.session, roots, cancel.child_token());
+    let env = chat.tool_env(&plan.session, plan.host_access, roots, cancel.child_token());
     let started = Instant::now();
     let input = Value::Object(input);
     match tools::assess(&call.name, &input, &env) {

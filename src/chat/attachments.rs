@@ -162,10 +162,7 @@ pub fn note(p: &Part) -> String {
 
 /// The attachment id in a part's content URL (`/api/sessions/<sid>/attachments/<id>/content`).
 fn attachment_id(p: &Part) -> Option<&str> {
-    let path = field(p, "url").split('?').next()?;
-    let rest = path.strip_prefix("/api/sessions/")?;
-    let (_, rest) = rest.split_once("/attachments/")?;
-    rest.strip_suffix("/content")
+    crate::store::attachments::in_content_url(field(p, "url")).map(|(_, id)| id)
 }
 
 /// Read what the model gets for the attachment parts of the users' messages, newest first

@@ -153,17 +153,18 @@ impl Chat {
     pub(crate) fn tool_env(
         &self,
         session: &crate::store::Session,
+        host_access: bool,
         roots: WorkspaceRoots,
         cancel: CancellationToken,
     ) -> ToolEnv {
         // The server owner's workspaces are the owner's machine; a user's or an app's are a
-        // confined virtual folder: no shell, no path outside it.
-        let owners = session.owner_id.is_none();
+        // confined virtual folder (no shell, no path outside it) unless the owner gave that
+        // user host access.
         ToolEnv {
             session_id: session.id.clone(),
             roots,
-            confined: !owners,
-            allow_shell: owners,
+            confined: !host_access,
+            allow_shell: host_access,
             env_file_keys: self.inner.env_file_keys.clone(),
             web: self.inner.web.clone(),
             todos: Arc::clone(&self.inner.todos),

@@ -27,6 +27,9 @@ pub struct Plan {
     pub tool_specs: Vec<Value>,
     /// The session's workspace (gone only if deleted meanwhile).
     pub workspace: Option<Workspace>,
+    /// The agent may reach the host (`shell`, paths outside the workspace): the owner's
+    /// sessions, and those of a user the owner allowed (`jean2 users allow-host`).
+    pub host_access: bool,
 }
 
 impl Plan {
@@ -120,7 +123,11 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
     })
     .await;
     let setting = |k: &str| preconfig.as_ref().and_then(|p| p.settings.get(k));
-    let tools = offered_tools(preconfig.as_ref(), session.owner_id.is_none());
+    let host_access = match session.owner_id.as_deref() {
+        None => true,
+        Some(owner) => chat.store().host_access(owner).await.map_err(internal)?,
+    };
+    let tools = offered_tools(preconfig.as_ref(), host_access);
     let tool_specs = tools
         .iter()
         .filter_map(|t| crate::tools::definition(t))
@@ -142,6 +149,7 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
         tools,
         tool_specs,
         workspace,
+        host_access,
         session,
     })
 }
@@ -154,12 +162,12 @@ pub async fn model_of(chat: &Chat, session: &Session) -> Result<ResolvedModel, R
 }
 
 /// The tools a turn offers: the preconfig's list, those installed, in its order; `shell` only
-/// in the server owner's sessions (users and apps work in a confined folder).
-fn offered_tools(preconfig: Option<&Preconfig>, owners_session: bool) -> Vec<String> {
+/// with host access (other users and apps work in a confined folder).
+fn offered_tools(preconfig: Option<&Preconfig>, host_access: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for name in preconfig.map(|p| p.tools.as_slice()).unwrap_or_default() {
         let installed = crate::tools::definition(name).is_some();
-        let allowed = owners_session || name != "shell";
+        let allowed = host_access || name != "shell";
         if installed && allowed && !out.contains(name) {
             out.push(name.clone());
         }

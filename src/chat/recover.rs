@@ -31,8 +31,8 @@ pub async fn recover(store: &Store) -> Result<Recovered, StoreError> {
     let mut out = Recovered::default();
     for id in store.streaming_message_ids().await? {
         let update = MessageUpdate {
+            // Like a live interrupt (§8.4): an interrupted reply has no `completedAt`.
             status: Some(MessageStatus::Interrupted),
-            completed_at: Some(now_ms()),
             error: Some(CRASH_MESSAGE.into()),
             ..MessageUpdate::default()
         };

@@ -107,19 +107,23 @@ async fn step(
             more = true;
         }
     }
+    // The reasons the SDK knows (`stop`, `tool-calls`, `length`, `error`); a step cut by an
+    // interrupt has none, as upstream's never reaches its step callback.
     let finish_reason = match &end {
-        End::Completed { .. } if more => "tool-calls".to_owned(),
-        End::Completed { finish } => finish.replace('_', "-"),
-        End::Failed(_) => "error".to_owned(),
-        End::Interrupted(_) => "interrupted".to_owned(),
+        End::Completed { .. } if more => Some("tool-calls".to_owned()),
+        End::Completed { finish } => Some(finish.replace('_', "-")),
+        End::Failed(_) => Some("error".to_owned()),
+        End::Interrupted(_) => None,
     };
     let tokens = tokens_of(out.usage);
     part.data.insert("status".into(), "finished".into());
-    part.data
-        .insert("finishReason".into(), finish_reason.into());
+    if let Some(reason) = finish_reason {
+        part.data.insert("finishReason".into(), reason.into());
+    }
     part.data.insert("tokens".into(), json!(tokens));
     reply.update_part(&part).await?;
-    if out.usage.is_some() {
+    // An interrupted turn sends no `chat.usage` (§8.4 step 5).
+    if out.usage.is_some() && !matches!(end, End::Interrupted(_)) {
         publish(chat, plan, &usage_event(plan, &tokens));
     }
     Ok(StepEnd {
@@ -153,8 +157,9 @@ fn publish(chat: &Chat, plan: &Plan, event: &ServerEvent) {
         .publish(Audience::Session(&plan.session.id), event);
 }
 
-/// Steps 8–9: the message's end state with the last step's usage, the session's totals, and
-/// the final `chat.usage` (or the error for the sender).
+/// Steps 8–9: the message's end state with the last step's usage, written over the session's
+/// token fields (it stands for the current context size, §8.3: not a sum), and the final
+/// `chat.usage` (or the error for the sender).
 async fn finish(
     chat: &Chat,
     plan: &Plan,
@@ -173,7 +178,8 @@ async fn finish(
     let update = MessageUpdate {
         status: Some(status),
         tokens: Some(tokens),
-        completed_at: Some(now_ms()),
+        // Only a completed reply has a `completedAt`; an interrupted or failed one has none (§8.4).
+        completed_at: matches!(end, End::Completed { .. }).then(now_ms),
         error,
         ..MessageUpdate::default()
     };
@@ -194,7 +200,7 @@ async fn finish(
             no_cache: tokens.no_cache,
         };
         chat.store()
-            .add_session_tokens(sid, totals, &now_iso())
+            .set_session_tokens(sid, totals, &now_iso())
             .await?;
     }
     match end {

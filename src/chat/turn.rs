@@ -111,7 +111,6 @@ pub async fn respond(
         // The store failed mid-reply: still end the message, so no client waits on it.
         let update = MessageUpdate {
             status: Some(MessageStatus::Error),
-            completed_at: Some(now_ms()),
             error: Some("The reply could not be saved".into()),
             ..MessageUpdate::default()
         };

@@ -172,6 +172,54 @@ impl AttachmentFiles {
         })
     }
 
+    /// Give session `to` the bytes of attachments of session `from`, each under its new id
+    /// (`(old id, new id)` pairs): a hard link where the file system allows, a copy otherwise.
+    /// A file that is missing is skipped (its content route answers 404 in either session).
+    pub async fn copy_between(
+        &self,
+        from: &str,
+        to: &str,
+        ids: Vec<(String, String)>,
+    ) -> io::Result<()> {
+        let pairs: Vec<(PathBuf, PathBuf)> = ids
+            .iter()
+            .filter_map(|(old, new)| Some((self.path(from, old)?, self.path(to, new)?)))
+            .collect();
+        let dir = self.session_dir(to);
+        tokio::task::spawn_blocking(move || {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)?;
+            for (src, dst) in pairs {
+                match std::fs::hard_link(&src, &dst) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(_) => match std::fs::copy(&src, &dst) {
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        other => {
+                            other?;
+                        }
+                    },
+                    Ok(()) => {}
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    /// Remove one attachment's bytes (nothing to do when they are gone).
+    pub async fn remove(&self, session_id: &str, attachment_id: &str) -> io::Result<()> {
+        let Some(path) = self.path(session_id, attachment_id) else {
+            return Ok(());
+        };
+        match tokio::fs::remove_file(path).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Remove a session's files (nothing to do when it had none).
     pub async fn remove_session(&self, session_id: &str) -> io::Result<()> {
         match tokio::fs::remove_dir_all(self.session_dir(session_id)).await {

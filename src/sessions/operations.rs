@@ -5,11 +5,15 @@
 //! [`Refused`]: the wire `code` and message, which the WebSocket sends with the `sessionId`
 //! (the client's pending-operation spinner clears only on an error that names the session).
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use super::Sessions;
 use crate::chat::plan::{self, Refusal};
 use crate::events::{ConnId, ServerEvent};
+use crate::files::attachments::{self, AttachmentFiles, new_access_key};
+use crate::store::attachments::Attachment;
 use crate::store::fork::{ForkRequest, Forked};
 use crate::store::messages::TRANSCRIPT_PAGE;
 use crate::store::session_ops::{Edited, Reverted};
@@ -118,20 +122,43 @@ impl Sessions {
         title: Option<String>,
         origin: ConnId,
     ) -> Result<Forked, Refused> {
+        self.visible(scope, sid).await?;
+        let new_id = uuid::Uuid::new_v4().to_string();
+        let attachments = self
+            .attachment_copies(sid, &new_id)
+            .await
+            .map_err(|e| failed("fork_error", e))?;
+        let offered: Vec<String> = attachments.values().map(|a| a.id.clone()).collect();
         let req = ForkRequest {
             source_id: sid.to_owned(),
             message_id: message_id.to_owned(),
             title,
             now: now_iso(),
+            new_id: new_id.clone(),
+            attachments,
         };
+        let files = AttachmentFiles::new(&self.inner.data_dir);
         let forked = match self.store().fork_session(scope, req).await {
             Ok(f) => f,
-            Err(StoreError::NotFound(Entity::Message)) => {
-                return Err(refused("fork_error", "Target message not found"));
+            Err(e) => {
+                self.remove_attachments(&[new_id]).await;
+                return Err(match e {
+                    StoreError::NotFound(Entity::Message) => {
+                        refused("fork_error", "Target message not found")
+                    }
+                    StoreError::Conflict(m) => refused("fork_error", m),
+                    e => failed("fork_error", e),
+                });
             }
-            Err(StoreError::Conflict(m)) => return Err(refused("fork_error", m)),
-            Err(e) => return Err(failed("fork_error", e)),
         };
+        // The bytes of copies no copied message shows.
+        for id in offered {
+            if !forked.attachments.iter().any(|c| c.id == id)
+                && let Err(e) = files.remove(&new_id, &id).await
+            {
+                tracing::warn!(attachment.id = %id, error = %e, "cannot remove an unused copy");
+            }
+        }
         let skip = forked
             .messages
             .len()
@@ -143,6 +170,40 @@ impl Sessions {
         };
         self.hub().publish_to_session_and(sid, origin, &event);
         Ok(forked)
+    }
+
+    /// A copy of each of `sid`'s attachments for the fork `new_id` (new id and key), with its
+    /// bytes already in the fork's folder.
+    async fn attachment_copies(
+        &self,
+        sid: &str,
+        new_id: &str,
+    ) -> Result<HashMap<String, Attachment>, StoreError> {
+        let originals = self.store().session_attachments(sid).await?;
+        if originals.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let copies: HashMap<String, Attachment> = originals
+            .into_iter()
+            .map(|a| {
+                let copy = Attachment {
+                    id: attachments::new_id(),
+                    session_id: new_id.to_owned(),
+                    access_key: new_access_key(),
+                    ..a.clone()
+                };
+                (a.id, copy)
+            })
+            .collect();
+        let pairs = copies.iter().map(|(old, c)| (old.clone(), c.id.clone()));
+        let files = AttachmentFiles::new(&self.inner.data_dir);
+        if let Err(e) = files.copy_between(sid, new_id, pairs.collect()).await {
+            // Without the bytes the fork's parts keep pointing at the source's attachments.
+            tracing::warn!(session.id = %sid, error = %e, "cannot copy attachments for a fork");
+            self.remove_attachments(&[new_id.to_owned()]).await;
+            return Ok(HashMap::new());
+        }
+        Ok(copies)
     }
 
     /// `session.edit_message`: the new text in the message's first text part (`part.updated`),

@@ -58,8 +58,9 @@ super::dispatch! {
         running_at: Option<&str>,
         now: &str,
     ) -> Result<Session, StoreError>;
-    /// Add a turn's token counts to the session totals (`totalTokens` += prompt + completion).
-    fn add_session_tokens(
+    /// Write a turn's last step usage over the session's token fields: it stands for the
+    /// current context size (`PROTOCOL-AGENT.md` §8.3), not a running sum.
+    fn set_session_tokens(
         &self,
         id: &str,
         t: TokenTotals,

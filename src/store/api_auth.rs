@@ -20,6 +20,12 @@ super::dispatch! {
     fn list_users(&self) -> Result<Vec<User>, StoreError>;
     /// Disable or enable the user with this email. `NotFound(User)` when there is none.
     fn set_user_disabled(&self, email: &str, disabled: bool) -> Result<User, StoreError>;
+    /// Let the user with this email reach the host from the agent, or not. `NotFound(User)`
+    /// when there is none.
+    fn set_user_host_access(&self, email: &str, on: bool) -> Result<User, StoreError>;
+    /// Whether the agent of the workspace owner `owner_id` (a user id, or `app:<id>` for an
+    /// application) may reach the host. Applications never may.
+    fn host_access(&self, owner_id: &str) -> Result<bool, StoreError>;
     fn set_password(&self, email: &str, password_hash: &str) -> Result<(), StoreError>;
     /// The user behind an outside provider's (issuer, subject), linking or creating as needed.
     /// An email links to an existing user only when the provider says it is verified; an

@@ -55,6 +55,15 @@ impl Attachment {
     }
 }
 
+/// The attachment id in a content URL (`/api/sessions/<sid>/attachments/<id>/content`, with or
+/// without its `?key=`), and the session it names.
+pub fn in_content_url(url: &str) -> Option<(&str, &str)> {
+    let path = url.split('?').next()?;
+    let rest = path.strip_prefix("/api/sessions/")?;
+    let (sid, rest) = rest.split_once("/attachments/")?;
+    Some((sid, rest.strip_suffix("/content")?))
+}
+
 pub(super) const COLS: &str = "id, session_id, workspace_id, kind, filename, mime_type, content_type, \
     size_bytes, access_key, created_at";
 
@@ -74,36 +83,36 @@ pub(super) fn from_row<R: Cols>(r: &R) -> Result<Attachment, Fail> {
     })
 }
 
+/// Insert one attachment row.
+pub(super) fn insert(c: &rusqlite::Connection, a: &Attachment) -> Result<(), Fail> {
+    c.prepare_cached(&format!(
+        "INSERT INTO attachments ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute((
+        &a.id,
+        &a.session_id,
+        &a.workspace_id,
+        &a.kind,
+        &a.filename,
+        &a.mime_type,
+        &a.content_type,
+        a.size_bytes,
+        &a.access_key,
+        &a.created_at,
+    ))?;
+    Ok(())
+}
+
 impl Sqlite {
     /// Record an uploaded file. `NotFound(Session)` when its session is gone (deleted while
     /// the file was being received).
     pub async fn create_attachment(&self, a: &Attachment) -> Result<(), StoreError> {
         let a = a.clone();
-        self.write(move |c, _| {
-            let done = c
-                .prepare_cached(&format!(
-                    "INSERT INTO attachments ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                ))?
-                .execute((
-                    &a.id,
-                    &a.session_id,
-                    &a.workspace_id,
-                    &a.kind,
-                    &a.filename,
-                    &a.mime_type,
-                    &a.content_type,
-                    a.size_bytes,
-                    &a.access_key,
-                    &a.created_at,
-                ))
-                .map_err(Fail::from);
-            match done {
-                Ok(_) => Ok(()),
-                Err(f) if is_foreign_key_violation(&f) => {
-                    Err(Fail::Store(StoreError::NotFound(Entity::Session)))
-                }
-                Err(f) => Err(f),
+        self.write(move |c, _| match insert(c, &a) {
+            Err(f) if is_foreign_key_violation(&f) => {
+                Err(Fail::Store(StoreError::NotFound(Entity::Session)))
             }
+            done => done,
         })
         .await
     }
@@ -210,6 +219,15 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, StoreError::NotFound(Entity::Session)), "{e}");
+    }
+
+    #[test]
+    fn the_attachment_and_its_session_are_read_from_a_content_url() {
+        let a = sample("att_1", "s1", "t");
+        assert_eq!(in_content_url(&a.content_url()), Some(("s1", "att_1")));
+        assert_eq!(in_content_url(&a.content_path()), Some(("s1", "att_1")));
+        assert_eq!(in_content_url("/api/sessions/s1/attachments/att_1"), None);
+        assert_eq!(in_content_url("https://example.com/x.png"), None);
     }
 
     #[test]

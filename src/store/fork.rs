@@ -2,7 +2,9 @@
 //! session with the source's workspace, preconfig, model, token counts and approval level, and
 //! a copy of every message up to and including the target — messages and parts (tool parts
 //! too) with new ids, contents and `createdAt` kept, assistant messages `completed`, a
-//! `parentId` pointing at a copied message mapped to its copy. Nothing is shared afterwards.
+//! `parentId` pointing at a copied message mapped to its copy. An image or file part that shows
+//! one of the source's attachments points at a copy of it (a new row with its own id and key;
+//! the caller puts the bytes in place), so nothing is shared afterwards.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -10,6 +12,7 @@ use std::sync::LazyLock;
 use rusqlite::{Connection, OptionalExtension, ToSql};
 use serde_json::{Map, Value};
 
+use super::attachments::{Attachment, in_content_url};
 use super::kinds::MessageStatus;
 use super::messages::{MSG_COLS, MessageWithParts, insert_message, message_from_row};
 use super::parts::{attach_parts, insert_part};
@@ -27,6 +30,11 @@ pub struct ForkRequest {
     pub title: Option<String>,
     /// ISO time of the new session.
     pub now: String,
+    /// The new session's id, chosen by the caller (who prepares the attachments' bytes under it).
+    pub new_id: String,
+    /// Copies of the source's attachments for the new session, by the source attachment's id.
+    /// Only those a copied part shows are recorded.
+    pub attachments: HashMap<String, Attachment>,
 }
 
 /// The new session and its messages (ascending).
@@ -34,6 +42,8 @@ pub struct ForkRequest {
 pub struct Forked {
     pub session: Session,
     pub messages: Vec<MessageWithParts>,
+    /// The attachment copies recorded for the fork (the caller may drop the others' bytes).
+    pub attachments: Vec<Attachment>,
 }
 
 /// Why a reply that is still streaming cannot be forked at (a [`StoreError::Conflict`]).
@@ -95,8 +105,20 @@ fn fork(c: &Connection, owner: Option<&str>, req: &ForkRequest) -> Result<Forked
     }
     let session = insert_fork_session(c, &source, req)?;
     let originals = attach_parts(c, messages)?;
-    let messages = copy_messages(c, &session.id, originals)?;
-    Ok(Forked { session, messages })
+    let mut copies = Copies {
+        source: &source.id,
+        offered: &req.attachments,
+        used: Vec::new(),
+    };
+    let messages = copy_messages(c, &session.id, originals, &mut copies)?;
+    for a in &copies.used {
+        super::attachments::insert(c, a)?;
+    }
+    Ok(Forked {
+        session,
+        messages,
+        attachments: copies.used,
+    })
 }
 
 /// The new session row, from the source's.
@@ -133,10 +155,35 @@ fn insert_fork_session(
     };
     metadata.insert("forkedFrom".into(), Value::String(source.id.clone()));
     let metadata = Value::Object(metadata).to_string();
-    let id = uuid::Uuid::new_v4().to_string();
-    let params: [&dyn ToSql; 5] = [&id, &title, &req.now, &metadata, &source.id];
+    let params: [&dyn ToSql; 5] = [&req.new_id, &title, &req.now, &metadata, &source.id];
     one(&mut *c.prepare_cached(&SQL)?, &params[..], from_row)?
         .ok_or(Fail::Store(StoreError::NotFound(Entity::Session)))
+}
+
+/// The attachment copies on offer, and those a copied part took.
+pub(super) struct Copies<'a> {
+    pub(super) source: &'a str,
+    pub(super) offered: &'a HashMap<String, Attachment>,
+    pub(super) used: Vec<Attachment>,
+}
+
+impl Copies<'_> {
+    /// Point `part` at the copy of the source attachment it shows, if it shows one.
+    pub(super) fn repoint(&mut self, part: &mut Map<String, Value>) {
+        let Some(Value::String(url)) = part.get("url") else {
+            return;
+        };
+        let copy = match in_content_url(url) {
+            Some((sid, id)) if sid == self.source => self.offered.get(id),
+            _ => None,
+        };
+        if let Some(copy) = copy {
+            part.insert("url".into(), copy.content_url().into());
+            if !self.used.iter().any(|a| a.id == copy.id) {
+                self.used.push(copy.clone());
+            }
+        }
+    }
 }
 
 /// Copy `originals` into session `sid` with new ids, in order.
@@ -144,6 +191,7 @@ fn copy_messages(
     c: &Connection,
     sid: &str,
     originals: Vec<MessageWithParts>,
+    copies: &mut Copies<'_>,
 ) -> Result<Vec<MessageWithParts>, Fail> {
     let ids: HashMap<String, String> = originals
         .iter()
@@ -168,6 +216,7 @@ fn copy_messages(
             part.id = uuid::Uuid::new_v4().to_string();
             part.message_id = message.id.clone();
             part.session_id = sid.to_owned();
+            copies.repoint(&mut part.data);
             insert_part(c, &part)?;
             copied.push(part);
         }

@@ -15,7 +15,7 @@
 //!   ascending order, each message with its parts ordered by `(createdAt, id)`.
 //!
 //! Session-level state of a turn lives in `sessions.rs`: [`Store::set_running`] (set/clear
-//! `runningAt`) and [`Store::add_session_tokens`].
+//! `runningAt`) and [`Store::set_session_tokens`].
 
 use std::sync::LazyLock;
 

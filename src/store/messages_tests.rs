@@ -165,7 +165,7 @@ async fn pages_are_ascending_and_know_whether_older_exist() {
 }
 
 #[tokio::test]
-async fn running_state_and_token_totals_are_kept_on_the_session() {
+async fn running_state_and_the_last_usage_are_kept_on_the_session() {
     let (store, _d) = store().await;
     let s = session(&store).await;
     let run = store
@@ -185,11 +185,18 @@ async fn running_state_and_token_totals_are_kept_on_the_session() {
         ..Default::default()
     };
     store
-        .add_session_tokens(&s, t, "2026-01-01T00:00:02.000Z")
+        .set_session_tokens(&s, t, "2026-01-01T00:00:02.000Z")
         .await
         .unwrap();
+    // The last step's usage replaces the session's figures (a sum would give 17, 25, 1).
+    let last = TokenTotals {
+        prompt: 7,
+        completion: 3,
+        cache_read: 0,
+        ..Default::default()
+    };
     let after = store
-        .add_session_tokens(&s, t, "2026-01-01T00:00:02.000Z")
+        .set_session_tokens(&s, last, "2026-01-01T00:00:02.000Z")
         .await
         .unwrap();
     assert_eq!(
@@ -198,7 +205,7 @@ async fn running_state_and_token_totals_are_kept_on_the_session() {
             after.total_tokens,
             after.cache_read_tokens
         ),
-        (20, 30, 2)
+        (7, 10, 0)
     );
     let idle = store
         .set_running(&s, None, "2026-01-01T00:00:03.000Z")

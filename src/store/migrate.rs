@@ -38,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "attachments",
         sql: include_str!("../../migrations/0004_attachments.sql"),
     },
+    Migration {
+        version: 5,
+        name: "user host access",
+        sql: include_str!("../../migrations/0005_user_host_access.sql"),
+    },
 ];
 
 /// Bring the schema up to date. Safe to run from two processes at once: each migration

@@ -155,6 +155,8 @@ fn fork_at(sid: &str, message: &str, title: Option<&str>) -> ForkRequest {
         message_id: message.to_owned(),
         title: title.map(str::to_owned),
         now: "2026-02-01T00:00:00.000Z".into(),
+        new_id: uuid::Uuid::new_v4().to_string(),
+        attachments: std::collections::HashMap::new(),
     }
 }
 
@@ -231,4 +233,62 @@ async fn a_fork_at_an_unknown_message_or_a_streaming_reply_writes_nothing() {
     assert_eq!(store.running_session_ids().await.unwrap(), before);
     let count = testing::count(&store, "sessions").await;
     assert_eq!(count, 1, "no session was created");
+}
+
+#[tokio::test]
+async fn a_fork_records_the_attachment_copies_its_parts_show_and_repoints_them() {
+    use crate::store::attachments::Attachment;
+    let (store, _d, sid, ids) = transcript().await;
+    let att = |id: &str, session: &str| Attachment {
+        id: id.into(),
+        session_id: session.into(),
+        workspace_id: "w".into(),
+        kind: "image".into(),
+        filename: "a.png".into(),
+        mime_type: "image/png".into(),
+        content_type: "image/png".into(),
+        size_bytes: 3,
+        access_key: format!("{id}-key"),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+    };
+    let shown = att("att_shown", &sid);
+    let unshown = att("att_unshown", &sid);
+    for a in [&shown, &unshown] {
+        store.create_attachment(a).await.unwrap();
+    }
+    let user = store.newest_messages(&sid, 100).await.unwrap().messages[0]
+        .message
+        .clone();
+    let image = json!({"type": "image", "url": shown.content_url(), "mimeType": "image/png"});
+    let foreign =
+        json!({"type": "image", "url": "/api/sessions/other/attachments/att_shown/content"});
+    for (n, p) in [image, foreign].into_iter().enumerate() {
+        let part = Part::new(&user, 1001 + n as i64, obj(p));
+        store.create_part(&part).await.unwrap();
+    }
+    let mut req = fork_at(&sid, &ids[1], None);
+    for a in [&shown, &unshown] {
+        let copy = att(&format!("{}_copy", a.id), &req.new_id);
+        req.attachments.insert(a.id.clone(), copy);
+    }
+    let new_id = req.new_id.clone();
+    let forked = store.fork_session(&Scope::All, req).await.unwrap();
+    assert_eq!(forked.session.id, new_id);
+    let copy_ids: Vec<&str> = forked.attachments.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(copy_ids, ["att_shown_copy"], "only the shown one");
+    let urls: Vec<&str> = forked.messages[0]
+        .parts
+        .iter()
+        .filter_map(|p| p.data.get("url").and_then(Value::as_str))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            forked.attachments[0].content_url().as_str(),
+            "/api/sessions/other/attachments/att_shown/content"
+        ]
+    );
+    let stored = store.session_attachments(&new_id).await.unwrap();
+    assert_eq!(stored, forked.attachments);
+    assert_eq!(store.session_attachments(&sid).await.unwrap().len(), 2);
 }

@@ -204,8 +204,9 @@ impl Sqlite {
         .await
     }
 
-    /// Add a turn's token counts to the session totals (`totalTokens` += prompt + completion).
-    pub async fn add_session_tokens(
+    /// Write a turn's last step usage over the session's token fields: it stands for the
+    /// current context size (`PROTOCOL-AGENT.md` §8.3), not a running sum.
+    pub async fn set_session_tokens(
         &self,
         id: &str,
         t: TokenTotals,
@@ -213,13 +214,9 @@ impl Sqlite {
     ) -> Result<Session, StoreError> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "UPDATE sessions SET prompt_tokens = COALESCE(prompt_tokens, 0) + ?1, \
-                 completion_tokens = COALESCE(completion_tokens, 0) + ?2, \
-                 total_tokens = COALESCE(total_tokens, 0) + ?1 + ?2, \
-                 cache_read_tokens = COALESCE(cache_read_tokens, 0) + ?3, \
-                 cache_write_tokens = COALESCE(cache_write_tokens, 0) + ?4, \
-                 no_cache_tokens = COALESCE(no_cache_tokens, 0) + ?5, updated_at = ?6 \
-                 WHERE id = ?7 RETURNING {}",
+                "UPDATE sessions SET prompt_tokens = ?1, completion_tokens = ?2, \
+                 total_tokens = ?1 + ?2, cache_read_tokens = ?3, cache_write_tokens = ?4, \
+                 no_cache_tokens = ?5, updated_at = ?6 WHERE id = ?7 RETURNING {}",
                 *COLS
             )
         });

@@ -199,8 +199,8 @@ async fn no_kind_of_write_leaves_the_cached_sidebar_page_stale() {
                     prompt: 5,
                     ..Default::default()
                 };
-                store.add_session_tokens(&ids[0], t, &now).await.unwrap();
-                "add_session_tokens"
+                store.set_session_tokens(&ids[0], t, &now).await.unwrap();
+                "set_session_tokens"
             }
             5 => {
                 store.delete_session(&all, &ids[1]).await.unwrap();

@@ -19,6 +19,9 @@ pub struct User {
     pub password_hash: Option<String>,
     pub disabled: bool,
     pub created_at: String,
+    /// The owner let this user's agent reach the host: `shell`, and paths outside the
+    /// workspace (asked for like the owner's). Off by default.
+    pub host_access: bool,
 }
 
 impl std::fmt::Debug for User {
@@ -27,11 +30,13 @@ impl std::fmt::Debug for User {
             .field("id", &self.id)
             .field("email", &self.email)
             .field("disabled", &self.disabled)
+            .field("host_access", &self.host_access)
             .finish_non_exhaustive()
     }
 }
 
-pub(super) const COLS: &str = "id, email, email_verified, password_hash, disabled, created_at";
+pub(super) const COLS: &str =
+    "id, email, email_verified, password_hash, disabled, created_at, host_access";
 
 pub(super) fn user_from_row<R: Cols>(r: &R) -> Result<User, Fail> {
     Ok(User {
@@ -41,6 +46,7 @@ pub(super) fn user_from_row<R: Cols>(r: &R) -> Result<User, Fail> {
         password_hash: opt_str(r, 3)?.map(str::to_owned),
         disabled: flag(r, 4)?,
         created_at: str(r, 5)?.to_owned(),
+        host_access: flag(r, 6)?,
     })
 }
 
@@ -157,6 +163,34 @@ impl Sqlite {
                 .ok_or(Fail::Store(StoreError::NotFound(Entity::User)))?;
             tx.commit()?;
             Ok(user)
+        })
+        .await
+    }
+
+    /// Let the user with this email reach the host from the agent, or not. `NotFound(User)`
+    /// when there is none.
+    pub async fn set_user_host_access(&self, email: &str, on: bool) -> Result<User, StoreError> {
+        let norm = normalize_email(email);
+        self.write(move |c, _| {
+            let n = c
+                .prepare_cached("UPDATE users SET host_access = ?1 WHERE email_norm = ?2")?
+                .execute((on, &norm))?;
+            super::touched(n, Entity::User)?;
+            user_where(c, "email_norm", &norm)?
+                .ok_or(Fail::Store(StoreError::NotFound(Entity::User)))
+        })
+        .await
+    }
+
+    /// Whether the agent of the workspace owner `owner_id` (a user id, or `app:<id>` for an
+    /// application) may reach the host. Applications never may.
+    pub async fn host_access(&self, owner_id: &str) -> Result<bool, StoreError> {
+        if owner_id.starts_with("app:") {
+            return Ok(false);
+        }
+        let id = owner_id.to_owned();
+        self.read(move |c| {
+            Ok(user_where(c, "id", &id)?.is_some_and(|u| u.host_access && !u.disabled))
         })
         .await
     }

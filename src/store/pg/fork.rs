@@ -1,5 +1,6 @@
 //! Forking a session on PostgreSQL (see `store/fork.rs`), in one transaction. The new session
-//! is invisible to everyone else until the commit, so the copied messages' sequences race no one.
+//! is invisible to everyone else until the commit, so the copied messages' sequences race no
+//! one. The attachment copies a copied part shows are recorded with it, as on SQLite.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -7,7 +8,7 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 
-use super::super::fork::{FORK_STREAMING, ForkRequest, Forked};
+use super::super::fork::{Copies, FORK_STREAMING, ForkRequest, Forked};
 use super::super::kinds::MessageStatus;
 use super::super::messages::{MSG_COLS, Message, MessageWithParts, message_from_row};
 use super::super::parts::part_from_row;
@@ -15,6 +16,7 @@ use super::super::rows::{int, opt_str};
 use super::super::sessions::{COLS, Session, from_row};
 use super::super::{Entity, Scope, StoreError};
 use super::messages::{insert_message_in, insert_part_in};
+use super::pins::insert_attachment_in;
 use super::{Postgres, db, query_in};
 
 type Tx<'a> = deadpool_postgres::Transaction<'a>;
@@ -69,9 +71,22 @@ impl Postgres {
         }
         let session = insert_fork_session(&tx, &source, &req).await?;
         let originals = with_parts(&tx, messages).await?;
-        let messages = copy_messages(&tx, &session.id, originals).await?;
+        let mut copies = Copies {
+            source: &source.id,
+            offered: &req.attachments,
+            used: Vec::new(),
+        };
+        let messages = copy_messages(&tx, &session.id, originals, &mut copies).await?;
+        for a in &copies.used {
+            insert_attachment_in(&tx, a).await?;
+        }
+        let attachments = copies.used;
         tx.commit().await.map_err(db)?;
-        Ok(Forked { session, messages })
+        Ok(Forked {
+            session,
+            messages,
+            attachments,
+        })
     }
 }
 
@@ -110,9 +125,14 @@ async fn insert_fork_session(
         Some(s) => s.clone(),
         None => workspace_severity(tx, &source.workspace_id).await?,
     };
-    let id = uuid::Uuid::new_v4().to_string();
-    let params: [&(dyn ToSql + Sync); 6] =
-        [&id, &title, &req.now, &metadata, &source.id, &severity];
+    let params: [&(dyn ToSql + Sync); 6] = [
+        &req.new_id,
+        &title,
+        &req.now,
+        &metadata,
+        &source.id,
+        &severity,
+    ];
     let rows = query_in(tx, &SQL, &params).await?;
     Ok(from_row(
         rows.first().ok_or(StoreError::NotFound(Entity::Session))?,
@@ -171,6 +191,7 @@ async fn copy_messages(
     tx: &Tx<'_>,
     sid: &str,
     originals: Vec<MessageWithParts>,
+    copies: &mut Copies<'_>,
 ) -> Result<Vec<MessageWithParts>, StoreError> {
     let ids: HashMap<String, String> = originals
         .iter()
@@ -194,6 +215,7 @@ async fn copy_messages(
             part.id = uuid::Uuid::new_v4().to_string();
             part.message_id = message.id.clone();
             part.session_id = sid.to_owned();
+            copies.repoint(&mut part.data);
             insert_part_in(tx, &part).await?;
             copied.push(part);
         }

@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/postgres/0004_attachments.sql"),
     },
     Migration {
+        version: 5,
+        name: "user host access",
+        sql: include_str!("../../../migrations/postgres/0005_user_host_access.sql"),
+    },
+    Migration {
         version: 900,
         name: "cluster",
         sql: include_str!("../../../migrations/postgres/0900_cluster.sql"),

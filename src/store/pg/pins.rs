@@ -110,28 +110,41 @@ async fn check<C: GenericClient>(
     })
 }
 
+static INSERT_ATTACHMENT: LazyLock<String> = LazyLock::new(|| {
+    dollars(&format!(
+        "INSERT INTO attachments ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+});
+
+fn attachment_params(a: &Attachment) -> [&(dyn tokio_postgres::types::ToSql + Sync); 10] {
+    [
+        &a.id,
+        &a.session_id,
+        &a.workspace_id,
+        &a.kind,
+        &a.filename,
+        &a.mime_type,
+        &a.content_type,
+        &a.size_bytes,
+        &a.access_key,
+        &a.created_at,
+    ]
+}
+
+/// Insert one attachment row inside a transaction (a fork's copies).
+pub(super) async fn insert_attachment_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    a: &Attachment,
+) -> Result<(), StoreError> {
+    super::exec_in(tx, &INSERT_ATTACHMENT, &attachment_params(a)).await?;
+    Ok(())
+}
+
 impl Postgres {
     pub async fn create_attachment(&self, a: &Attachment) -> Result<(), StoreError> {
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            dollars(&format!(
-                "INSERT INTO attachments ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-            ))
-        });
         let c = self.conn().await?;
-        let st = c.prepare_cached(&SQL).await.map_err(db)?;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
-            &a.id,
-            &a.session_id,
-            &a.workspace_id,
-            &a.kind,
-            &a.filename,
-            &a.mime_type,
-            &a.content_type,
-            &a.size_bytes,
-            &a.access_key,
-            &a.created_at,
-        ];
-        match c.execute(&st, &params).await {
+        let st = c.prepare_cached(&INSERT_ATTACHMENT).await.map_err(db)?;
+        match c.execute(&st, &attachment_params(a)).await {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) => {
                 Err(StoreError::NotFound(Entity::Session))

@@ -10,7 +10,7 @@ use super::super::error::bad_json;
 use super::super::rows::str;
 use super::super::sessions::{COLS, NewSession, Session, SessionPatch, TokenTotals, from_row};
 use super::super::{Entity, Scope, StoreError};
-use super::{Postgres, dollars};
+use super::Postgres;
 
 /// Sessions of workspaces `$2` can see (`$2` is the owner filter, NULL for all).
 const VISIBLE: &str =
@@ -209,23 +209,20 @@ impl Postgres {
             .ok_or_else(not_found)
     }
 
-    pub async fn add_session_tokens(
+    pub async fn set_session_tokens(
         &self,
         id: &str,
         t: TokenTotals,
         now: &str,
     ) -> Result<Session, StoreError> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
-            dollars(&format!(
-                "UPDATE sessions SET prompt_tokens = COALESCE(prompt_tokens, 0) + ?1, \
-                 completion_tokens = COALESCE(completion_tokens, 0) + ?2, \
-                 total_tokens = COALESCE(total_tokens, 0) + ?1 + ?2, \
-                 cache_read_tokens = COALESCE(cache_read_tokens, 0) + ?3, \
-                 cache_write_tokens = COALESCE(cache_write_tokens, 0) + ?4, \
-                 no_cache_tokens = COALESCE(no_cache_tokens, 0) + ?5, updated_at = ?6 \
-                 WHERE id = ?7 RETURNING {}",
+            format!(
+                "UPDATE sessions SET prompt_tokens = $1, completion_tokens = $2, \
+                 total_tokens = $1::bigint + $2::bigint, cache_read_tokens = $3, \
+                 cache_write_tokens = $4, no_cache_tokens = $5, updated_at = $6 WHERE id = $7 \
+                 RETURNING {}",
                 *COLS
-            ))
+            )
         });
         let params: [&(dyn ToSql + Sync); 7] = [
             &t.prompt,

@@ -127,6 +127,32 @@ impl Postgres {
         Ok(user)
     }
 
+    pub async fn set_user_host_access(&self, email: &str, on: bool) -> Result<User, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!("UPDATE users SET host_access = $1 WHERE email_norm = $2 RETURNING {COLS}")
+        });
+        let norm = normalize_email(email);
+        let row = self.query_opt(&SQL, &[&on, &norm]).await?;
+        Ok(user_from_row(&row.ok_or_else(no_user)?)?)
+    }
+
+    pub async fn host_access(&self, owner_id: &str) -> Result<bool, StoreError> {
+        if owner_id.starts_with("app:") {
+            return Ok(false);
+        }
+        let row = self
+            .query_opt(
+                "SELECT host_access AND NOT disabled FROM users WHERE id = $1",
+                &[&owner_id],
+            )
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<_, bool>(0))
+            .transpose()
+            .map_err(db)?
+            .unwrap_or(false))
+    }
+
     pub async fn set_password(&self, email: &str, password_hash: &str) -> Result<(), StoreError> {
         let norm = normalize_email(email);
         let mut c = self.conn().await?;

@@ -155,6 +155,19 @@ async fn an_interrupt_during_a_long_shell_command_kills_it_at_once() {
     assert_eq!(part["part"]["state"]["reason"], "user_request");
     let msg = find(&events, "message.updated");
     assert_eq!(msg["message"]["status"], "interrupted");
+    // §8.4 step 5: no `completedAt` and no `chat.usage`, although the step's stream had usage;
+    // the step ends without a finish reason the SDK would not know.
+    assert!(msg["message"].get("completedAt").is_none(), "{msg}");
+    assert!(
+        !events.iter().any(|e| e["type"] == "chat.usage"),
+        "{events:?}"
+    );
+    let step = events
+        .iter()
+        .rfind(|e| e["type"] == "part.updated" && e["part"]["type"] == "step")
+        .unwrap();
+    assert_eq!(step["part"]["status"], "finished", "{step}");
+    assert!(step["part"].get("finishReason").is_none(), "{step}");
     wait_until("the shell and its sleep are gone", async || {
         !group_alive(pid)
     })

@@ -3,6 +3,7 @@
 //! permission asks and their answers, interrupts during a tool, restarts, and the queue.
 
 mod asks;
+mod host_access;
 mod queue;
 mod restart;
 mod turn;

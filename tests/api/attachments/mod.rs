@@ -4,6 +4,7 @@
 //! [`chat`] follows attachments into messages, the queue and the provider.
 
 mod chat;
+mod fork;
 mod safety;
 
 use std::path::{Path, PathBuf};

@@ -138,6 +138,41 @@ async fn reasoning_streams_into_a_reasoning_part_before_the_text() {
 }
 
 #[tokio::test]
+async fn the_session_keeps_the_last_turns_usage_as_its_context_size_not_a_sum() {
+    let fake = FakeLlm::start().await;
+    for usage in [(100, 20, 0), (130, 7, 50)] {
+        fake.push(Script::Reply {
+            reasoning: vec![],
+            content: vec!["ok".into()],
+            usage,
+            delay: Duration::ZERO,
+        });
+    }
+    let app = app_for(&fake).await;
+    let (mut ws, sid) = client_with_session(&app).await;
+    send_chat(&mut ws, &sid, "one").await;
+    recv_turn(&mut ws).await;
+    send_chat(&mut ws, &sid, "two").await;
+    let events = recv_turn(&mut ws).await;
+    let idle = events.last().unwrap();
+    assert_eq!(idle["type"], "session.updated");
+    let session = &idle["session"];
+    assert_eq!(
+        (
+            session["promptTokens"].clone(),
+            session["completionTokens"].clone(),
+            session["totalTokens"].clone(),
+            session["cacheReadTokens"].clone()
+        ),
+        (json!(130), json!(7), json!(137), json!(50)),
+        "{session}"
+    );
+    let resumed = resume(&mut ws, &sid).await;
+    assert_eq!(resumed["usage"]["totalTokens"], 137, "{resumed}");
+    assert_eq!(resumed["usage"]["promptTokens"], 130);
+}
+
+#[tokio::test]
 async fn the_whole_conversation_and_the_system_prompt_go_to_the_provider() {
     let fake = FakeLlm::start().await;
     fake.push(Script::reply(&["First", " answer"]));
