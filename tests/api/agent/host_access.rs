@@ -27,6 +27,7 @@ fn admin(s: &OAuthApp, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_jean2"))
         .args(args)
         .env("JEAN2_DATA_DIR", s.app.data_dir.path())
+        .envs(crate::helpers::database_env(&s.app.settings))
         .env_remove("JEAN2_AUTH_TOKEN")
         .output()
         .expect("run jean2");
