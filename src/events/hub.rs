@@ -8,6 +8,10 @@
 //! it reaches only the connections that may see that workspace. There is no broadcast without an
 //! owner. Session audiences need no filter: joining a session (resume) already checked that the
 //! connection may see it.
+//!
+//! With several instances on one PostgreSQL database, a [`Relay`] is attached: every event
+//! for a session or for viewers is also handed to it, and reaches the other instances' hubs
+//! ([`Hub::deliver`]); events for one connection stay here.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ServerEvent;
+use super::relay::Relay;
 use crate::store::Scope;
 
 /// Outbound frames a connection may have queued before it counts as not reading.
@@ -78,6 +83,8 @@ fn sees(scope: &Scope, owner: Option<&str>) -> bool {
 pub struct Hub {
     inner: Arc<Mutex<Inner>>,
     next_id: Arc<AtomicU64>,
+    /// The other instances, when there are any (PostgreSQL).
+    relay: Arc<std::sync::OnceLock<Relay>>,
 }
 
 impl Hub {
@@ -190,8 +197,28 @@ impl Hub {
         self.publish_frame(Audience::Session(session_id), frame);
     }
 
-    /// Send an already serialized frame.
+    /// Pass every later event for sessions and viewers on to the other instances too.
+    pub fn attach_relay(&self, relay: Relay) {
+        if self.relay.set(relay).is_err() {
+            tracing::warn!("a relay was attached twice; the first one stays");
+        }
+    }
+
+    /// The relay to the other instances, if there are any.
+    pub fn relay(&self) -> Option<&Relay> {
+        self.relay.get()
+    }
+
+    /// Send an already serialized frame (here, and to the other instances if any).
     pub fn publish_frame(&self, audience: Audience<'_>, frame: Frame) -> usize {
+        if let Some(relay) = self.relay.get() {
+            relay.forward(audience, &frame);
+        }
+        self.deliver(audience, frame)
+    }
+
+    /// Send a frame to this instance's connections only (an event another instance relayed).
+    pub fn deliver(&self, audience: Audience<'_>, frame: Frame) -> usize {
         let inner = self.lock();
         let mut sent = 0;
         let mut offer = |conn: &Conn| match conn.tx.try_send(frame.clone()) {

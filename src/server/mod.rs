@@ -133,7 +133,13 @@ async fn build_state(
         None
     };
     let auth = Auth::new(&settings, oauth);
-    AppState::new(settings, store, auth, cancel)
+    let state = AppState::new(settings, store, auth, cancel.clone())?;
+    // With PostgreSQL, other instances may share the database: events travel between them.
+    if let Some(pg) = state.store.postgres() {
+        let relay = crate::events::relay::Relay::start(&state.hub, pg.clone(), cancel);
+        state.hub.attach_relay(relay);
+    }
+    Ok(state)
 }
 
 /// The database the settings name: PostgreSQL when `JEAN2_DATABASE_URL` is set, else the

@@ -32,6 +32,7 @@ mod catalog;
 mod chat;
 mod chat_users;
 mod client_serving;
+mod cluster;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;

@@ -15,7 +15,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::DatabaseUrl;
 
 /// The notifications a dedicated connection receives; closed when the connection ends.
-pub(crate) type Messages = mpsc::UnboundedReceiver<Notification>;
+pub type Messages = mpsc::UnboundedReceiver<Notification>;
 
 /// How connections are made: plain, or TLS.
 #[derive(Clone)]

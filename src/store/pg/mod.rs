@@ -38,7 +38,7 @@ use tokio_postgres::types::ToSql;
 use super::error::{BackendError, Fail, StoreError};
 pub use crate::config::DatabaseUrl;
 use connect::Connector;
-pub use connect::unique_violation;
+pub use connect::{Messages, unique_violation};
 
 /// Parameters of a query.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -124,10 +124,7 @@ impl Postgres {
 
     /// A connection of its own, outside the pool (for `LISTEN`): the client and the task that
     /// drives it, whose messages (notifications) arrive on `messages`.
-    #[expect(dead_code, reason = "the cluster's LISTEN connection (next commit)")]
-    pub(crate) async fn dedicated(
-        &self,
-    ) -> Result<(tokio_postgres::Client, connect::Messages), StoreError> {
+    pub async fn dedicated(&self) -> Result<(tokio_postgres::Client, Messages), StoreError> {
         let mut config = self.inner.url.config().map_err(|e| db_msg(&e))?;
         config.connect_timeout(CONNECT).application_name("jean2");
         self.inner
