@@ -14,6 +14,7 @@ pub mod act;
 pub mod attachments;
 pub mod calls;
 pub mod claim;
+pub mod cluster;
 pub mod compaction;
 pub mod context;
 pub mod history;
@@ -93,6 +94,8 @@ struct Inner {
     web: WebClient,
     todos: Arc<dyn TodoStore>,
     env_file_keys: Vec<String>,
+    /// The other instances on the PostgreSQL database, once joined ([`cluster::start`]).
+    cluster: std::sync::OnceLock<cluster::Cluster>,
 }
 
 impl Chat {
@@ -114,6 +117,7 @@ impl Chat {
                 runs: Runs::new(deps.shutdown.clone()),
                 tasks: TaskTracker::new(),
                 shutdown: deps.shutdown,
+                cluster: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -174,6 +178,17 @@ impl Chat {
         }
     }
 
+    /// The cluster this instance joined, with PostgreSQL.
+    pub fn cluster(&self) -> Option<&cluster::Cluster> {
+        self.inner.cluster.get()
+    }
+
+    pub(crate) fn set_cluster(&self, c: cluster::Cluster) {
+        if self.inner.cluster.set(c).is_err() {
+            tracing::warn!("joined the cluster twice; the first stays");
+        }
+    }
+
     pub(crate) fn runs(&self) -> &Runs {
         &self.inner.runs
     }
@@ -211,6 +226,25 @@ impl Chat {
         }
     }
 
+    /// Stop the session's turn, here and on every other instance (the session is gone).
+    pub fn stop_everywhere(&self, session_id: &str) {
+        self.interrupt(session_id);
+        if let Some(c) = self.cluster() {
+            c.relay
+                .control(serde_json::json!({"interrupt": session_id}));
+        }
+    }
+
+    /// [`Chat::interrupt`], wherever the turn runs: one on another instance (PostgreSQL) is
+    /// told to stop, and what it had open is read from the database.
+    pub async fn interrupt_anywhere(&self, session_id: &str) -> Interrupted {
+        let here = self.interrupt(session_id);
+        if here.was_running || self.cluster().is_none() {
+            return here;
+        }
+        cluster::interrupt_remote(self, session_id).await
+    }
+
     /// Stop everything: cancel the turns (each records "the server shut down"), stop starting
     /// new ones, and wait up to `grace` for every task to finish its writes.
     pub async fn shut_down(&self, grace: Duration) {
@@ -224,6 +258,11 @@ impl Chat {
                 tasks = self.inner.tasks.len(),
                 "chat tasks still running after the shutdown grace period"
             );
+        }
+        if let Some(c) = self.cluster()
+            && let Err(e) = c.pg.leave().await
+        {
+            tracing::warn!(error = %e, "cannot leave the cluster; the others will reap this instance");
         }
     }
 }

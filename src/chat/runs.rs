@@ -130,6 +130,15 @@ impl Runs {
         }
     }
 
+    /// Stop every running turn (this instance lost its leases); how many.
+    pub fn cancel_all(&self) -> usize {
+        let map = self.lock();
+        for run in map.values() {
+            run.cancel.cancel();
+        }
+        map.len()
+    }
+
     /// A fresh cancel handle for the next turn of a running session.
     pub fn next_turn(&self, session_id: &str) -> CancellationToken {
         let mut map = self.lock();

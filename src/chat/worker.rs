@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::compaction::{self, Reason};
 use super::plan::{self, Plan, Refusal};
 use super::runs::{Admission, Stop};
-use super::{Chat, summary, title, turn};
+use super::{Chat, cluster, summary, title, turn};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::store::queue::QueueError;
 use crate::store::{Scope, Session, StoreError};
@@ -62,7 +62,12 @@ pub async fn submit(
 ) -> Result<Submitted, Refusal> {
     let plan = plan::prepare(chat, &scope, session_id).await?;
     let sid = plan.session.id.clone();
-    match chat.runs().admit(&sid) {
+    // With PostgreSQL another instance may run the session (`cluster.rs`).
+    let (admission, elsewhere) = match cluster::admit(chat, &sid).await? {
+        cluster::Admit::Here(a) => (a, false),
+        cluster::Admit::Elsewhere => (Admission::Queue, true),
+    };
+    match admission {
         Admission::Start(cancel) => {
             let job = Job {
                 plan,
@@ -95,10 +100,13 @@ pub async fn submit(
                 }
             })?;
             let event = ServerEvent::QueueAdded {
-                session_id: sid,
+                session_id: sid.clone(),
                 message,
             };
             chat.hub().publish(Audience::Conn(origin), &event);
+            if elsewhere {
+                cluster::queued_elsewhere(chat, &sid).await;
+            }
             Ok(Submitted::Queued)
         }
     }
@@ -113,6 +121,7 @@ pub(super) async fn work(
 ) {
     let mut next = first;
     let mut held: Held = None;
+    cluster::hold(&chat, &sid).await;
     loop {
         if let Some(job) = next.take() {
             let drain;
@@ -123,6 +132,7 @@ pub(super) async fn work(
                 return;
             }
         }
+        let wake = cluster::wake(&chat, &sid).await;
         match chat.store().take_queued(&sid).await {
             Ok(Some(m)) => {
                 announce(&chat, &mut held);
@@ -157,7 +167,13 @@ pub(super) async fn work(
                 .runs()
                 .try_stop_then(&sid, || announce(&chat, &mut held))
             {
-                Stop::Stopped => return,
+                // With PostgreSQL, something queued on another instance since `wake` keeps
+                // the worker going.
+                Stop::Stopped => {
+                    if !cluster::let_go(&chat, &sid, wake).await {
+                        return;
+                    }
+                }
                 Stop::Wait(written) => written.notified().await,
             },
             Err(e) => {
@@ -166,6 +182,7 @@ pub(super) async fn work(
                 }
                 announce(&chat, &mut held);
                 chat.runs().clear(&sid);
+                cluster::release(&chat, &sid).await;
                 return;
             }
         }
@@ -182,6 +199,7 @@ async fn stop_announcing(chat: &Chat, sid: &str, mut held: Held) {
     while let Stop::Wait(written) = chat.runs().try_stop_then(sid, || announce(chat, &mut held)) {
         written.notified().await;
     }
+    cluster::release(chat, sid).await;
 }
 
 /// A turn's `session.updated` with `runningAt: null` (step 10), held back until the worker

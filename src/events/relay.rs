@@ -4,7 +4,8 @@
 //! `pg_notify` over an array in order); a body over [`MAX_PAYLOAD`] bytes is kept in a row and
 //! sent by its id. Each instance listens on a connection of its own and hands what other
 //! instances sent to its hub, which fans it out to its own sockets from memory; an instance
-//! ignores what it sent itself, so nothing is delivered twice.
+//! ignores what it sent itself, so nothing is delivered twice. The listening connection also
+//! holds this instance's liveness lock (`store::pg::cluster`).
 //!
 //! Control messages (interrupt a turn, answer an ask) travel the same way and are handed to
 //! whoever subscribed ([`Relay::controls`]). What is published while the listening connection
@@ -206,6 +207,11 @@ async fn listen(
                 match client.batch_execute(&format!("LISTEN {EVENTS}")).await {
                     Ok(()) => {
                         backoff = Duration::from_millis(200);
+                        // This connection lives as long as the process: it carries the lock
+                        // that tells the other instances this one is alive.
+                        if let Err(e) = pg.hold_liveness(&client).await {
+                            tracing::warn!(error = %e, "cannot take this instance's liveness lock");
+                        }
                         loop {
                             let n = tokio::select! {
                                 n = messages.recv() => n,

@@ -120,7 +120,11 @@ async fn build_state(
     cancel: CancellationToken,
 ) -> anyhow::Result<AppState> {
     let store = open_store(&settings).await?;
-    crate::chat::recover::recover(&store).await?;
+    // With PostgreSQL other instances may be running turns: recovery waits until this one has
+    // joined them and knows which are alive (`chat::cluster::start`).
+    if store.postgres().is_none() {
+        crate::chat::recover::recover(&store).await?;
+    }
     crate::chat::recover::sweep_attachments(&store, &settings.data_dir).await;
     let oauth = if settings.oauth.enabled {
         let oauth = OAuth::init(store.clone(), &settings, local.port())
@@ -134,10 +138,15 @@ async fn build_state(
     };
     let auth = Auth::new(&settings, oauth);
     let state = AppState::new(settings, store, auth, cancel.clone())?;
-    // With PostgreSQL, other instances may share the database: events travel between them.
+    // With PostgreSQL, other instances may share the database: events travel between them and
+    // one instance runs each session's turns.
     if let Some(pg) = state.store.postgres() {
+        pg.register_instance().await?;
         let relay = crate::events::relay::Relay::start(&state.hub, pg.clone(), cancel);
-        state.hub.attach_relay(relay);
+        state.hub.attach_relay(relay.clone());
+        crate::chat::cluster::start(&state.chat, pg.clone(), relay)
+            .await
+            .context("cannot join the other instances on the database")?;
     }
     Ok(state)
 }

@@ -166,7 +166,7 @@ impl Sessions {
     /// After a session is gone from the store: stop its reply (it has nowhere to go), tell the
     /// connections that had it open (and `origin`, who asked), and forget them as participants.
     pub(super) fn forget_session(&self, id: &str, origin: Option<crate::events::ConnId>) {
-        self.chat().interrupt(id);
+        self.chat().stop_everywhere(id);
         let event = ServerEvent::SessionDeleted {
             session_id: id.to_owned(),
         };

@@ -69,7 +69,7 @@ pub async fn interrupt(ctx: &mut ConnCtx, session_id: &str) {
     if let Err(e) = ctx.app.sessions.session(&ctx.scope, session_id).await {
         return report(ctx, e, None);
     }
-    let stopped = ctx.app.chat.interrupt(session_id);
+    let stopped = ctx.app.chat.interrupt_anywhere(session_id).await;
     let event = ServerEvent::SessionInterrupted {
         session_id: session_id.to_owned(),
         result: json!({

@@ -1,12 +1,15 @@
 //! Several jean2 instances on one PostgreSQL database (issue 16): a client on one instance
-//! sees, in order and complete, a turn that runs on another. Runs on the PostgreSQL pass only
-//! (one SQLite file belongs to one server).
+//! sees, in order and complete, a turn that runs on another; a message sent to one while
+//! another runs the session is queued once and run once; an interrupt reaches the instance that
+//! runs the turn. Runs on the PostgreSQL pass only (one SQLite file belongs to one server).
+
+use serde_json::json;
 
 use crate::chat::{
-    client_with_session, recv_turn, resume, send_chat, streamed_text, types, use_fake,
+    client_with_session, recv_turn, recv_until, resume, send_chat, streamed_text, types, use_fake,
 };
-use crate::fake_llm::{FakeLlm, Script};
-use crate::helpers::{TestApp, on_sqlite, spawn_app_with, test_database};
+use crate::fake_llm::{FakeLlm, Gate, Script};
+use crate::helpers::{TestApp, WsClient, on_sqlite, spawn_app_with, test_database};
 
 /// Two instances on one fresh database, both talking to `fake`.
 async fn two_instances(fake: &FakeLlm) -> (TestApp, TestApp) {
@@ -56,4 +59,88 @@ async fn a_turn_on_one_instance_reaches_a_client_of_another_in_order_and_complet
         format!("Hel{big}lo"),
         "every chunk, the large one too"
     );
+}
+
+/// Wait until the reply streams on `ws` (its text part holds the first chunk, "a").
+async fn streaming(ws: &mut WsClient) {
+    loop {
+        let v = ws.recv_json().await;
+        if v["type"] == "part.created" && v["part"]["text"] == "a" {
+            return;
+        }
+    }
+}
+
+/// A connection to `app` that resumed `sid`.
+async fn watching(app: &TestApp, sid: &str) -> WsClient {
+    let mut ws = app.ws(None).await.expect("ws");
+    ws.register().await;
+    resume(&mut ws, sid).await;
+    ws
+}
+
+#[tokio::test]
+async fn a_message_sent_to_one_instance_while_another_runs_the_session_is_queued_and_run_once() {
+    if on_sqlite() {
+        return;
+    }
+    let fake = FakeLlm::start().await;
+    let gate = Gate::new();
+    fake.push(Script::held(&["a", "b"], 1, &gate));
+    fake.push(Script::reply(&["second reply"]));
+    let (a, b) = two_instances(&fake).await;
+    let (mut on_b, sid) = client_with_session(&b).await;
+    let mut on_a = watching(&a, &sid).await;
+    send_chat(&mut on_b, &sid, "first").await;
+    streaming(&mut on_a).await;
+
+    send_chat(&mut on_a, &sid, "second").await;
+    let added = recv_until(&mut on_a, "queue.added").await.pop().unwrap();
+    assert_eq!(added["message"]["content"], "second");
+    gate.open();
+    for ws in [&mut on_a, &mut on_b] {
+        let sending = recv_until(ws, "queue.sending").await.pop().unwrap();
+        assert_eq!(sending["queueId"], added["message"]["id"]);
+        let turn = recv_turn(ws).await;
+        assert_eq!(streamed_text(&turn, "text"), "second reply");
+    }
+    let asked: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r["messages"].as_array().unwrap().last().unwrap()["content"].to_string())
+        .collect();
+    assert_eq!(asked.len(), 2, "two turns, each run once: {asked:?}");
+    assert!(asked[1].contains("second"), "{asked:?}");
+}
+
+#[tokio::test]
+async fn an_interrupt_sent_to_one_instance_stops_the_turn_running_on_another() {
+    if on_sqlite() {
+        return;
+    }
+    let fake = FakeLlm::start().await;
+    let gate = Gate::new();
+    fake.push(Script::held(&["a", "b"], 1, &gate));
+    let (a, b) = two_instances(&fake).await;
+    let (mut on_b, sid) = client_with_session(&b).await;
+    let mut on_a = watching(&a, &sid).await;
+    send_chat(&mut on_b, &sid, "first").await;
+    streaming(&mut on_a).await;
+
+    on_a.send_json(&json!({"type": "session.interrupt", "sessionId": sid}))
+        .await;
+    let stopped = recv_until(&mut on_a, "session.interrupted")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(stopped["result"]["success"], true, "{stopped}");
+    for ws in [&mut on_a, &mut on_b] {
+        let turn = recv_turn(ws).await;
+        let reply = turn
+            .iter()
+            .rev()
+            .find(|e| e["type"] == "message.updated" && e["message"]["role"] == "assistant")
+            .expect("the reply's end");
+        assert_eq!(reply["message"]["status"], "interrupted", "{reply}");
+    }
 }

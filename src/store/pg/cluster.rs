@@ -1,33 +1,22 @@
-//! What several instances on one database share beyond the data (migration 900): who is
-//! alive (`instances`, a heartbeat every [`HEARTBEAT`]), which instance runs each session's
-//! turns (`session_runners`, a lease), event bodies too large for a `NOTIFY` payload
-//! (`event_payloads`), and `NOTIFY` itself.
+//! What several instances on one database share beyond the data (migrations 900 and 901):
+//! who is alive (`instances`), event bodies too large for a `NOTIFY` payload
+//! (`event_payloads`), and `NOTIFY` itself. Which instance runs each session's turns is in
+//! [`super::runners`].
 //!
-//! **Why a lease row and not an advisory lock.** A session-level advisory lock would be freed
-//! the moment a dead instance's connection closes, but it ties each running session to a
-//! connection held for the whole turn, is invisible to a plain `SELECT` (another instance asking
-//! "does this session run?" would have to read `pg_locks`), and does not survive a connection
-//! pooler in transaction mode. A lease row is one indexed row per running session, visible to
-//! every instance, and the instance's heartbeat (one `UPDATE` every [`HEARTBEAT`] for all its
-//! leases) bounds how long a dead instance holds them: [`STALE`] after its last beat, the next
-//! reaper pass of any survivor (every [`HEARTBEAT`]) frees them, so a session is idle again at
-//! most `STALE + HEARTBEAT` (10 s) after its instance died, plus the recovery writes.
-//! Times are the database's (`now()`), so the instances' clocks do not matter.
-//!
-//! Taking a lease and recovering the sessions without one exclude each other (a transaction
-//! advisory lock, shared for the first, exclusive for the second), so recovery never sees a
-//! session between "lease taken" and "running set" as abandoned.
+//! **Liveness.** An instance is alive while it holds its own session-level advisory lock (taken
+//! on the connection that listens for the other instances' events) *and* its heartbeat (one
+//! `UPDATE` every [`HEARTBEAT`]) is younger than [`STALE`]. PostgreSQL frees the lock the moment
+//! the instance's connection closes (a `kill -9`, a crash: the kernel closes the socket), so
+//! such a death is seen at the next reaper pass of any survivor (every [`HEARTBEAT`]); the
+//! heartbeat covers what closes no socket (a frozen process, a machine gone off the network):
+//! seen at most `STALE + HEARTBEAT` (10 s) after the last beat. Times are the database's
+//! (`now()`), so the instances' clocks do not matter.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use super::super::messages::{MSG_COLS, Message, message_from_row};
-use super::super::parts::{Part, part_from_row};
+use super::super::StoreError;
 use super::super::rows::{int, str};
-use super::super::sessions::{COLS, Session, from_row};
-use super::super::{Entity, StoreError};
-use super::messages::{INTERRUPT_TOOL, OPEN_TOOL};
-use super::{Postgres, db, exec_in, query_in};
+use super::Postgres;
 
 /// How often an instance says it is alive, and how often it looks for dead ones.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -38,33 +27,25 @@ pub const EVENTS: &str = "jean2_events";
 /// Payloads longer than this travel by reference (`NOTIFY` takes at most 8000 bytes).
 pub const MAX_PAYLOAD: usize = 7900;
 
-/// The advisory lock that orders taking leases against recovering sessions without one.
-const RUNNERS_LOCK: i64 = 0x6a65_616e_3272_756e;
-
-/// A session no instance runs any more that still looked running, and what recovery changed.
-#[derive(Debug, Default)]
-pub struct Orphans {
-    /// Replies left streaming, now interrupted.
-    pub messages: Vec<Message>,
-    /// Tool calls left open, now interrupted.
-    pub parts: Vec<Part>,
-    /// `(session, tool call, request)` of asks left pending, now expired.
-    pub asks: Vec<(String, String, String)>,
-    /// Sessions left running, now idle.
-    pub sessions: Vec<Session>,
-}
-
 /// Milliseconds, as PostgreSQL takes an interval from a number.
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The advisory lock key of an instance: a positive 62-bit number from its id (FNV-1a).
+pub fn lock_key(instance: &str) -> i64 {
+    let hash = instance.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::try_from(hash & 0x3fff_ffff_ffff_ffff).unwrap_or(1)
 }
 
 impl Postgres {
     /// Say this instance is alive (at start, and again after it was declared dead).
     pub async fn register_instance(&self) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO instances (id) VALUES ($1) \
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
+            "INSERT INTO instances (id, lock_key) VALUES ($1, NULL) \
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lock_key = NULL",
             &[&self.instance()],
         )
         .await?;
@@ -98,13 +79,15 @@ impl Postgres {
     /// Declare the instances silent for [`STALE`] dead and free their leases (each lease is
     /// freed by exactly one caller); the instances found dead.
     pub async fn reap_dead(&self) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .query(
-                "DELETE FROM instances \
-                 WHERE heartbeat_at < now() - make_interval(secs => $1 / 1000.0) RETURNING id",
-                &[&ms(STALE)],
-            )
-            .await?;
+        const SQL: &str = "DELETE FROM instances i \
+            WHERE i.heartbeat_at < now() - make_interval(secs => $1::float8 / 1000.0) \
+            OR (i.lock_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_locks l \
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                AND l.classid::bigint = (i.lock_key >> 32) \
+                AND l.objid::bigint = (i.lock_key & 4294967295))) \
+            RETURNING id";
+        let rows = self.query(SQL, &[&ms(STALE)]).await?;
         let dead: Vec<String> = rows
             .iter()
             .map(|r| Ok(str(r, 0)?.to_owned()))
@@ -118,137 +101,32 @@ impl Postgres {
         Ok(dead)
     }
 
-    /// Take the lease of a session's runner; `false` when another instance (or this one)
-    /// holds it. `NotFound(Session)` when the session is gone.
-    pub async fn acquire_runner(&self, session_id: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(db)?;
-        exec_in(
-            &tx,
-            "SELECT pg_advisory_xact_lock_shared($1)",
-            &[&RUNNERS_LOCK],
+    /// On the connection that listens for the other instances (it lives as long as this
+    /// process): take this instance's advisory lock and record its key, so that the lock's
+    /// release (the connection closed: the process died) says this instance is gone.
+    pub async fn hold_liveness(&self, listener: &tokio_postgres::Client) -> Result<(), StoreError> {
+        let key = lock_key(self.instance());
+        listener
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await
+            .map_err(super::db)?;
+        self.execute(
+            "UPDATE instances SET lock_key = $1 WHERE id = $2",
+            &[&key, &self.instance()],
         )
         .await?;
-        let got = query_in(
-            &tx,
-            "INSERT INTO session_runners (session_id, instance_id) \
-             SELECT id, $2 FROM sessions WHERE id = $1 \
-             ON CONFLICT (session_id) DO NOTHING RETURNING 1",
-            &[&session_id, &self.instance()],
-        )
-        .await?;
-        if got.is_empty() {
-            let exists =
-                query_in(&tx, "SELECT 1 FROM sessions WHERE id = $1", &[&session_id]).await?;
-            if exists.is_empty() {
-                return Err(StoreError::NotFound(Entity::Session));
-            }
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(!got.is_empty())
+        Ok(())
     }
 
-    /// The `wake` of this instance's lease of a session (`None`: it holds none).
-    pub async fn runner_wake(&self, session_id: &str) -> Result<Option<i64>, StoreError> {
+    /// How many other instances are alive (after [`Postgres::reap_dead`]).
+    pub async fn others_alive(&self) -> Result<i64, StoreError> {
         let row = self
             .query_opt(
-                "SELECT wake FROM session_runners WHERE session_id = $1 AND instance_id = $2",
-                &[&session_id, &self.instance()],
+                "SELECT COUNT(*) FROM instances WHERE id <> $1",
+                &[&self.instance()],
             )
             .await?;
-        row.map(|r| Ok(int(&r, 0)?)).transpose()
-    }
-
-    /// Give the lease back if nothing was queued since its `wake` was read (`false`: something
-    /// was; look at the queue again). Without `wake`, give it back whatever happened.
-    pub async fn release_runner(
-        &self,
-        session_id: &str,
-        wake: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "DELETE FROM session_runners WHERE session_id = $1 AND instance_id = $2 \
-                 AND ($3::bigint IS NULL OR wake = $3)",
-                &[&session_id, &self.instance(), &wake],
-            )
-            .await?;
-        Ok(n > 0)
-    }
-
-    /// Whether any instance runs the session's turns.
-    pub async fn has_runner(&self, session_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .query_opt(
-                "SELECT 1 FROM session_runners WHERE session_id = $1",
-                &[&session_id],
-            )
-            .await?
-            .is_some())
-    }
-
-    /// End what turns no instance runs any more left open: replies streaming, tool calls
-    /// open, asks pending, sessions running. One transaction, under the runners lock.
-    pub async fn recover_orphans(
-        &self,
-        now_ms: i64,
-        now_iso: &str,
-        error: &str,
-    ) -> Result<Orphans, StoreError> {
-        const NO_RUNNER: &str = "NOT EXISTS (SELECT 1 FROM session_runners r WHERE r.session_id = ";
-        static MESSAGES: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "UPDATE messages SET status = 'interrupted', completed_at = $1, error = $2 \
-                 WHERE role = 'assistant' AND status = 'streaming' \
-                 AND {NO_RUNNER}messages.session_id) RETURNING {MSG_COLS}"
-            )
-        });
-        static PARTS: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "UPDATE parts SET {INTERRUPT_TOOL} WHERE {OPEN_TOOL} AND {NO_RUNNER}parts.session_id) \
-                 RETURNING id, message_id, session_id, data, created_at"
-            )
-        });
-        static ASKS: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "UPDATE pending_asks SET status = 'expired' WHERE status = 'pending' \
-                 AND {NO_RUNNER}pending_asks.session_id) \
-                 RETURNING session_id, tool_call_id, request_id"
-            )
-        });
-        static SESSIONS: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "UPDATE sessions SET running_at = NULL, updated_at = $1 \
-                 WHERE running_at IS NOT NULL AND {NO_RUNNER}sessions.id) RETURNING {}",
-                *COLS
-            )
-        });
-        let mut c = self.conn().await?;
-        let tx = c.transaction().await.map_err(db)?;
-        exec_in(&tx, "SELECT pg_advisory_xact_lock($1)", &[&RUNNERS_LOCK]).await?;
-        let messages = query_in(&tx, &MESSAGES, &[&now_ms, &error]).await?;
-        let parts = query_in(&tx, &PARTS, &[&now_ms]).await?;
-        let asks = query_in(&tx, &ASKS, &[]).await?;
-        let sessions = query_in(&tx, &SESSIONS, &[&now_iso]).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(Orphans {
-            messages: messages
-                .iter()
-                .map(message_from_row)
-                .collect::<Result<_, _>>()?,
-            parts: parts.iter().map(part_from_row).collect::<Result<_, _>>()?,
-            asks: asks
-                .iter()
-                .map(|r| {
-                    Ok((
-                        str(r, 0)?.to_owned(),
-                        str(r, 1)?.to_owned(),
-                        str(r, 2)?.to_owned(),
-                    ))
-                })
-                .collect::<Result<_, StoreError>>()?,
-            sessions: sessions.iter().map(from_row).collect::<Result<_, _>>()?,
-        })
+        Ok(row.map(|r| int(&r, 0)).transpose()?.unwrap_or(0))
     }
 
     /// Keep an event body too large for `NOTIFY`; its id.
@@ -288,59 +166,5 @@ impl Postgres {
         )
         .await?;
         Ok(())
-    }
-
-    /// The session of a pending ask, by request id (or, without one, by tool call).
-    pub async fn pending_ask_session(
-        &self,
-        request_id: Option<&str>,
-        tool_call_id: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let row = self
-            .query_opt(
-                "SELECT session_id FROM pending_asks WHERE status = 'pending' AND \
-                 (CASE WHEN $1::text IS NULL THEN tool_call_id = $2 ELSE request_id = $1 END) \
-                 LIMIT 1",
-                &[&request_id, &tool_call_id],
-            )
-            .await?;
-        row.map(|r| Ok(str(&r, 0)?.to_owned())).transpose()
-    }
-
-    /// The request ids of a session's pending asks, oldest first.
-    pub async fn pending_ask_ids(&self, session_id: &str) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT request_id FROM pending_asks WHERE session_id = $1 AND status = 'pending' \
-                 ORDER BY created_at, seq",
-                &[&session_id],
-            )
-            .await?;
-        rows.iter().map(|r| Ok(str(r, 0)?.to_owned())).collect()
-    }
-
-    /// Sessions with queued messages and no runner (their runner died between two turns).
-    pub async fn unrun_queues(&self) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT DISTINCT q.session_id FROM queued_messages q WHERE NOT EXISTS \
-                 (SELECT 1 FROM session_runners r WHERE r.session_id = q.session_id)",
-                &[],
-            )
-            .await?;
-        rows.iter().map(|r| Ok(str(r, 0)?.to_owned())).collect()
-    }
-
-    /// The tool calls a session's running turn has open (for an interrupt answered by an
-    /// instance that does not run it).
-    pub async fn open_tool_calls(&self, session_id: &str) -> Result<Vec<String>, StoreError> {
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "SELECT call_id FROM parts WHERE session_id = $1 AND {OPEN_TOOL} \
-                 AND call_id IS NOT NULL ORDER BY created_at, id"
-            )
-        });
-        let rows = self.query(&SQL, &[&session_id]).await?;
-        rows.iter().map(|r| Ok(str(r, 0)?.to_owned())).collect()
     }
 }

@@ -48,6 +48,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "cluster",
         sql: include_str!("../../../migrations/postgres/0900_cluster.sql"),
     },
+    Migration {
+        version: 901,
+        name: "instance liveness lock",
+        sql: include_str!("../../../migrations/postgres/0901_instance_lock.sql"),
+    },
 ];
 
 fn failed(version: i64, name: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {

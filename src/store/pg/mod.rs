@@ -18,6 +18,7 @@ mod messages;
 mod migrate;
 mod oauth;
 mod pins;
+pub mod runners;
 mod session_ops;
 mod sessions;
 mod sessions_list;
