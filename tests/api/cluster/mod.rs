@@ -62,7 +62,7 @@ async fn a_turn_on_one_instance_reaches_a_client_of_another_in_order_and_complet
 }
 
 /// Wait until the reply streams on `ws` (its text part holds the first chunk, "a").
-async fn streaming(ws: &mut WsClient) {
+pub(crate) async fn streaming(ws: &mut WsClient) {
     loop {
         let v = ws.recv_json().await;
         if v["type"] == "part.created" && v["part"]["text"] == "a" {
@@ -144,3 +144,5 @@ async fn an_interrupt_sent_to_one_instance_stops_the_turn_running_on_another() {
         assert_eq!(reply["message"]["status"], "interrupted", "{reply}");
     }
 }
+
+mod processes;
