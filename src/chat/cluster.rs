@@ -17,8 +17,9 @@
 //!   instance within 10 s; [`RECOVERY_BOUND`] is what the documentation promises. An instance
 //!   told it was declared dead, or that cannot reach the database for as long, stops its own
 //!   turns, so two runners for one session never overlap for long.
-//! - **Control**: an interrupt for a turn that runs elsewhere travels on the relay to the
-//!   instance that runs it.
+//! - **Control**: an interrupt, or an answer to a permission ask, for a turn that runs
+//!   elsewhere travels on the relay to the instance that runs it (`permissions::answer`); a
+//!   resuming client's `ask.pending_sync` lists every instance's asks (the database's).
 //!
 //! Session operations (edit, revert, fork, compaction) hold the session on their own instance
 //! only (`claim.rs`); a turn they start takes the lease when it can ([`hold`]).
@@ -294,6 +295,13 @@ async fn obey(chat: Chat, mut controls: tokio::sync::broadcast::Receiver<Value>)
             Ok(m) => {
                 if let Some(sid) = m.get("interrupt").and_then(Value::as_str) {
                     chat.interrupt(sid);
+                } else if let Some(a) = m.get("answer") {
+                    // An answer to an ask of a turn here, received by another instance.
+                    let request_id = a.get("requestId").and_then(Value::as_str);
+                    let call = a.get("toolCallId").and_then(Value::as_str);
+                    let response = a.get("response").unwrap_or(&Value::Null);
+                    chat.permissions()
+                        .answer_here(request_id, call.unwrap_or_default(), response);
                 }
             }
             Err(RecvError::Lagged(n)) => {

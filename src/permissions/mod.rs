@@ -239,23 +239,68 @@ impl Permissions {
         Decision::Approved
     }
 
-    /// An `ask.response`: route it to the waiting tool. `false` when no open ask matches (the
-    /// caller stays silent, as upstream).
+    /// An `ask.response`: route it to the waiting tool, here or (PostgreSQL) on the instance
+    /// whose turn asked. `false` when no open ask matches (the caller stays silent, as
+    /// upstream).
     pub fn answer(&self, request_id: Option<&str>, tool_call_id: &str, response: &Value) -> bool {
+        if self.answer_here(request_id, tool_call_id, response) {
+            return true;
+        }
+        match self.inner.hub.relay() {
+            Some(relay) if Answer::parse(response).is_some() => {
+                relay.control(json!({"answer": {
+                    "requestId": request_id,
+                    "toolCallId": tool_call_id,
+                    "response": response,
+                }}));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// An answer for an ask of this instance's turns; `false` when none matches.
+    pub fn answer_here(
+        &self,
+        request_id: Option<&str>,
+        tool_call_id: &str,
+        response: &Value,
+    ) -> bool {
         let Some(answer) = Answer::parse(response) else {
             return false;
         };
         self.inner.pending.resolve(request_id, tool_call_id, answer)
     }
 
-    /// The session of the open ask with this request id (or, without one, this tool call).
-    pub fn session_of(&self, request_id: Option<&str>, tool_call_id: &str) -> Option<String> {
-        self.inner.pending.session_of(request_id, tool_call_id)
+    /// The session of the open ask with this request id (or, without one, this tool call):
+    /// an ask of this instance, or (PostgreSQL) of any instance, as the database has it.
+    pub async fn session_of(&self, request_id: Option<&str>, tool_call_id: &str) -> Option<String> {
+        if let Some(s) = self.inner.pending.session_of(request_id, tool_call_id) {
+            return Some(s);
+        }
+        let pg = self.inner.store.postgres()?;
+        match pg.pending_ask_session(request_id, tool_call_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look up a pending ask");
+                None
+            }
+        }
     }
 
-    /// The open asks of a session, for `ask.pending_sync`.
-    pub fn pending_for(&self, session_id: &str) -> Vec<Value> {
-        self.inner.pending.of_session(session_id)
+    /// The open asks of a session, for `ask.pending_sync` (with PostgreSQL, of every
+    /// instance: the database's list).
+    pub async fn pending_for(&self, session_id: &str) -> Vec<Value> {
+        if self.inner.store.postgres().is_none() {
+            return self.inner.pending.of_session(session_id);
+        }
+        match self.inner.store.pending_asks(session_id).await {
+            Ok(asks) => asks,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list pending asks");
+                Vec::new()
+            }
+        }
     }
 
     /// The request ids of a session's open asks (the interrupt reports them as rejected).

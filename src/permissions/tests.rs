@@ -119,11 +119,11 @@ async fn an_answer_reaches_the_tool_and_a_session_grant_covers_the_next_call() {
     assert_eq!(req["toolCallId"], "call_1");
     assert_eq!(req["ask"]["type"], "permission");
     let rid = req["requestId"].as_str().unwrap().to_owned();
-    assert_eq!(f.p.pending_for(&f.sid).len(), 1);
+    assert_eq!(f.p.pending_for(&f.sid).await.len(), 1);
     let grant = json!({"type":"permission","grant":"session"});
     assert!(f.p.answer(Some(&rid), "call_1", &grant));
     assert_eq!(handle.await.unwrap(), Decision::Approved);
-    assert!(f.p.pending_for(&f.sid).is_empty());
+    assert!(f.p.pending_for(&f.sid).await.is_empty());
     assert!(!f.p.answer(Some(&rid), "call_1", &grant), "answered once");
     let (sp, cx, cancel) = (
         spec(Risk::Medium, "/x", ALL),

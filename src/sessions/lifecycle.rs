@@ -101,7 +101,7 @@ impl Sessions {
         self.hub().join_session(conn, &session.id);
         let transcript = Transcript::from_page(page, TRANSCRIPT_PAGE);
         let queued = self.store().queued(&session.id).await?;
-        let asks = self.chat().permissions().pending_for(&session.id);
+        let asks = self.chat().permissions().pending_for(&session.id).await;
         let resumed = Resumed {
             messages: transcript.messages.clone(),
             transcript,

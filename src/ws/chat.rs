@@ -87,9 +87,14 @@ pub async fn interrupt(ctx: &mut ConnCtx, session_id: &str) {
 
 /// `ask.response`: hand the answer to the waiting tool. Only a connection that resumed the
 /// ask's session may answer; anything unmatched is ignored silently, as upstream.
-pub fn ask_response(ctx: &ConnCtx, tool_call_id: &str, request_id: Option<&str>, response: &Value) {
+pub async fn ask_response(
+    ctx: &ConnCtx,
+    tool_call_id: &str,
+    request_id: Option<&str>,
+    response: &Value,
+) {
     let permissions = ctx.app.chat.permissions();
-    let Some(session) = permissions.session_of(request_id, tool_call_id) else {
+    let Some(session) = permissions.session_of(request_id, tool_call_id).await else {
         return;
     };
     if !ctx.app.hub.is_participant(ctx.id, &session) {

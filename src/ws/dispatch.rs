@@ -109,7 +109,7 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
             tool_call_id,
             request_id,
             response,
-        } => chat::ask_response(ctx, tool_call_id, request_id.as_deref(), response),
+        } => chat::ask_response(ctx, tool_call_id, request_id.as_deref(), response).await,
         M::PermissionList {
             workspace_id,
             include_revoked,

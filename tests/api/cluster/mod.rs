@@ -146,3 +146,38 @@ async fn an_interrupt_sent_to_one_instance_stops_the_turn_running_on_another() {
 }
 
 mod processes;
+
+#[tokio::test]
+async fn an_ask_of_a_turn_on_one_instance_is_listed_and_answered_through_another() {
+    if on_sqlite() {
+        return;
+    }
+    let fake = FakeLlm::start().await;
+    let (dir, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let target = outside.path().join("out.txt");
+    let args = json!({"path": target, "content": "written\n"});
+    fake.push(Script::tools(&[], &[("call_w", "write-file", args)]));
+    fake.push(Script::reply(&["Done."]));
+    let (a, b) = two_instances(&fake).await;
+    let (mut on_b, sid, _) = crate::agent::session_in(&b, dir.path()).await;
+    send_chat(&mut on_b, &sid, "write it").await;
+    let ask = recv_until(&mut on_b, "ask.request").await.pop().unwrap();
+
+    // A client that comes to the other instance is told of the ask, and answers it there.
+    let mut on_a = a.ws(None).await.expect("ws");
+    on_a.register().await;
+    on_a.send_json(&json!({"type": "session.resume", "sessionId": sid}))
+        .await;
+    let sync = recv_until(&mut on_a, "ask.pending_sync")
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(sync["requests"][0]["requestId"], ask["requestId"], "{sync}");
+    on_a.send_json(&json!({"type": "ask.response", "toolCallId": "call_w",
+        "requestId": ask["requestId"], "response": {"type": "permission", "grant": "once"}}))
+        .await;
+    let events = recv_turn(&mut on_b).await;
+    let end = events.iter().rev().find(|e| e["type"] == "message.updated");
+    assert_eq!(end.unwrap()["message"]["status"], "completed", "{events:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "written\n");
+}
