@@ -21,8 +21,8 @@
 //!   elsewhere travels on the relay to the instance that runs it (`permissions::answer`); a
 //!   resuming client's `ask.pending_sync` lists every instance's asks (the database's).
 //!
-//! Session operations (edit, revert, fork, compaction) hold the session on their own instance
-//! only (`claim.rs`); a turn they start takes the lease when it can ([`hold`]).
+//! Session operations (edit, revert, compaction) take the lease too
+//! ([`Chat::claim_anywhere`]); a worker makes sure it holds it ([`hold`]).
 
 use std::time::Duration;
 
@@ -67,6 +67,25 @@ pub async fn start(chat: &Chat, pg: Postgres, relay: Relay) -> Result<(), StoreE
     chat.spawn(beat(chat.clone()));
     chat.spawn(obey(chat.clone(), controls));
     Ok(())
+}
+
+impl Chat {
+    /// [`Chat::claim`], cluster-wide: with PostgreSQL the session's lease is taken first, so no
+    /// other instance runs a turn or an operation on the session meanwhile (`None`: one does).
+    /// The claim's end gives the lease back (`worker::stop`, or its worker's end).
+    pub async fn claim_anywhere(&self, sid: &str) -> Option<super::claim::Claim> {
+        let Some(cl) = self.cluster() else {
+            return self.claim(sid);
+        };
+        if self.runs().is_running(sid) || !matches!(cl.pg.acquire_runner(sid).await, Ok(true)) {
+            return None;
+        }
+        let claim = self.claim(sid);
+        if claim.is_none() {
+            release(self, sid).await;
+        }
+        claim
+    }
 }
 
 /// Where a submitted message goes.

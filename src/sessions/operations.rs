@@ -89,7 +89,8 @@ impl Sessions {
         let session = self.visible(scope, sid).await?;
         let claim = self
             .chat()
-            .claim(sid)
+            .claim_anywhere(sid)
+            .await
             .ok_or_else(|| refused("revert_error", busy(&session)))?;
         let reverted = match self.store().revert_session(sid, message_id, false).await {
             Ok(r) => r,
@@ -225,7 +226,7 @@ impl Sessions {
         if content.trim().is_empty() {
             return Err(refused("invalid_content", "Content cannot be empty"));
         }
-        let Some(claim) = self.chat().claim(sid) else {
+        let Some(claim) = self.chat().claim_anywhere(sid).await else {
             let m = "Cannot edit while the session is streaming.";
             return Err(refused("session_busy", m));
         };
@@ -293,7 +294,8 @@ impl Sessions {
             .map_err(|r| refused("compaction_error", r.to_string()))?;
         let claim = self
             .chat()
-            .claim(sid)
+            .claim_anywhere(sid)
+            .await
             .ok_or_else(|| refused("compaction_error", busy(&session)))?;
         claim.compact(origin, model);
         Ok(())

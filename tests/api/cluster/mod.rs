@@ -181,3 +181,29 @@ async fn an_ask_of_a_turn_on_one_instance_is_listed_and_answered_through_another
     assert_eq!(end.unwrap()["message"]["status"], "completed", "{events:?}");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "written\n");
 }
+
+#[tokio::test]
+async fn an_edit_sent_to_one_instance_while_another_runs_the_session_is_refused_as_busy() {
+    if on_sqlite() {
+        return;
+    }
+    let fake = FakeLlm::start().await;
+    let gate = Gate::new();
+    fake.push(Script::held(&["a", "b"], 1, &gate));
+    let (a, b) = two_instances(&fake).await;
+    let (mut on_b, sid) = client_with_session(&b).await;
+    let mut on_a = watching(&a, &sid).await;
+    send_chat(&mut on_b, &sid, "first").await;
+    let before = recv_until(&mut on_a, "part.created").await;
+    let user = before
+        .iter()
+        .find(|e| e["type"] == "message.created" && e["message"]["role"] == "user")
+        .expect("the user message, relayed");
+    on_a.send_json(&json!({"type": "session.edit_message", "sessionId": sid,
+        "messageId": user["message"]["id"], "content": "x"}))
+        .await;
+    let e = recv_until(&mut on_a, "error").await.pop().unwrap();
+    assert_eq!(e["code"], "session_busy", "{e}");
+    gate.open();
+    recv_turn(&mut on_b).await;
+}
