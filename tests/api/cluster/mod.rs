@@ -207,3 +207,26 @@ async fn an_edit_sent_to_one_instance_while_another_runs_the_session_is_refused_
     gate.open();
     recv_turn(&mut on_b).await;
 }
+
+#[tokio::test]
+async fn a_folder_workspace_whose_path_is_missing_here_lists_no_silent_empty_tree() {
+    let app = crate::helpers::spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("project");
+    std::fs::create_dir(&path).unwrap();
+    let res = app
+        .post_json("/api/workspaces", &json!({"name": "p", "path": path}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let wid = res.json::<serde_json::Value>().await.unwrap()["workspace"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // As on an instance whose disk does not have the folder another instance made.
+    std::fs::remove_dir(&path).unwrap();
+    let res = app.get(&format!("/api/workspaces/{wid}/files")).await;
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("Path not found"), "{body}");
+}
