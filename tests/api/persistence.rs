@@ -21,32 +21,7 @@ async fn a_restart_on_the_same_data_dir_finds_workspaces_sessions_and_messages()
     let dir = app.stop().await;
 
     // While the server is down, write a turn the way the chat turn does (the lock is free now).
-    let store = Store::open(&settings.database_path).await.unwrap();
-    let user = store
-        .create_message(&Message::user(&sid, 1_000))
-        .await
-        .unwrap();
-    store
-        .create_part(&Part::new(
-            &user,
-            1_001,
-            obj(json!({"type": "text", "text": "Hello"})),
-        ))
-        .await
-        .unwrap();
-    let reply = store
-        .create_message(&Message::assistant(&sid, 1_002, "gpt-4o", "openai"))
-        .await
-        .unwrap();
-    store
-        .create_part(&Part::new(
-            &reply,
-            1_003,
-            obj(json!({"type": "text", "text": "Hi!"})),
-        ))
-        .await
-        .unwrap();
-    store.close().await;
+    let (user, reply) = write_a_turn_while_the_server_is_down(&settings.database_path, &sid).await;
 
     let app = spawn_on(dir, settings).await;
     let (_, list) = app.call(Method::GET, "/api/workspaces", None).await;
@@ -97,6 +72,40 @@ async fn a_restart_on_the_same_data_dir_finds_workspaces_sessions_and_messages()
         resumed["messages"][1]["parts"][0]["messageId"],
         reply.id.as_str()
     );
+}
+
+/// A user message and a reply still `streaming`, written straight to the store as the chat turn\ndoes; returns both.
+async fn write_a_turn_while_the_server_is_down(
+    database: &std::path::Path,
+    sid: &str,
+) -> (Message, Message) {
+    let store = Store::open(database).await.unwrap();
+    let user = store
+        .create_message(&Message::user(sid, 1_000))
+        .await
+        .unwrap();
+    store
+        .create_part(&Part::new(
+            &user,
+            1_001,
+            obj(json!({"type": "text", "text": "Hello"})),
+        ))
+        .await
+        .unwrap();
+    let reply = store
+        .create_message(&Message::assistant(sid, 1_002, "gpt-4o", "openai"))
+        .await
+        .unwrap();
+    store
+        .create_part(&Part::new(
+            &reply,
+            1_003,
+            obj(json!({"type": "text", "text": "Hi!"})),
+        ))
+        .await
+        .unwrap();
+    store.close().await;
+    (user, reply)
 }
 
 #[tokio::test]
