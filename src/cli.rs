@@ -9,7 +9,7 @@ use crate::config::CliOverrides;
 /// jean2 — the Jean2 agent server: workspaces, sessions and LLM chat over REST and WebSocket.
 ///
 /// Configuration is read from $JEAN2_DATA_DIR/.env (default ~/.jean2/.env), then the process
-/// environment, then these flags. See README.md for every variable.
+/// environment, then these flags. See docs/configuration.md for every variable.
 #[derive(Debug, Parser)]
 #[command(name = "jean2", version, disable_help_subcommand = true)]
 pub struct Cli {

@@ -29,6 +29,7 @@ const ORDER: &[&str] = &[
     "config",
     "proc",
     "time",
+    "console",
 ];
 
 /// Files that are not modules of the library (the binary sits above everything).

@@ -31,6 +31,7 @@
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`proc`]: the environment of child processes (no secrets).
 //! - [`time`]: wire timestamps and the injectable clock.
+//! - [`console`]: what the commands print (`say!`: a closed pipe ends a command quietly).
 
 pub mod cli;
 
@@ -73,6 +74,8 @@ pub mod config;
 pub mod proc;
 
 pub mod time;
+
+pub mod console;
 
 /// This build's version (`jean2 version`, `/api/info`, the pidfile).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Command::Apps(c) => jean2::admin::apps(c),
         Command::Keys(c) => jean2::admin::keys(c),
         Command::Version => {
-            println!("jean2 {}", jean2::VERSION);
+            jean2::console::say!("jean2 {}", jean2::VERSION);
             Ok(ExitCode::SUCCESS)
         }
     };

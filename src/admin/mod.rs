@@ -102,15 +102,17 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
         match cmd {
             UsersCommand::Add { email, .. } => {
                 let u = add_user(&store, &email, password.as_deref().unwrap_or_default()).await?;
-                println!("added user {} <{}>", u.id, u.email);
+                crate::console::say!("added user {} <{}>", u.id, u.email);
             }
             UsersCommand::List => {
                 for u in store.list_users().await? {
                     let state = if u.disabled { "disabled" } else { "active" };
                     let host = if u.host_access { "  host" } else { "" };
-                    println!(
+                    crate::console::say!(
                         "{}  {:<32}  {state:<8}  {}{host}",
-                        u.id, u.email, u.created_at
+                        u.id,
+                        u.email,
+                        u.created_at
                     );
                 }
             }
@@ -119,28 +121,30 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                     .set_user_disabled(&email, true)
                     .await
                     .map_err(|e| not_found(e, "user", &email))?;
-                println!("disabled {} <{}>", u.id, u.email);
+                crate::console::say!("disabled {} <{}>", u.id, u.email);
             }
             UsersCommand::Enable { email } => {
                 let u = store
                     .set_user_disabled(&email, false)
                     .await
                     .map_err(|e| not_found(e, "user", &email))?;
-                println!("enabled {} <{}>", u.id, u.email);
+                crate::console::say!("enabled {} <{}>", u.id, u.email);
             }
             UsersCommand::AllowHost { email } => {
                 let u = set_host(&store, &email, true).await?;
-                println!(
+                crate::console::say!(
                     "{} <{}> may now run shell commands and reach paths outside their \
                      workspace on this machine (from their next turn)",
-                    u.id, u.email
+                    u.id,
+                    u.email
                 );
             }
             UsersCommand::DenyHost { email } => {
                 let u = set_host(&store, &email, false).await?;
-                println!(
+                crate::console::say!(
                     "{} <{}> is confined to their workspace again",
-                    u.id, u.email
+                    u.id,
+                    u.email
                 );
             }
             UsersCommand::SetPassword { email, .. } => {
@@ -151,7 +155,9 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                     .set_password(&email, &hash)
                     .await
                     .map_err(|e| not_found(e, "user", &email))?;
-                println!("password changed for {email}; their browser sessions are ended");
+                crate::console::say!(
+                    "password changed for {email}; their browser sessions are ended"
+                );
             }
         }
         Ok(())
@@ -262,14 +268,14 @@ pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
                 };
                 let created = create_app(&store, &spec).await?;
                 if json {
-                    println!("{}", serde_json::to_string(&created)?);
+                    crate::console::say!("{}", serde_json::to_string(&created)?);
                 } else {
-                    println!("client_id:     {}", created.client_id);
+                    crate::console::say!("client_id:     {}", created.client_id);
                     if let Some(s) = &created.client_secret {
-                        println!("client_secret: {s}");
+                        crate::console::say!("client_secret: {s}");
                     }
-                    println!("api_key:       {}", created.api_key);
-                    println!("Store these now: the secrets are shown only once.");
+                    crate::console::say!("api_key:       {}", created.api_key);
+                    crate::console::say!("Store these now: the secrets are shown only once.");
                 }
             }
             AppsCommand::List => {
@@ -280,7 +286,7 @@ pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
                         "public"
                     };
                     let state = if a.revoked { "revoked" } else { "active" };
-                    println!(
+                    crate::console::say!(
                         "{}  {:<24}  {kind:<12}  {state:<7}  scopes: {}  redirect: {}",
                         a.id,
                         a.name,
@@ -294,7 +300,7 @@ pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
                     .revoke_app(&id, crate::time::now_ms())
                     .await
                     .map_err(|e| not_found(e, "application", &id))?;
-                println!("revoked {id}: its keys and tokens stop working");
+                crate::console::say!("revoked {id}: its keys and tokens stop working");
             }
             AppsCommand::RotateSecret { id } => {
                 let secret = secrets::random_token();
@@ -302,8 +308,8 @@ pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
                     .set_app_secret(&id, &secrets::hash(&secret))
                     .await
                     .map_err(|e| not_found(e, "confidential application", &id))?;
-                println!("client_secret: {secret}");
-                println!(
+                crate::console::say!("client_secret: {secret}");
+                crate::console::say!(
                     "The old secret no longer works. Store this one now: it is shown only once."
                 );
             }
@@ -314,10 +320,10 @@ pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
                     .ok_or_else(|| anyhow!("no application {id:?}"))?;
                 let days = store.usage(&id).await?;
                 if days.is_empty() {
-                    println!("no requests recorded for {id}");
+                    crate::console::say!("no requests recorded for {id}");
                 }
                 for (day, n) in days {
-                    println!("{day}  {n}");
+                    crate::console::say!("{day}  {n}");
                 }
             }
         }
@@ -357,9 +363,9 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         match cmd {
             KeysCommand::Create { app, expires_in } => {
                 let (id, key) = create_key(&store, &app, expires_in).await?;
-                println!("key_id:  {id}");
-                println!("api_key: {key}");
-                println!("Store it now: it is shown only once.");
+                crate::console::say!("key_id:  {id}");
+                crate::console::say!("api_key: {key}");
+                crate::console::say!("Store it now: it is shown only once.");
             }
             KeysCommand::List { app } => {
                 for k in store.list_api_keys(&app).await? {
@@ -372,7 +378,12 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                             None => "active".to_owned(),
                         }
                     };
-                    println!("{}  {}…  {state}  created {}", k.id, k.prefix, k.created_at);
+                    crate::console::say!(
+                        "{}  {}…  {state}  created {}",
+                        k.id,
+                        k.prefix,
+                        k.created_at
+                    );
                 }
             }
             KeysCommand::Revoke { key_id } => {
@@ -380,12 +391,12 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                     .revoke_api_key(&key_id)
                     .await
                     .map_err(|e| not_found(e, "key", &key_id))?;
-                println!("revoked {key_id}");
+                crate::console::say!("revoked {key_id}");
             }
             KeysCommand::RotateSigning => {
                 let key = jwt::generate_key(crate::time::now_ms()).map_err(|e| anyhow!(e))?;
                 store.add_signing_key(&key).await?;
-                println!(
+                crate::console::say!(
                     "new signing key {}; the previous key keeps verifying tokens until they expire ({} minutes)",
                     key.kid,
                     jwt::ACCESS_TTL_SECS / 60

@@ -245,7 +245,9 @@ pub struct LoadReport {
 impl Settings {
     /// Refuse a non-loopback bind without a token unless the user opted in.
     fn check_exposure(&self) -> Result<(), ConfigError> {
-        if self.auth_token.is_none() && !self.host_is_loopback() && !self.allow_no_auth {
+        // OAuth alone is authentication too: every request then needs a credential.
+        let auth_on = self.auth_token.is_some() || self.oauth.enabled;
+        if !auth_on && !self.host_is_loopback() && !self.allow_no_auth {
             return Err(ConfigError::Refused(format!(
                 "refusing to listen on {} without authentication: anyone on the network could use this server.\n\
                  Set a token (echo 'JEAN2_AUTH_TOKEN=<long random string>' >> {}) and enter it in the client,\n\

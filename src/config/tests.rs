@@ -97,6 +97,17 @@ fn public_bind_without_token_is_refused_unless_opted_in() {
 }
 
 #[test]
+fn a_public_bind_with_oauth_alone_is_authenticated_and_allowed() {
+    let oauth_only = [
+        ("JEAN2_HOST", "0.0.0.0"),
+        ("JEAN2_OAUTH_ENABLED", "true"),
+        ("JEAN2_PUBLIC_URL", "https://jean2.example.com"),
+    ];
+    let loaded = load(&oauth_only, &[], CliOverrides::default());
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+}
+
+#[test]
 fn unknown_jean2_variables_in_file_are_warned_about() {
     let (_, report) = Settings::from_sources(
         "/d".into(),

@@ -48,46 +48,49 @@ fn record_of<'a>(running: &'a Running, paths: &Paths) -> anyhow::Result<&'a Reco
 pub fn status() -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let State::Running(running) = current(&paths)? else {
-        println!("jean2 is not running");
+        crate::console::say!("jean2 is not running");
         return Ok(ExitCode::from(EXIT_NOT_RUNNING));
     };
     let r = record_of(&running, &paths)?;
     match (&r.url, r.port) {
         (Some(url), Some(port)) => {
-            println!("jean2 is running");
-            println!("  PID:      {}", r.pid);
-            println!("  URL:      {url}");
-            println!("  host:     {}", r.host);
-            println!("  port:     {port}");
+            crate::console::say!("jean2 is running");
+            crate::console::say!("  PID:      {}", r.pid);
+            crate::console::say!("  URL:      {url}");
+            crate::console::say!("  host:     {}", r.host);
+            crate::console::say!("  port:     {port}");
             // One public request tells whether it answers, and whether it wants a token.
             match Probe::new().ok().and_then(|p| p.info(url)) {
                 Some(info) => {
                     let auth = info["features"]["authentication"].as_bool();
-                    println!("  answers:  yes (auth {})", auth.map_or("unknown", on_off));
+                    crate::console::say!(
+                        "  answers:  yes (auth {})",
+                        auth.map_or("unknown", on_off)
+                    );
                 }
-                None => println!("  answers:  no (see `jean2 logs`)"),
+                None => crate::console::say!("  answers:  no (see `jean2 logs`)"),
             }
         }
         _ => {
-            println!("jean2 is starting");
-            println!("  PID:      {}", r.pid);
-            println!("  host:     {}", r.host);
+            crate::console::say!("jean2 is starting");
+            crate::console::say!("  PID:      {}", r.pid);
+            crate::console::say!("  host:     {}", r.host);
         }
     }
-    println!("  uptime:   {}", uptime(&r.started_at));
+    crate::console::say!("  uptime:   {}", uptime(&r.started_at));
     let mine = crate::VERSION;
     if r.version == mine {
-        println!("  version:  {}", r.version);
+        crate::console::say!("  version:  {}", r.version);
     } else {
-        println!(
+        crate::console::say!(
             "  version:  {} (this jean2 is {mine}; `jean2 restart` runs the new one)",
             r.version
         );
     }
     if paths.log_file.exists() {
-        println!("  log:      {}", paths.log_file.display());
+        crate::console::say!("  log:      {}", paths.log_file.display());
     } else {
-        println!("  log:      none (a foreground `jean2 server` logs to its terminal)");
+        crate::console::say!("  log:      none (a foreground `jean2 server` logs to its terminal)");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -172,7 +175,7 @@ pub fn stop() -> anyhow::Result<ExitCode> {
 fn stop_at(paths: &Paths, say_not_running: bool) -> anyhow::Result<bool> {
     let State::Running(running) = current(paths)? else {
         if say_not_running {
-            println!("jean2 is not running");
+            crate::console::say!("jean2 is not running");
         }
         return Ok(false);
     };
@@ -188,7 +191,7 @@ fn stop_at(paths: &Paths, say_not_running: bool) -> anyhow::Result<bool> {
     }
     // A killed server leaves its pidfile behind; clear it quietly.
     let _ = pidfile::inspect(&paths.pid_file);
-    println!("jean2 stopped (pid {pid}; {how})");
+    crate::console::say!("jean2 stopped (pid {pid}; {how})");
     Ok(true)
 }
 
@@ -199,7 +202,7 @@ pub fn restart(overrides: &CliOverrides) -> anyhow::Result<ExitCode> {
     Settings::load(overrides)?;
     let paths = Paths::from_env()?;
     if !stop_at(&paths, false)? {
-        println!("jean2 was not running; starting it");
+        crate::console::say!("jean2 was not running; starting it");
     }
     spawn::start(overrides)
 }
@@ -238,12 +241,12 @@ pub fn reload() -> anyhow::Result<ExitCode> {
         .ok();
     kill(Pid::from_raw(record.pid as i32), Signal::SIGHUP)
         .with_context(|| format!("cannot signal jean2 (pid {})", record.pid))?;
-    println!(
+    crate::console::say!(
         "sent SIGHUP to jean2 (pid {}): re-reading .env and the TLS certificate",
         record.pid
     );
     let Some(offset) = log_offset else {
-        println!(
+        crate::console::say!(
             "(it logs to its terminal, not to {}; look there for the outcome)",
             paths.log_file.display()
         );
@@ -257,18 +260,18 @@ pub fn reload() -> anyhow::Result<ExitCode> {
             .iter()
             .any(|l| l.contains("reload failed") || l.contains("ERROR"));
         if failed || lines.iter().any(|l| l.contains("reloaded")) {
-            print!("{}", indent(&lines.join("\n")));
+            crate::console::say!("{}", indent(&lines.join("\n")).trim_end_matches('\n'));
             if failed {
                 return Ok(ExitCode::FAILURE);
             }
             for (i, line) in spawn::auth_lines(&settings).iter().enumerate() {
                 let label = if i == 0 { "auth:  " } else { "       " };
-                println!("{label}{line}");
+                crate::console::say!("{label}{line}");
             }
             return Ok(ExitCode::SUCCESS);
         }
         if Instant::now() >= deadline {
-            println!(
+            crate::console::say!(
                 "the server has not confirmed within {} s; see `jean2 logs`",
                 RELOAD_CONFIRM.as_secs()
             );

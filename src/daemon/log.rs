@@ -22,7 +22,7 @@ pub fn logs(lines: usize, follow: bool) -> anyhow::Result<ExitCode> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            println!(
+            crate::console::say!(
                 "no log yet: {} does not exist (the server writes it once `jean2 start` runs it; \
                  `jean2 server` logs to the terminal instead)",
                 path.display()

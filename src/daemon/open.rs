@@ -40,11 +40,11 @@ pub fn open() -> anyhow::Result<ExitCode> {
     let state = pidfile::inspect(&paths.pid_file)
         .with_context(|| format!("cannot read {}", paths.pid_file.display()))?;
     let State::Running(running) = state else {
-        println!("jean2 is not running; start it with `jean2 start`");
+        crate::console::say!("jean2 is not running; start it with `jean2 start`");
         return Ok(ExitCode::from(EXIT_NOT_RUNNING));
     };
     let Some(url) = running.record.as_ref().and_then(|r| r.url.clone()) else {
-        println!("jean2 is still starting; try again in a moment");
+        crate::console::say!("jean2 is still starting; try again in a moment");
         return Ok(ExitCode::from(EXIT_NOT_RUNNING));
     };
     let serves_client = Probe::new()
@@ -52,7 +52,7 @@ pub fn open() -> anyhow::Result<ExitCode> {
         .and_then(|p| p.info(&url))
         .and_then(|info| info["features"]["client"].as_bool());
     if serves_client == Some(false) {
-        println!(
+        crate::console::say!(
             "jean2 at {url} serves no web client. Put a built Jean2 client in {} (or set JEAN2_CLIENT_DIR to one) and run `jean2 restart`.",
             paths.data_dir.join("client").display()
         );
@@ -69,9 +69,9 @@ pub fn open() -> anyhow::Result<ExitCode> {
             .is_ok()
     });
     if launched {
-        println!("Opening {target}");
+        crate::console::say!("Opening {target}");
     } else {
-        println!("Open {target} in your browser.");
+        crate::console::say!("Open {target} in your browser.");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -152,13 +152,13 @@ fn wait_until_ready(child: &mut Child, pid_file: &Path) -> anyhow::Result<Ready>
 }
 
 fn print_started(settings: &Settings, record: &Record, log_path: &Path) {
-    println!("jean2 started (pid {})", record.pid);
-    println!("  URL:   {}", record.url.as_deref().unwrap_or("?"));
+    crate::console::say!("jean2 started (pid {})", record.pid);
+    crate::console::say!("  URL:   {}", record.url.as_deref().unwrap_or("?"));
     for (i, line) in auth_lines(settings).iter().enumerate() {
         let label = if i == 0 { "  auth:  " } else { "         " };
-        println!("{label}{line}");
+        crate::console::say!("{label}{line}");
     }
-    println!("  log:   {}", log_path.display());
+    crate::console::say!("  log:   {}", log_path.display());
 }
 
 /// What to say about authentication, one line per item.
@@ -171,9 +171,10 @@ pub fn auth_lines(settings: &Settings) -> Vec<String> {
     };
     match &settings.auth_token {
         Some(token) => vec![format!("on (token {}){oauth}", token.masked())],
-        None if settings.oauth.enabled => {
-            vec![format!("on: OAuth 2.1 only (no shared token){oauth}")]
-        }
+        None if settings.oauth.enabled => vec![
+            "on: OAuth 2.1 only (users and apps, see `jean2 users` / `jean2 apps`; no shared token)"
+                .to_owned(),
+        ],
         None => {
             let mut lines = Vec::new();
             if settings.host_is_loopback() {

@@ -26,14 +26,14 @@ pub fn auth() -> anyhow::Result<ExitCode> {
         .is_some_and(|m| m.contains_key("JEAN2_AUTH_TOKEN"));
     match &settings.auth_token {
         Some(token) => {
-            println!("auth: on");
-            println!("  token:   {}", token.masked());
+            crate::console::say!("auth: on");
+            crate::console::say!("  token:   {}", token.masked());
             for w in report
                 .warnings
                 .iter()
                 .filter(|w| w.contains("JEAN2_AUTH_TOKEN"))
             {
-                println!("  warning: {w}");
+                crate::console::say!("  warning: {w}");
             }
             if in_env {
                 let shadowed = if in_file {
@@ -41,26 +41,28 @@ pub fn auth() -> anyhow::Result<ExitCode> {
                 } else {
                     ""
                 };
-                println!("  from:    the environment variable JEAN2_AUTH_TOKEN{shadowed}");
+                crate::console::say!(
+                    "  from:    the environment variable JEAN2_AUTH_TOKEN{shadowed}"
+                );
             } else {
-                println!("  from:    {}", env_file.display());
+                crate::console::say!("  from:    {}", env_file.display());
             }
         }
         None => {
-            println!("auth: off");
+            crate::console::say!("auth: off");
             if in_env {
-                println!(
+                crate::console::say!(
                     "  JEAN2_AUTH_TOKEN is set but empty in the environment (this overrides .env)"
                 );
             }
-            println!(
+            crate::console::say!(
                 "  to require a token: add JEAN2_AUTH_TOKEN=<long random string> to {} and run `jean2 restart`",
                 env_file.display()
             );
         }
     }
     if settings.oauth.enabled {
-        println!(
+        crate::console::say!(
             "  OAuth 2.1: on (JEAN2_OAUTH_ENABLED) — users and apps authenticate with access tokens and API keys"
         );
     }
@@ -74,11 +76,11 @@ pub fn auth() -> anyhow::Result<ExitCode> {
 /// Compare with what the running server actually does (it may predate an edit of `.env`).
 fn report_running_server(paths: &Paths, configured_on: bool) {
     let Ok(State::Running(running)) = pidfile::inspect(&paths.pid_file) else {
-        println!("  server:  not running");
+        crate::console::say!("  server:  not running");
         return;
     };
     let Some(url) = running.record.as_ref().and_then(|r| r.url.clone()) else {
-        println!("  server:  starting");
+        crate::console::say!("  server:  starting");
         return;
     };
     let live = Probe::new()
@@ -87,12 +89,12 @@ fn report_running_server(paths: &Paths, configured_on: bool) {
         .and_then(|info| info["features"]["authentication"].as_bool());
     match live {
         Some(on) if on == configured_on => {
-            println!("  server:  running at {url} with auth {}", on_off(on))
+            crate::console::say!("  server:  running at {url} with auth {}", on_off(on))
         }
-        Some(on) => println!(
+        Some(on) => crate::console::say!(
             "  server:  running at {url} with auth {} — run `jean2 reload` (or `jean2 restart`) to apply the configuration above",
             on_off(on)
         ),
-        None => println!("  server:  running at {url} (not answering)"),
+        None => crate::console::say!("  server:  running at {url} (not answering)"),
     }
 }

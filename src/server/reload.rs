@@ -52,14 +52,14 @@ fn apply(
     }
     let certificate = match (current_tls, &new.tls) {
         (Some(_), Some(files)) => Some(tls::load(files).map_err(|e| e.to_string())?),
-        (None, Some(_)) | (Some(_), None) => {
-            tracing::warn!("reload: turning TLS on or off needs a restart (jean2 restart)");
-            None
-        }
-        (None, None) => None,
+        _ => None,
     };
-    if new.host != state.settings.host || new.port != state.settings.port {
-        tracing::warn!("reload: a new host or port needs a restart (jean2 restart)");
+    let restart = needing_restart(&state.settings, new, current_tls.is_some());
+    if !restart.is_empty() {
+        tracing::warn!(
+            "reload: not applied until a restart (jean2 restart): {}",
+            restart.join(", ")
+        );
     }
     state
         .auth
@@ -71,4 +71,61 @@ fn apply(
         what.push("certificate");
     }
     Ok(what)
+}
+
+/// The variables that differ in `new` but only take effect at start: what a reload leaves as it
+/// was, said plainly rather than ignored.
+fn needing_restart(old: &Settings, new: &Settings, tls_on: bool) -> Vec<&'static str> {
+    let checks: [(bool, &'static str); 15] = [
+        (old.host == new.host, "JEAN2_HOST"),
+        (old.port == new.port, "JEAN2_PORT"),
+        (tls_on == new.tls.is_some(), "JEAN2_TLS_ENABLED"),
+        (
+            old.allowed_origins == new.allowed_origins,
+            "JEAN2_ALLOWED_ORIGINS",
+        ),
+        (
+            old.allowed_hosts == new.allowed_hosts,
+            "JEAN2_ALLOWED_HOSTS",
+        ),
+        (
+            old.auth_max_failures == new.auth_max_failures,
+            "JEAN2_AUTH_MAX_FAILURES",
+        ),
+        (
+            old.auth_failure_window == new.auth_failure_window,
+            "JEAN2_AUTH_FAILURE_WINDOW_SECS",
+        ),
+        (
+            old.trusted_proxies == new.trusted_proxies,
+            "JEAN2_TRUSTED_PROXIES",
+        ),
+        (
+            old.database_path == new.database_path,
+            "JEAN2_DATABASE_PATH",
+        ),
+        (old.log_filter == new.log_filter, "JEAN2_LOG"),
+        (
+            old.max_connections == new.max_connections,
+            "JEAN2_MAX_CONNECTIONS",
+        ),
+        (
+            old.oauth.enabled == new.oauth.enabled,
+            "JEAN2_OAUTH_ENABLED",
+        ),
+        (
+            old.oauth.public_url == new.oauth.public_url,
+            "JEAN2_PUBLIC_URL",
+        ),
+        (
+            old.terminal_shell == new.terminal_shell,
+            "JEAN2_TERMINAL_SHELL",
+        ),
+        (old.client_dir == new.client_dir, "JEAN2_CLIENT_DIR"),
+    ];
+    checks
+        .into_iter()
+        .filter(|(unchanged, _)| !unchanged)
+        .map(|(_, name)| name)
+        .collect()
 }

@@ -48,10 +48,31 @@ async fn verify_passes_without_token_when_auth_is_off() {
 #[tokio::test]
 async fn protected_routes_follow_the_auth_table() {
     let app = spawn_app_with_token().await;
+    let cases = header_cases().into_iter().chain(query_and_path_cases());
+    for (label, header, path, want) in cases {
+        let mut req = app.client.get(app.url(&path));
+        if let Some(h) = header {
+            req = req.header(AUTHORIZATION, h);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), want, "{label}");
+        if want == 401 {
+            assert_eq!(res.headers()[WWW_AUTHENTICATE], "Bearer", "{label}");
+            assert_eq!(res.headers()["content-type"], "application/json", "{label}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body, expected_401(), "{label}");
+        }
+    }
+}
+
+/// A row of the auth table: label, `Authorization` header, path, expected status.
+type Case = (&'static str, Option<String>, String, u16);
+
+/// Credentials presented in the `Authorization` header.
+fn header_cases() -> Vec<Case> {
     let short = &TOKEN[..TOKEN.len() - 1];
     let long = format!("{TOKEN}x");
-    let enc = urlencode(TOKEN);
-    let cases: Vec<(&str, Option<String>, String, u16)> = vec![
+    vec![
         ("no credential", None, "/api/auth/verify".into(), 401),
         (
             "right header",
@@ -101,6 +122,14 @@ async fn protected_routes_follow_the_auth_table() {
             "/api/auth/verify".into(),
             401,
         ),
+    ]
+}
+
+/// Credentials in the query, precedence between header and query, and unknown `/api` paths.
+fn query_and_path_cases() -> Vec<Case> {
+    let short = &TOKEN[..TOKEN.len() - 1];
+    let enc = urlencode(TOKEN);
+    vec![
         (
             "right query",
             None,
@@ -143,21 +172,7 @@ async fn protected_routes_follow_the_auth_table() {
             "/api/does-not-exist".into(),
             404,
         ),
-    ];
-    for (label, header, path, want) in cases {
-        let mut req = app.client.get(app.url(&path));
-        if let Some(h) = header {
-            req = req.header(AUTHORIZATION, h);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status().as_u16(), want, "{label}");
-        if want == 401 {
-            assert_eq!(res.headers()[WWW_AUTHENTICATE], "Bearer", "{label}");
-            assert_eq!(res.headers()["content-type"], "application/json", "{label}");
-            let body: Value = res.json().await.unwrap();
-            assert_eq!(body, expected_401(), "{label}");
-        }
-    }
+    ]
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use jean2::config::{CliOverrides, Settings, read_env_file};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -95,61 +95,9 @@ async fn an_original_data_dir_shows_the_same_models_preconfigs_and_prompts() {
     let app = start_on(dir).await;
     let d = app.data_dir.path().to_owned();
 
-    let (_, models) = app.call(Method::GET, "/api/models", None).await;
-    let ids: Vec<&str> = models["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        ["deepseek-v4-flash", "gpt-5.4"],
-        "the file is the catalog"
-    );
-    assert_eq!(
-        models["models"][0]["runtimeStatus"]["usable"], true,
-        "key from .env, URL built in"
-    );
-    assert_eq!(models["defaultModel"], "deepseek-v4-flash");
+    models_json_is_the_catalog_with_the_key_from_env(&app).await;
 
-    let (_, list) = app.call(Method::GET, "/api/preconfigs", None).await;
-    let list = list["preconfigs"].as_array().unwrap();
-    let by_id = |id: &str| {
-        list.iter()
-            .find(|p| p["id"] == id)
-            .unwrap_or_else(|| panic!("{id} missing"))
-    };
-    assert_eq!(list[0]["id"], "general");
-    assert_eq!(
-        by_id("general")["description"],
-        "General-purpose agent for researching complex questions and executing multi-step tasks.\n"
-    );
-    let reviewer = by_id("reviewer");
-    assert_eq!(
-        (
-            reviewer["systemPrompt"].as_str(),
-            reviewer["variant"].as_str(),
-            reviewer["settings"]["temperature"].as_f64()
-        ),
-        (
-            Some("You review code: be precise."),
-            Some("high"),
-            Some(0.4)
-        )
-    );
-    assert_eq!(by_id("writer")["systemPrompt"], "Write well.");
-    let (status, aliased) = app
-        .call(
-            Method::GET,
-            "/api/preconfigs/7c9e6679-7425-40de-944b-e07fc1f90ae7",
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, aliased["preconfig"]["id"].as_str()),
-        (200, Some("reviewer"))
-    );
+    let reviewer = preconfigs_and_an_id_alias_read_as_the_original_wrote_them(&app).await;
 
     let (_, prompts) = app.call(Method::GET, "/api/prompts", None).await;
     assert_eq!(
@@ -201,6 +149,68 @@ async fn an_original_data_dir_shows_the_same_models_preconfigs_and_prompts() {
             && rewritten.ends_with("---\n\nYou review code kindly.\n"),
         "{rewritten}"
     );
+}
+
+async fn models_json_is_the_catalog_with_the_key_from_env(app: &TestApp) {
+    let (_, models) = app.call(Method::GET, "/api/models", None).await;
+    let ids: Vec<&str> = models["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["deepseek-v4-flash", "gpt-5.4"],
+        "the file is the catalog"
+    );
+    assert_eq!(
+        models["models"][0]["runtimeStatus"]["usable"], true,
+        "key from .env, URL built in"
+    );
+    assert_eq!(models["defaultModel"], "deepseek-v4-flash");
+}
+
+/// Returns the preconfig `reviewer` as listed.
+async fn preconfigs_and_an_id_alias_read_as_the_original_wrote_them(app: &TestApp) -> Value {
+    let (_, list) = app.call(Method::GET, "/api/preconfigs", None).await;
+    let list = list["preconfigs"].as_array().unwrap();
+    let by_id = |id: &str| {
+        list.iter()
+            .find(|p| p["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    assert_eq!(list[0]["id"], "general");
+    assert_eq!(
+        by_id("general")["description"],
+        "General-purpose agent for researching complex questions and executing multi-step tasks.\n"
+    );
+    let reviewer = by_id("reviewer");
+    assert_eq!(
+        (
+            reviewer["systemPrompt"].as_str(),
+            reviewer["variant"].as_str(),
+            reviewer["settings"]["temperature"].as_f64()
+        ),
+        (
+            Some("You review code: be precise."),
+            Some("high"),
+            Some(0.4)
+        )
+    );
+    assert_eq!(by_id("writer")["systemPrompt"], "Write well.");
+    let (status, aliased) = app
+        .call(
+            Method::GET,
+            "/api/preconfigs/7c9e6679-7425-40de-944b-e07fc1f90ae7",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, aliased["preconfig"]["id"].as_str()),
+        (200, Some("reviewer"))
+    );
+    reviewer.clone()
 }
 
 #[tokio::test]

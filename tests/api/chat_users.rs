@@ -150,6 +150,35 @@ async fn another_user_cannot_resume_chat_in_stop_or_dequeue_a_users_session() {
     let queue_id = queued["message"]["id"].as_str().unwrap().to_owned();
 
     // Bob knows both ids and tries everything while alice's turn runs.
+    bob_is_refused_every_message_as_not_found(&mut bob_ws, &sid, &queue_id).await;
+
+    // Alice's first turn finished untouched, and her queued message still ran.
+    gate.open();
+    first.extend(recv_turn(&mut alice_ws).await);
+    let done = find(&first, "message.updated");
+    assert_eq!(done["message"]["status"], "completed", "not stopped by bob");
+    let mut second = recv_turn(&mut alice_ws).await;
+    second.retain(|e| e["type"] != "session.renamed");
+    assert_eq!(second[0]["type"], "queue.sending", "{:?}", types(&second));
+    assert_eq!(second[0]["queueId"], queue_id.as_str());
+    assert_eq!(second[2]["part"]["text"], "second");
+    assert_eq!(
+        find(&second, "message.updated")["message"]["status"],
+        "completed"
+    );
+    assert_eq!(fake.requests().len(), 2, "bob's messages never ran");
+    assert_eq!(transcript_len(&s, &sid).await, 4, "only alice's two turns");
+    bob_ws
+        .expect_nothing_before_barrier("bob hears nothing of alice's session")
+        .await;
+}
+
+/// Each thing bob tries on alice's session `sid` and queued message `queue_id` is `not_found`.
+async fn bob_is_refused_every_message_as_not_found(
+    bob_ws: &mut WsClient,
+    sid: &str,
+    queue_id: &str,
+) {
     let attempts = [
         (
             "resume",
@@ -189,26 +218,6 @@ async fn another_user_cannot_resume_chat_in_stop_or_dequeue_a_users_session() {
             "{label}: {answer}"
         );
     }
-
-    // Alice's first turn finished untouched, and her queued message still ran.
-    gate.open();
-    first.extend(recv_turn(&mut alice_ws).await);
-    let done = find(&first, "message.updated");
-    assert_eq!(done["message"]["status"], "completed", "not stopped by bob");
-    let mut second = recv_turn(&mut alice_ws).await;
-    second.retain(|e| e["type"] != "session.renamed");
-    assert_eq!(second[0]["type"], "queue.sending", "{:?}", types(&second));
-    assert_eq!(second[0]["queueId"], queue_id.as_str());
-    assert_eq!(second[2]["part"]["text"], "second");
-    assert_eq!(
-        find(&second, "message.updated")["message"]["status"],
-        "completed"
-    );
-    assert_eq!(fake.requests().len(), 2, "bob's messages never ran");
-    assert_eq!(transcript_len(&s, &sid).await, 4, "only alice's two turns");
-    bob_ws
-        .expect_nothing_before_barrier("bob hears nothing of alice's session")
-        .await;
 }
 
 #[tokio::test]

@@ -62,12 +62,33 @@ async fn raw_get(app: &TestApp, target: &str) -> (u16, String) {
 #[tokio::test]
 async fn the_client_is_served_beside_the_api_with_a_history_fallback() {
     let app = spawn_app_with(|s| s.client_dir = Some(build_client(s.data_dir.as_path()))).await;
-    let res = get_with(&app, "/", Some(HTML)).await;
+    navigations_get_the_shell_and_api_clients_get_json(&app).await;
+
+    assets_have_their_types_and_cache_headers_and_no_listing(&app).await;
+
+    let res = get_with(&app, "/api/health", Some(HTML)).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "healthy");
+    let res = get_with(&app, "/api/nope", Some(HTML)).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "Not Found");
+    let res = app
+        .client
+        .post(app.url("/index.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let (_, info) = app.call(reqwest::Method::GET, "/api/info", None).await;
+    assert_eq!(info["features"]["client"], true);
+}
+
+async fn navigations_get_the_shell_and_api_clients_get_json(app: &TestApp) {
+    let res = get_with(app, "/", Some(HTML)).await;
     assert_eq!(res.status(), 200);
     assert!(header(&res, CONTENT_TYPE).starts_with("text/html"));
     assert_eq!(header(&res, CACHE_CONTROL), "no-cache");
     assert_eq!(res.text().await.unwrap(), SHELL);
-    let res = get_with(&app, "/", None).await;
+    let res = get_with(app, "/", None).await;
     assert_eq!(header(&res, CONTENT_TYPE), "application/json");
     assert_eq!(
         res.json::<Value>().await.unwrap()["status"],
@@ -76,7 +97,7 @@ async fn the_client_is_served_beside_the_api_with_a_history_fallback() {
     );
 
     let deep = "/server/5d1c/workspace/session/9f2e";
-    let res = get_with(&app, deep, Some(HTML)).await;
+    let res = get_with(app, deep, Some(HTML)).await;
     assert_eq!(
         (res.status().as_u16(), header(&res, CACHE_CONTROL)),
         (200, "no-cache".into())
@@ -86,10 +107,12 @@ async fn the_client_is_served_beside_the_api_with_a_history_fallback() {
         SHELL,
         "a reload of a deep link gets the shell"
     );
-    let res = get_with(&app, deep, Some("application/json")).await;
+    let res = get_with(app, deep, Some("application/json")).await;
     assert_eq!(res.status(), 404);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "Not Found");
+}
 
+async fn assets_have_their_types_and_cache_headers_and_no_listing(app: &TestApp) {
     for (path, ctype, cache) in [
         (
             "/assets/index-v3SfwVET.js",
@@ -113,7 +136,7 @@ async fn the_client_is_served_beside_the_api_with_a_history_fallback() {
             "no-cache",
         ),
     ] {
-        let res = get_with(&app, path, None).await;
+        let res = get_with(app, path, None).await;
         assert_eq!(res.status(), 200, "{path}");
         assert!(
             header(&res, CONTENT_TYPE).starts_with(ctype),
@@ -122,30 +145,15 @@ async fn the_client_is_served_beside_the_api_with_a_history_fallback() {
         );
         assert_eq!(header(&res, CACHE_CONTROL), cache, "{path}");
     }
-    let res = get_with(&app, "/assets/missing-AbCdEf12.js", Some(HTML)).await;
+    let res = get_with(app, "/assets/missing-AbCdEf12.js", Some(HTML)).await;
     assert_eq!(
         res.status(),
         404,
         "a missing script is not answered with the page"
     );
-    let res = get_with(&app, "/assets/", None).await;
+    let res = get_with(app, "/assets/", None).await;
     assert_eq!(res.status(), 404, "no directory listing");
     assert!(!res.text().await.unwrap().contains("index-v3SfwVET"));
-
-    let res = get_with(&app, "/api/health", Some(HTML)).await;
-    assert_eq!(res.json::<Value>().await.unwrap()["status"], "healthy");
-    let res = get_with(&app, "/api/nope", Some(HTML)).await;
-    assert_eq!(res.status(), 404);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "Not Found");
-    let res = app
-        .client
-        .post(app.url("/index.html"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    let (_, info) = app.call(reqwest::Method::GET, "/api/info", None).await;
-    assert_eq!(info["features"]["client"], true);
 }
 
 #[tokio::test]

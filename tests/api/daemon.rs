@@ -238,9 +238,18 @@ async fn reload_applies_a_new_token_without_restarting() {
     let (pid, verify) = (d.pid(), format!("{}/api/auth/verify", d.url()));
     assert_eq!(status_of(verify.clone(), Some(TOKEN_A)).await, 200);
 
-    d.write_env(&format!("JEAN2_AUTH_TOKEN={TOKEN_B}\n"));
+    d.write_env(&format!(
+        "JEAN2_AUTH_TOKEN={TOKEN_B}\nJEAN2_TRUSTED_PROXIES=10.0.0.1\n"
+    ));
     let reload = d.ok(&["reload"]);
     assert!(reload.stdout.contains("reloaded"), "{reload:?}");
+    // What a reload cannot apply is named, and nothing that did not change.
+    assert!(
+        reload.stdout.contains("until a restart")
+            && reload.stdout.contains("JEAN2_TRUSTED_PROXIES"),
+        "{reload:?}"
+    );
+    assert!(!reload.stdout.contains("JEAN2_PORT"), "{reload:?}");
     assert!(!reload.all().contains(TOKEN_B), "{reload:?}");
     assert_eq!(
         status_of(verify.clone(), Some(TOKEN_B)).await,
@@ -264,6 +273,16 @@ fn commands_say_when_the_server_is_not_running() {
     assert!(logs.stdout.contains("no log yet"), "{logs:?}");
     let status = d.run(&["status"]);
     assert_eq!(status.code, Some(3), "{status:?}");
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_a_command_quietly() {
+    let d = Daemon::new();
+    for args in [&["auth"][..], &["status"], &["version"], &["users", "list"]] {
+        let run = d.run_into_a_closed_pipe(args);
+        assert!(!run.stderr.contains("panicked"), "jean2 {args:?}: {run:?}");
+        assert_ne!(run.code, Some(101), "jean2 {args:?}: {run:?}");
+    }
 }
 
 #[test]

@@ -97,38 +97,40 @@ async fn a_429_is_retried_after_retry_after_and_then_succeeds() {
     assert_eq!(fake.requests().len(), 2);
 }
 
-#[tokio::test]
-async fn failures_are_classified_and_retried_only_when_it_can_help() {
-    struct Case {
-        label: &'static str,
-        scripts: Vec<Script>,
-        kind: LlmErrorKind,
-        requests: usize,
-        received: usize,
-    }
-    let cases = [
-        Case {
+/// A provider failure, what the client must report, and how many requests it makes.
+struct FailureCase {
+    label: &'static str,
+    scripts: Vec<Script>,
+    kind: LlmErrorKind,
+    requests: usize,
+    received: usize,
+}
+
+/// One case per way a provider can fail.
+fn failure_cases() -> [FailureCase; 6] {
+    [
+        FailureCase {
             label: "401 is not retried",
             scripts: vec![Script::status(401, None)],
             kind: LlmErrorKind::Auth,
             requests: 1,
             received: 0,
         },
-        Case {
+        FailureCase {
             label: "500 until retries run out",
             scripts: vec![Script::status(500, None); 3],
             kind: LlmErrorKind::Server,
             requests: 3,
             received: 0,
         },
-        Case {
+        FailureCase {
             label: "429 until retries run out keeps Retry-After",
             scripts: vec![Script::status(429, Some("0.01")); 3],
             kind: LlmErrorKind::RateLimit,
             requests: 3,
             received: 0,
         },
-        Case {
+        FailureCase {
             label: "malformed chunk after one good one",
             scripts: vec![Script::Malformed {
                 content: vec!["par".into()],
@@ -137,7 +139,7 @@ async fn failures_are_classified_and_retried_only_when_it_can_help() {
             requests: 1,
             received: 1,
         },
-        Case {
+        FailureCase {
             label: "early disconnect",
             scripts: vec![Script::Disconnect {
                 content: vec!["a".into(), "b".into()],
@@ -146,7 +148,7 @@ async fn failures_are_classified_and_retried_only_when_it_can_help() {
             requests: 1,
             received: 2,
         },
-        Case {
+        FailureCase {
             label: "stalled stream hits the idle timeout",
             scripts: vec![Script::Stall {
                 content: vec!["a".into()],
@@ -155,8 +157,12 @@ async fn failures_are_classified_and_retried_only_when_it_can_help() {
             requests: 1,
             received: 1,
         },
-    ];
-    for case in cases {
+    ]
+}
+
+#[tokio::test]
+async fn failures_are_classified_and_retried_only_when_it_can_help() {
+    for case in failure_cases() {
         let fake = FakeLlm::start().await;
         for s in case.scripts {
             fake.push(s);

@@ -44,41 +44,7 @@ async fn users_and_apps_made_by_the_cli_complete_the_pkce_flow() {
         )
         .unwrap();
     }
-    let refused = jean2(&p, &["users", "add", "--email", "cli@example.com"], None);
-    assert!(!refused.status.success());
-    assert!(
-        text(&refused.stderr).contains("--password-stdin"),
-        "{}",
-        text(&refused.stderr)
-    );
-
-    let added = jean2(
-        &p,
-        &[
-            "users",
-            "add",
-            "--email",
-            "cli@example.com",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
-    assert!(added.status.success(), "{}", text(&added.stderr));
-    let dup = jean2(
-        &p,
-        &[
-            "users",
-            "add",
-            "--email",
-            "CLI@example.com",
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    );
-    assert!(
-        !dup.status.success(),
-        "emails are unique regardless of case"
-    );
+    the_cli_adds_a_user_only_with_a_password_on_stdin_and_once(&p);
 
     let created = jean2(
         &p,
@@ -112,8 +78,9 @@ async fn users_and_apps_made_by_the_cli_complete_the_pkce_flow() {
         None,
     );
     assert!(
-        text(&bad.stderr).contains("https"),
-        "plain http redirect URIs are refused"
+        !bad.status.success() && text(&bad.stderr).contains("https"),
+        "plain http redirect URIs are refused: {}",
+        text(&bad.stderr)
     );
 
     let listed = text(&jean2(&p, &["apps", "list"], None).stdout);
@@ -137,5 +104,43 @@ async fn users_and_apps_made_by_the_cli_complete_the_pkce_flow() {
     assert!(
         out.contains(&format!("{today}  2")),
         "two requests today: {out}"
+    );
+}
+
+fn the_cli_adds_a_user_only_with_a_password_on_stdin_and_once(p: &std::path::Path) {
+    let refused = jean2(p, &["users", "add", "--email", "cli@example.com"], None);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("--password-stdin"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let added = jean2(
+        p,
+        &[
+            "users",
+            "add",
+            "--email",
+            "cli@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let dup = jean2(
+        p,
+        &[
+            "users",
+            "add",
+            "--email",
+            "CLI@example.com",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(
+        !dup.status.success(),
+        "emails are unique regardless of case"
     );
 }

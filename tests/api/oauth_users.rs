@@ -75,6 +75,26 @@ async fn two_users_cannot_see_each_others_workspaces_sessions_or_events() {
         .expect_nothing_before_barrier("bob hears nothing of alice's")
         .await;
 
+    bob_cannot_read_list_or_create_in_alices_workspace(&s, &alice, &bob, &ws_id, &sid).await;
+
+    bob_ws
+        .send_json(&json!({"type": "session.resume", "sessionId": sid}))
+        .await;
+    let answer = bob_ws.recv_json().await;
+    assert!(
+        answer["type"].as_str().unwrap().contains("error"),
+        "bob cannot resume it: {answer}"
+    );
+}
+
+/// What bob may not do with alice's workspace `ws_id` and session `sid` over REST.
+async fn bob_cannot_read_list_or_create_in_alices_workspace(
+    s: &OAuthApp,
+    alice: &str,
+    bob: &str,
+    ws_id: &str,
+    sid: &str,
+) {
     let cases = [
         (
             "bob reads alice's workspace",
@@ -87,40 +107,31 @@ async fn two_users_cannot_see_each_others_workspaces_sessions_or_events() {
         ),
     ];
     for (label, path) in &cases {
-        assert_eq!(get(&s, &bob, path).await.0, 404, "{label}");
-        assert_eq!(get(&s, &alice, path).await.0, 200, "{label} (as alice)");
-        assert_eq!(get(&s, TOKEN, path).await.0, 200, "{label} (as the owner)");
+        assert_eq!(get(s, bob, path).await.0, 404, "{label}");
+        assert_eq!(get(s, alice, path).await.0, 200, "{label} (as alice)");
+        assert_eq!(get(s, TOKEN, path).await.0, 200, "{label} (as the owner)");
     }
-    let (_, bobs) = get(&s, &bob, "/api/workspaces").await;
+    let (_, bobs) = get(s, bob, "/api/workspaces").await;
     assert!(
         bobs["workspaces"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|w| w["id"] != ws_id.as_str()),
+            .all(|w| w["id"] != ws_id),
         "{bobs}"
     );
-    let (_, sessions) = get(&s, &bob, "/api/sessions").await;
+    let (_, sessions) = get(s, bob, "/api/sessions").await;
     assert!(
         sessions["sessions"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|x| x["id"] != sid.as_str())
+            .all(|x| x["id"] != sid)
     );
-    let (status, _) = post(&s, &bob, "/api/sessions", json!({"workspaceId": ws_id})).await;
+    let (status, _) = post(s, bob, "/api/sessions", json!({"workspaceId": ws_id})).await;
     assert_eq!(
         status, 404,
         "bob cannot create sessions in alice's workspace"
-    );
-
-    bob_ws
-        .send_json(&json!({"type": "session.resume", "sessionId": sid}))
-        .await;
-    let answer = bob_ws.recv_json().await;
-    assert!(
-        answer["type"].as_str().unwrap().contains("error"),
-        "bob cannot resume it: {answer}"
     );
 }
 

@@ -21,32 +21,7 @@ async fn a_restart_on_the_same_data_dir_finds_workspaces_sessions_and_messages()
     let dir = app.stop().await;
 
     // While the server is down, write a turn the way the chat turn does (the lock is free now).
-    let store = store_of(&settings).await;
-    let user = store
-        .create_message(&Message::user(&sid, 1_000))
-        .await
-        .unwrap();
-    store
-        .create_part(&Part::new(
-            &user,
-            1_001,
-            obj(json!({"type": "text", "text": "Hello"})),
-        ))
-        .await
-        .unwrap();
-    let reply = store
-        .create_message(&Message::assistant(&sid, 1_002, "gpt-4o", "openai"))
-        .await
-        .unwrap();
-    store
-        .create_part(&Part::new(
-            &reply,
-            1_003,
-            obj(json!({"type": "text", "text": "Hi!"})),
-        ))
-        .await
-        .unwrap();
-    store.close().await;
+    let (user, reply) = write_a_turn_while_the_server_is_down(&settings, &sid).await;
 
     let app = spawn_on(dir, settings).await;
     let (_, list) = app.call(Method::GET, "/api/workspaces", None).await;
@@ -99,10 +74,45 @@ async fn a_restart_on_the_same_data_dir_finds_workspaces_sessions_and_messages()
     );
 }
 
+/// A user message and a reply still `streaming`, written straight to the store as the chat turn
+/// does; returns both.
+async fn write_a_turn_while_the_server_is_down(
+    settings: &jean2::config::Settings,
+    sid: &str,
+) -> (Message, Message) {
+    let store = store_of(settings).await;
+    let user = store
+        .create_message(&Message::user(sid, 1_000))
+        .await
+        .unwrap();
+    store
+        .create_part(&Part::new(
+            &user,
+            1_001,
+            obj(json!({"type": "text", "text": "Hello"})),
+        ))
+        .await
+        .unwrap();
+    let reply = store
+        .create_message(&Message::assistant(sid, 1_002, "gpt-4o", "openai"))
+        .await
+        .unwrap();
+    store
+        .create_part(&Part::new(
+            &reply,
+            1_003,
+            obj(json!({"type": "text", "text": "Hi!"})),
+        ))
+        .await
+        .unwrap();
+    store.close().await;
+    (user, reply)
+}
+
 #[tokio::test]
 async fn a_second_server_on_the_same_database_refuses_to_start() {
     if !on_sqlite() {
-        return; // PostgreSQL is for several servers on one database (see `scale_out`).
+        return; // PostgreSQL is for several servers on one database (see `cluster`).
     }
     let app = spawn_app().await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

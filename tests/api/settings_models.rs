@@ -64,6 +64,14 @@ async fn the_models_panel_edits_models_json_in_the_original_format() {
         "{err}"
     );
 
+    the_default_model_stays_and_a_sync_brings_a_deleted_provider_back(&app, one).await;
+}
+
+/// Run after the model `one` of the provider `local` was added.
+async fn the_default_model_stays_and_a_sync_brings_a_deleted_provider_back(
+    app: &TestApp,
+    one: &str,
+) {
     let defaults = json!({"defaultModel": "org/model:7b", "defaultProvider": "local"});
     assert_eq!(
         app.call(Method::PUT, "/api/config/models/defaults", Some(&defaults))

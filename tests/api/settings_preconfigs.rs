@@ -18,44 +18,7 @@ fn form(name: &str, prompt: &str) -> Value {
 #[tokio::test]
 async fn preconfig_changes_from_the_client_are_files_that_survive_a_restart() {
     let app = spawn_app().await;
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/preconfigs",
-            Some(&form("Code Reviewer", "Review: be strict.")),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let p = &body["preconfig"];
-    assert_eq!(
-        (p["id"].as_str(), p["isDefault"].as_bool()),
-        (Some("code-reviewer"), Some(false))
-    );
-    let file = app.data_dir.path().join("preconfigs/code-reviewer.md");
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("---\nname: Code Reviewer\n"), "{text}");
-    assert!(text.ends_with("---\n\nReview: be strict.\n"), "{text}");
-
-    let (status, body) = app
-        .call(
-            Method::PUT,
-            "/api/preconfigs/code-reviewer",
-            Some(&form("Code Reviewer", "Be kind.")),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["preconfig"]["systemPrompt"], "Be kind.");
-    let (status, dup) = app
-        .call(
-            Method::POST,
-            "/api/preconfigs",
-            Some(&form("Code Reviewer Copy", "Be kind.")),
-        )
-        .await;
-    assert_eq!(
-        (status, dup["preconfig"]["id"].as_str()),
-        (201, Some("code-reviewer-copy"))
-    );
+    the_client_creates_edits_and_duplicates_a_preconfig_as_md_files(&app).await;
 
     let settings = app.settings.clone();
     let dir = app.stop().await;
@@ -106,6 +69,47 @@ async fn preconfig_changes_from_the_client_are_files_that_survive_a_restart() {
             404,
             json!({"error": "not_found", "message": "Preconfig not found"})
         )
+    );
+}
+
+async fn the_client_creates_edits_and_duplicates_a_preconfig_as_md_files(app: &TestApp) {
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/preconfigs",
+            Some(&form("Code Reviewer", "Review: be strict.")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let p = &body["preconfig"];
+    assert_eq!(
+        (p["id"].as_str(), p["isDefault"].as_bool()),
+        (Some("code-reviewer"), Some(false))
+    );
+    let file = app.data_dir.path().join("preconfigs/code-reviewer.md");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("---\nname: Code Reviewer\n"), "{text}");
+    assert!(text.ends_with("---\n\nReview: be strict.\n"), "{text}");
+
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            "/api/preconfigs/code-reviewer",
+            Some(&form("Code Reviewer", "Be kind.")),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["preconfig"]["systemPrompt"], "Be kind.");
+    let (status, dup) = app
+        .call(
+            Method::POST,
+            "/api/preconfigs",
+            Some(&form("Code Reviewer Copy", "Be kind.")),
+        )
+        .await;
+    assert_eq!(
+        (status, dup["preconfig"]["id"].as_str()),
+        (201, Some("code-reviewer-copy"))
     );
 }
 

@@ -60,6 +60,20 @@ async fn prompts_are_markdown_files_edited_from_the_client() {
         "not wrapped"
     );
 
+    bad_prompt_requests_get_the_original_messages(&app).await;
+    let (status, body) = app
+        .call(Method::DELETE, "/api/config/prompts/code-review", None)
+        .await;
+    assert_eq!((status, body), (200, json!({"success": true})));
+    assert_eq!(
+        app.call(Method::DELETE, "/api/config/prompts/code-review", None)
+            .await
+            .0,
+        404
+    );
+}
+
+async fn bad_prompt_requests_get_the_original_messages(app: &TestApp) {
     for (method, path, body, want, label) in [
         (
             Method::POST,
@@ -98,16 +112,6 @@ async fn prompts_are_markdown_files_edited_from_the_client() {
             "{label}"
         );
     }
-    let (status, body) = app
-        .call(Method::DELETE, "/api/config/prompts/code-review", None)
-        .await;
-    assert_eq!((status, body), (200, json!({"success": true})));
-    assert_eq!(
-        app.call(Method::DELETE, "/api/config/prompts/code-review", None)
-            .await
-            .0,
-        404
-    );
 }
 
 #[tokio::test]
@@ -208,6 +212,26 @@ async fn tool_variables_live_in_env_with_secrets_masked() {
         "a secret is never shown: {tavily}"
     );
 
+    refused_variables_are_bad_requests(&app).await;
+    assert!(
+        std::fs::read_to_string(&env)
+            .unwrap()
+            .starts_with("JEAN2_AUTH_TOKEN=owner-secret\n")
+    );
+
+    let (status, body) = app
+        .call(Method::DELETE, "/api/tools/env/TAVILY_API_KEY", None)
+        .await;
+    assert_eq!(
+        (status, body["envVar"]["configured"].clone()),
+        (200, json!(false))
+    );
+    let (_, list) = app.call(Method::GET, "/api/tools/env", None).await;
+    assert!(var(&list, "TAVILY_API_KEY").is_none());
+}
+
+/// The server's own settings, bad names, empty values and injected lines are never written.
+async fn refused_variables_are_bad_requests(app: &TestApp) {
     for (key, body, label) in [
         (
             "JEAN2_AUTH_TOKEN",
@@ -231,19 +255,4 @@ async fn tool_variables_live_in_env_with_secrets_masked() {
             "{label}: {answer}"
         );
     }
-    assert!(
-        std::fs::read_to_string(&env)
-            .unwrap()
-            .starts_with("JEAN2_AUTH_TOKEN=owner-secret\n")
-    );
-
-    let (status, body) = app
-        .call(Method::DELETE, "/api/tools/env/TAVILY_API_KEY", None)
-        .await;
-    assert_eq!(
-        (status, body["envVar"]["configured"].clone()),
-        (200, json!(false))
-    );
-    let (_, list) = app.call(Method::GET, "/api/tools/env", None).await;
-    assert!(var(&list, "TAVILY_API_KEY").is_none());
 }

@@ -37,29 +37,7 @@ async fn create_resume_rename_close_reopen_delete() {
     );
     let sid = s["id"].as_str().unwrap().to_owned();
 
-    for round in 0..2 {
-        // Idempotent: the client resumes twice after a reload.
-        ws.send_json(&json!({"type": "session.resume", "sessionId": sid}))
-            .await;
-        let resumed = ws.expect("session.resumed").await;
-        assert_eq!(resumed["session"]["id"], sid.as_str(), "round {round}");
-        assert_eq!(resumed["messages"], json!([]));
-        assert_eq!(
-            resumed["transcript"],
-            json!({"messages": [], "pagination": {"hasOlder": false, "oldestSequence": null, "newestSequence": null, "limit": 50}})
-        );
-        assert_eq!(resumed["isRunning"], false);
-        assert!(resumed.get("usage").is_none(), "no usage before any tokens");
-        assert_eq!(
-            resumed["control"],
-            json!({"sessionId": sid, "controllerClientId": null, "status": "uncontrolled"})
-        );
-        let sync = ws.expect("ask.pending_sync").await;
-        assert_eq!(
-            sync,
-            json!({"type": "ask.pending_sync", "sessionId": sid, "requests": []})
-        );
-    }
+    a_new_session_resumes_empty_and_idempotently(&mut ws, &sid).await;
 
     ws.send_json(&json!({"type": "session.rename", "sessionId": sid, "title": "Renamed"}))
         .await;
@@ -110,6 +88,32 @@ async fn create_resume_rename_close_reopen_delete() {
     assert_eq!(status, 404);
     ws.expect_nothing_before_barrier("nothing after the delete")
         .await;
+}
+
+async fn a_new_session_resumes_empty_and_idempotently(ws: &mut WsClient, sid: &str) {
+    for round in 0..2 {
+        // Idempotent: the client resumes twice after a reload.
+        ws.send_json(&json!({"type": "session.resume", "sessionId": sid}))
+            .await;
+        let resumed = ws.expect("session.resumed").await;
+        assert_eq!(resumed["session"]["id"], sid, "round {round}");
+        assert_eq!(resumed["messages"], json!([]));
+        assert_eq!(
+            resumed["transcript"],
+            json!({"messages": [], "pagination": {"hasOlder": false, "oldestSequence": null, "newestSequence": null, "limit": 50}})
+        );
+        assert_eq!(resumed["isRunning"], false);
+        assert!(resumed.get("usage").is_none(), "no usage before any tokens");
+        assert_eq!(
+            resumed["control"],
+            json!({"sessionId": sid, "controllerClientId": null, "status": "uncontrolled"})
+        );
+        let sync = ws.expect("ask.pending_sync").await;
+        assert_eq!(
+            sync,
+            json!({"type": "ask.pending_sync", "sessionId": sid, "requests": []})
+        );
+    }
 }
 
 #[tokio::test]

@@ -142,6 +142,30 @@ async fn create_names_replace_checks_and_delete_refuses_shared_files() {
         dir_of(d).join("agent.json").is_file(),
         "without format: json"
     );
+    create_refuses_bad_fields_escapes_taken_ids_and_bad_subagents(d, &cat);
+
+    replace_checks_the_body_and_rewrites_the_file_in_place(d, &cat).await;
+
+    std::fs::write(
+        dir_of(d).join("team.json"),
+        r#"[{"id":"a","name":"A"},{"id":"b","name":"B"}]"#,
+    )
+    .unwrap();
+    assert!(matches!(edit::delete(d, "a"), Err(EditError::Conflict(_))));
+    let p = edit::replace(d, "a", &obj(json!({"name": "A2"})), &cat).unwrap();
+    assert_eq!(
+        find(d, "a").await.unwrap(),
+        p,
+        "written to a.md, which wins"
+    );
+    edit::delete(d, "code-2").unwrap();
+    assert!(find(d, "code-2").await.is_none());
+}
+
+fn create_refuses_bad_fields_escapes_taken_ids_and_bad_subagents(
+    d: &std::path::Path,
+    cat: &Registry,
+) {
     for (body, want, label) in [
         (
             json!({"name": "X", "model": "no-such-model"}),
@@ -159,7 +183,7 @@ async fn create_names_replace_checks_and_delete_refuses_shared_files() {
             "tools",
         ),
     ] {
-        let Err(EditError::Invalid(msg, details)) = edit::create(d, &obj(body), &cat) else {
+        let Err(EditError::Invalid(msg, details)) = edit::create(d, &obj(body), cat) else {
             panic!("{label}: accepted")
         };
         assert_eq!(
@@ -168,9 +192,9 @@ async fn create_names_replace_checks_and_delete_refuses_shared_files() {
             "{label}"
         );
     }
-    let err = edit::create(d, &obj(json!({"id": "../escape", "name": "E"})), &cat).unwrap_err();
+    let err = edit::create(d, &obj(json!({"id": "../escape", "name": "E"})), cat).unwrap_err();
     assert!(matches!(err, EditError::Invalid(..)), "{err:?}");
-    let err = edit::create(d, &obj(json!({"id": "code", "name": "C"})), &cat).unwrap_err();
+    let err = edit::create(d, &obj(json!({"id": "code", "name": "C"})), cat).unwrap_err();
     assert_eq!(
         err,
         EditError::Conflict("Preconfig already exists: code".into())
@@ -178,13 +202,18 @@ async fn create_names_replace_checks_and_delete_refuses_shared_files() {
     let err = edit::create(
         d,
         &obj(json!({"name": "S", "canSpawnSubagents": ["code"]})),
-        &cat,
+        cat,
     )
     .unwrap_err();
     assert_eq!(err.to_string(), "code");
+}
 
-    let err =
-        edit::replace(d, "code-2", &obj(json!({"description": "no name"})), &cat).unwrap_err();
+/// Run on the `code-2` that `create` made.
+async fn replace_checks_the_body_and_rewrites_the_file_in_place(
+    d: &std::path::Path,
+    cat: &Registry,
+) {
+    let err = edit::replace(d, "code-2", &obj(json!({"description": "no name"})), cat).unwrap_err();
     assert_eq!(
         err,
         EditError::Invalid(
@@ -196,7 +225,7 @@ async fn create_names_replace_checks_and_delete_refuses_shared_files() {
         d,
         "code-2",
         &obj(json!({"name": "C2", "isDefault": true})),
-        &cat,
+        cat,
     )
     .unwrap_err();
     assert!(err.to_string().contains("Invalid preconfig data"));
@@ -204,7 +233,7 @@ async fn create_names_replace_checks_and_delete_refuses_shared_files() {
         d,
         "code-2",
         &obj(json!({"name": "C2", "model": "glm-5"})),
-        &cat,
+        cat,
     )
     .unwrap();
     assert_eq!(
@@ -217,24 +246,9 @@ async fn create_names_replace_checks_and_delete_refuses_shared_files() {
         "replaced in place, fields left out cleared"
     );
     assert_eq!(
-        edit::replace(d, "nope", &obj(json!({"name": "N"})), &cat),
+        edit::replace(d, "nope", &obj(json!({"name": "N"})), cat),
         Err(EditError::NotFound("Preconfig not found: nope".into()))
     );
-
-    std::fs::write(
-        dir_of(d).join("team.json"),
-        r#"[{"id":"a","name":"A"},{"id":"b","name":"B"}]"#,
-    )
-    .unwrap();
-    assert!(matches!(edit::delete(d, "a"), Err(EditError::Conflict(_))));
-    let p = edit::replace(d, "a", &obj(json!({"name": "A2"})), &cat).unwrap();
-    assert_eq!(
-        find(d, "a").await.unwrap(),
-        p,
-        "written to a.md, which wins"
-    );
-    edit::delete(d, "code-2").unwrap();
-    assert!(find(d, "code-2").await.is_none());
 }
 
 #[tokio::test]

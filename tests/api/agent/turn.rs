@@ -78,14 +78,20 @@ async fn a_two_step_turn_reads_a_file_and_answers_in_the_documented_order() {
         "completed"
     );
 
-    // What the model received: the workspace in the system prompt, the tools, and in step 2
-    // its own call and the result.
+    the_model_got_the_workspace_the_tools_and_its_call_with_the_result(&fake, dir.path());
+}
+
+/// What the model received: the workspace in the system prompt, the tools, and in step 2 its
+/// own call and the result.
+fn the_model_got_the_workspace_the_tools_and_its_call_with_the_result(
+    fake: &FakeLlm,
+    dir: &std::path::Path,
+) {
     let first = &fake.requests()[0];
     let system = first["messages"][0]["content"].as_str().unwrap();
-    let real = std::fs::canonicalize(dir.path()).unwrap();
+    let real = std::fs::canonicalize(dir).unwrap();
     assert!(
-        system.contains(&dir.path().display().to_string())
-            || system.contains(&real.display().to_string()),
+        system.contains(&dir.display().to_string()) || system.contains(&real.display().to_string()),
         "{system}"
     );
     let offered: Vec<&str> = first["tools"]
@@ -98,7 +104,7 @@ async fn a_two_step_turn_reads_a_file_and_answers_in_the_documented_order() {
         offered.contains(&"read-file") && offered.contains(&"shell"),
         "{offered:?}"
     );
-    let second = request_messages(&fake, 1);
+    let second = request_messages(fake, 1);
     let n = second.len();
     assert_eq!(second[n - 2]["role"], "assistant");
     assert_eq!(second[n - 2]["tool_calls"][0]["id"], "call_1");

@@ -1,5 +1,6 @@
 //! Provider failures during a turn: retries announced with `chat.retry`, the error event of
-//! each class, the assistant message ending `error` with the text received kept.
+//! each class, the assistant message ending `error` with the text received kept. Also what
+//! fails around a turn: the pre-checks that refuse it, and a failed title.
 
 use std::time::Duration;
 
@@ -19,9 +20,9 @@ struct Case {
     text: &'static str,
 }
 
-#[tokio::test]
-async fn provider_failures_end_the_reply_in_error_keeping_what_arrived() {
-    let cases = [
+/// One case per way a provider can fail during a turn.
+fn failure_cases() -> [Case; 6] {
+    [
         Case {
             label: "401 is an auth error, not retried",
             scripts: vec![Script::status(401, None)],
@@ -76,8 +77,12 @@ async fn provider_failures_end_the_reply_in_error_keeping_what_arrived() {
             retries: vec![],
             text: "cut off",
         },
-    ];
-    for case in cases {
+    ]
+}
+
+#[tokio::test]
+async fn provider_failures_end_the_reply_in_error_keeping_what_arrived() {
+    for case in failure_cases() {
         let fake = FakeLlm::start().await;
         let stalls = matches!(case.scripts[0], Script::Stall { .. });
         for s in case.scripts {
@@ -92,7 +97,7 @@ async fn provider_failures_end_the_reply_in_error_keeping_what_arrived() {
         .await;
         let (mut ws, sid) = client_with_session(&app).await;
         send_chat(&mut ws, &sid, "hello").await;
-        let mut events = recv_turn(&mut ws).await;
+        let events = recv_turn(&mut ws).await;
         // The error event goes to the sender right after message.updated.
         let label = case.label;
         let updated_at = events
@@ -125,7 +130,6 @@ async fn provider_failures_end_the_reply_in_error_keeping_what_arrived() {
             events.last().unwrap()["session"]["runningAt"].is_null(),
             "{label}: runningAt cleared"
         );
-        events.clear();
         let resumed = resume(&mut ws, &sid).await;
         let reply = &resumed["messages"][1];
         assert_eq!(reply["message"]["status"], "error", "{label}");
@@ -173,4 +177,81 @@ async fn a_429_then_success_is_announced_and_the_reply_completes() {
         "completed"
     );
     assert_eq!(streamed_text(&events, "text"), "made it");
+}
+
+#[tokio::test]
+async fn pre_check_failures_answer_the_sender_once_without_a_session_id() {
+    let fake = FakeLlm::start().await;
+    let app = app_for(&fake).await;
+    let (mut ws, sid) = client_with_session(&app).await;
+
+    send_chat(&mut ws, "no-such-session", "hi").await;
+    let e = ws.recv_json().await;
+    assert_eq!(
+        (e["type"].clone(), e["code"].clone()),
+        (json!("error"), json!("not_found")),
+        "{e}"
+    );
+    assert!(e.get("sessionId").is_none());
+
+    ws.send_json(&json!({"type": "session.update_model", "sessionId": sid, "modelId": "deepseek-chat", "providerId": "deepseek"})).await;
+    recv_type(&mut ws, "session.updated").await;
+    send_chat(&mut ws, &sid, "hi").await;
+    let e = ws.recv_json().await;
+    assert_eq!(e["code"], "no_api_key", "{e}");
+    assert_eq!(
+        e["message"],
+        "No API key configured for provider: deepseek. Set JEAN2_LLM_DEEPSEEK_API_KEY"
+    );
+    assert!(e.get("sessionId").is_none());
+
+    ws.send_json(&json!({"type": "session.update_model", "sessionId": sid, "modelId": "m", "providerId": "nope"})).await;
+    recv_type(&mut ws, "session.updated").await;
+    send_chat(&mut ws, &sid, "hi").await;
+    let e = ws.recv_json().await;
+    assert_eq!(e["code"], "unknown_provider", "{e}");
+    assert_eq!(e["message"], "Unknown provider: nope");
+
+    ws.send_json(&json!({"type": "session.create", "preconfigId": "no-such-preconfig"}))
+        .await;
+    let other = recv_type(&mut ws, "session.created").await["session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send_chat(&mut ws, &other, "hi").await;
+    let e = ws.recv_json().await;
+    assert_eq!(e["code"], "no_preconfig", "{e}");
+
+    ws.send_json(&json!({"type": "session.close", "sessionId": sid}))
+        .await;
+    recv_type(&mut ws, "session.closed").await;
+    send_chat(&mut ws, &sid, "hi").await;
+    let e = ws.recv_json().await;
+    assert_eq!(e["code"], "session_closed", "{e}");
+    assert!(e.get("sessionId").is_none());
+
+    ws.expect_nothing_before_barrier("one error each").await;
+    assert!(fake.requests().is_empty(), "nothing reached the provider");
+}
+
+#[tokio::test]
+async fn a_failed_title_is_reported_and_leaves_the_chat_alone() {
+    let fake = FakeLlm::start().await;
+    fake.fail_titles(500);
+    let app = app_for(&fake).await;
+    let (mut ws, sid) = client_with_session(&app).await;
+    send_chat(&mut ws, &sid, "hello").await;
+    let events = recv_turn(&mut ws).await;
+    assert_eq!(
+        find(&events, "message.updated")["message"]["status"],
+        "completed"
+    );
+    let e = recv_type(&mut ws, "error").await;
+    assert_eq!(e["code"], "title_generation_error");
+    assert_eq!(e["sessionId"], sid.as_str());
+    // The next turn still works and the title is tried again.
+    fake.push(Script::reply(&["again"]));
+    send_chat(&mut ws, &sid, "more").await;
+    let events = recv_turn(&mut ws).await;
+    assert_eq!(streamed_text(&events, "text"), "again");
 }

@@ -1,4 +1,5 @@
 //! The happy paths: one turn's exact event order, reasoning, context, interrupt, queue, titles.
+//! What fails before or beside a turn (pre-checks, titles) is in `failures`.
 
 use std::time::Duration;
 
@@ -38,51 +39,7 @@ async fn a_turn_sends_the_protocol_events_in_order_and_persists_the_reply() {
             "session.updated",
         ]
     );
-    let (user, user_part) = (&events[0]["message"], &events[1]["part"]);
-    assert_eq!(user["role"], "user");
-    assert_eq!(user["sessionId"], sid.as_str());
-    assert!(user["createdAt"].is_i64());
-    assert_eq!(user_part["messageId"], user["id"]);
-    assert_eq!(user_part["type"], "text");
-    assert_eq!(user_part["text"], "Hi there");
-    assert!(events[2]["session"]["runningAt"].is_string());
-    let assistant = &events[3]["message"];
-    assert_eq!(assistant["role"], "assistant");
-    assert_eq!(assistant["status"], "streaming");
-    assert_eq!(assistant["providerId"], "openai");
-    assert_eq!(assistant["tokens"]["prompt"], 0);
-    let step = &events[4]["part"];
-    assert_eq!(
-        (
-            step["type"].clone(),
-            step["status"].clone(),
-            step["number"].clone()
-        ),
-        (json!("step"), json!("started"), json!(1))
-    );
-    assert_eq!(
-        events[5]["part"]["text"], "Hel",
-        "the text part carries the first chunk"
-    );
-    assert_eq!(events[6]["field"], "text");
-    assert_eq!(streamed_text(&events, "text"), "Hello you");
-    let step_done = &events[8]["part"];
-    assert_eq!(step_done["id"], step["id"]);
-    assert_eq!(step_done["status"], "finished");
-    assert_eq!(step_done["finishReason"], "stop");
-    assert_eq!(step_done["tokens"]["prompt"], 21);
-    assert_eq!(step_done["tokens"]["cacheRead"], 5);
-    let done = &events[10]["message"];
-    assert_eq!(done["id"], assistant["id"]);
-    assert_eq!(done["status"], "completed");
-    assert!(done["completedAt"].is_i64());
-    assert_eq!(done["tokens"]["completion"], 3);
-    let usage = &events[11];
-    assert_eq!(usage["usage"]["totalTokens"], 24);
-    assert_eq!(usage["usage"]["noCacheTokens"], 16);
-    assert_eq!(usage["model"], assistant["modelId"]);
-    assert!(events[12]["session"]["runningAt"].is_null());
-    assert_eq!(events[12]["session"]["totalTokens"], 24);
+    each_event_of_the_turn_carries_what_the_protocol_says(&events, &sid);
 
     // Title generated with the same provider, after the reply.
     let renamed = recv_type(&mut ws, "session.renamed").await;
@@ -107,6 +64,55 @@ async fn a_turn_sends_the_protocol_events_in_order_and_persists_the_reply() {
     assert_eq!(reply["parts"][1]["text"], "Hello you");
     assert_eq!(resumed["usage"]["totalTokens"], 24);
     assert_eq!(resumed["isRunning"], false);
+}
+
+/// The events of a one-step "Hello you" turn (usage 21, 3, 5 cached) in the order checked above.
+fn each_event_of_the_turn_carries_what_the_protocol_says(events: &[Value], sid: &str) {
+    let (user, user_part) = (&events[0]["message"], &events[1]["part"]);
+    assert_eq!(user["role"], "user");
+    assert_eq!(user["sessionId"], sid);
+    assert!(user["createdAt"].is_i64());
+    assert_eq!(user_part["messageId"], user["id"]);
+    assert_eq!(user_part["type"], "text");
+    assert_eq!(user_part["text"], "Hi there");
+    assert!(events[2]["session"]["runningAt"].is_string());
+    let assistant = &events[3]["message"];
+    assert_eq!(assistant["role"], "assistant");
+    assert_eq!(assistant["status"], "streaming");
+    assert_eq!(assistant["providerId"], "openai");
+    assert_eq!(assistant["tokens"]["prompt"], 0);
+    let step = &events[4]["part"];
+    assert_eq!(
+        (
+            step["type"].clone(),
+            step["status"].clone(),
+            step["number"].clone()
+        ),
+        (json!("step"), json!("started"), json!(1))
+    );
+    assert_eq!(
+        events[5]["part"]["text"], "Hel",
+        "the text part carries the first chunk"
+    );
+    assert_eq!(events[6]["field"], "text");
+    assert_eq!(streamed_text(events, "text"), "Hello you");
+    let step_done = &events[8]["part"];
+    assert_eq!(step_done["id"], step["id"]);
+    assert_eq!(step_done["status"], "finished");
+    assert_eq!(step_done["finishReason"], "stop");
+    assert_eq!(step_done["tokens"]["prompt"], 21);
+    assert_eq!(step_done["tokens"]["cacheRead"], 5);
+    let done = &events[10]["message"];
+    assert_eq!(done["id"], assistant["id"]);
+    assert_eq!(done["status"], "completed");
+    assert!(done["completedAt"].is_i64());
+    assert_eq!(done["tokens"]["completion"], 3);
+    let usage = &events[11];
+    assert_eq!(usage["usage"]["totalTokens"], 24);
+    assert_eq!(usage["usage"]["noCacheTokens"], 16);
+    assert_eq!(usage["model"], assistant["modelId"]);
+    assert!(events[12]["session"]["runningAt"].is_null());
+    assert_eq!(events[12]["session"]["totalTokens"], 24);
 }
 
 #[tokio::test]
@@ -319,81 +325,4 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
     // The third never ran: once the session is idle, exactly two chat requests were made.
     wait_idle(&mut ws, &sid).await;
     assert_eq!(fake.requests().len(), 2);
-}
-
-#[tokio::test]
-async fn pre_check_failures_answer_the_sender_once_without_a_session_id() {
-    let fake = FakeLlm::start().await;
-    let app = app_for(&fake).await;
-    let (mut ws, sid) = client_with_session(&app).await;
-
-    send_chat(&mut ws, "no-such-session", "hi").await;
-    let e = ws.recv_json().await;
-    assert_eq!(
-        (e["type"].clone(), e["code"].clone()),
-        (json!("error"), json!("not_found")),
-        "{e}"
-    );
-    assert!(e.get("sessionId").is_none());
-
-    ws.send_json(&json!({"type": "session.update_model", "sessionId": sid, "modelId": "deepseek-chat", "providerId": "deepseek"})).await;
-    recv_type(&mut ws, "session.updated").await;
-    send_chat(&mut ws, &sid, "hi").await;
-    let e = ws.recv_json().await;
-    assert_eq!(e["code"], "no_api_key", "{e}");
-    assert_eq!(
-        e["message"],
-        "No API key configured for provider: deepseek. Set JEAN2_LLM_DEEPSEEK_API_KEY"
-    );
-    assert!(e.get("sessionId").is_none());
-
-    ws.send_json(&json!({"type": "session.update_model", "sessionId": sid, "modelId": "m", "providerId": "nope"})).await;
-    recv_type(&mut ws, "session.updated").await;
-    send_chat(&mut ws, &sid, "hi").await;
-    let e = ws.recv_json().await;
-    assert_eq!(e["code"], "unknown_provider", "{e}");
-    assert_eq!(e["message"], "Unknown provider: nope");
-
-    ws.send_json(&json!({"type": "session.create", "preconfigId": "no-such-preconfig"}))
-        .await;
-    let other = recv_type(&mut ws, "session.created").await["session"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send_chat(&mut ws, &other, "hi").await;
-    let e = ws.recv_json().await;
-    assert_eq!(e["code"], "no_preconfig", "{e}");
-
-    ws.send_json(&json!({"type": "session.close", "sessionId": sid}))
-        .await;
-    recv_type(&mut ws, "session.closed").await;
-    send_chat(&mut ws, &sid, "hi").await;
-    let e = ws.recv_json().await;
-    assert_eq!(e["code"], "session_closed", "{e}");
-    assert!(e.get("sessionId").is_none());
-
-    ws.expect_nothing_before_barrier("one error each").await;
-    assert!(fake.requests().is_empty(), "nothing reached the provider");
-}
-
-#[tokio::test]
-async fn a_failed_title_is_reported_and_leaves_the_chat_alone() {
-    let fake = FakeLlm::start().await;
-    fake.fail_titles(500);
-    let app = app_for(&fake).await;
-    let (mut ws, sid) = client_with_session(&app).await;
-    send_chat(&mut ws, &sid, "hello").await;
-    let events = recv_turn(&mut ws).await;
-    assert_eq!(
-        find(&events, "message.updated")["message"]["status"],
-        "completed"
-    );
-    let e = recv_type(&mut ws, "error").await;
-    assert_eq!(e["code"], "title_generation_error");
-    assert_eq!(e["sessionId"], sid.as_str());
-    // The next turn still works and the title is tried again.
-    fake.push(Script::reply(&["again"]));
-    send_chat(&mut ws, &sid, "more").await;
-    let events = recv_turn(&mut ws).await;
-    assert_eq!(streamed_text(&events, "text"), "again");
 }

@@ -86,6 +86,27 @@ impl Daemon {
         }
     }
 
+    /// Run with standard output a pipe nobody reads any more (`jean2 … | head -0`).
+    pub fn run_into_a_closed_pipe(&self, args: &[&str]) -> Run {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_jean2"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("JEAN2_DATA_DIR", self.dir.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run jean2");
+        Run {
+            code: out.status.code(),
+            stdout: String::new(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Run and insist on exit 0.
     pub fn ok(&self, args: &[&str]) -> Run {
         let run = self.run(args);

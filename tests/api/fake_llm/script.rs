@@ -193,21 +193,10 @@ fn async_stream(
 /// fake with a window reports each request's size).
 pub(super) fn respond(
     script: Script,
-    mut guard: Option<LiveGuard>,
+    guard: Option<LiveGuard>,
     prompt_tokens: Option<i64>,
 ) -> Response {
     let usage_of = |(p, c, cached): (i64, i64, i64)| (prompt_tokens.unwrap_or(p), c, cached);
-    let content_frames = |content: &[String]| -> Vec<(Before, String)> {
-        content
-            .iter()
-            .map(|c| {
-                (
-                    Before::Sleep(Duration::ZERO),
-                    chunk(json!({"content": c}), None),
-                )
-            })
-            .collect()
-    };
     match script {
         Script::Reply {
             reasoning,
@@ -241,41 +230,16 @@ pub(super) fn respond(
             frames[sent + 1].0 = Before::Gate(gate);
             sse(frames, None, guard)
         }
-        Script::Tools { content, calls } => {
-            let mut frames = content_frames(&content);
-            for (i, (id, name, args)) in calls.iter().enumerate() {
-                let (head, tail) = args.split_at(args.len() / 2);
-                let first = json!({"tool_calls": [{"index": i, "id": id, "type": "function",
-                    "function": {"name": name, "arguments": head}}]});
-                let rest = json!({"tool_calls": [{"index": i, "function": {"arguments": tail}}]});
-                frames.push((Before::Sleep(Duration::ZERO), chunk(first, None)));
-                frames.push((Before::Sleep(Duration::ZERO), chunk(rest, None)));
-            }
-            let mut end = ending(usage_of((10, 5, 0)));
-            end[0].1 = chunk(json!({}), Some("tool_calls"));
-            frames.extend(end);
-            sse(frames, None, guard)
-        }
+        Script::Tools { content, calls } => sse(
+            tool_call_frames(&content, &calls, usage_of((10, 5, 0))),
+            None,
+            guard,
+        ),
         Script::Status {
             status,
             retry_after,
             message,
-        } => {
-            // Not a stream: nothing to cut.
-            if let Some(g) = guard.as_mut() {
-                g.mark_finished();
-            }
-            let mut res = (
-                StatusCode::from_u16(status).unwrap(),
-                axum::Json(json!({"error": {"message": message, "type": "fake"}})),
-            )
-                .into_response();
-            if let Some(r) = retry_after {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, r.parse().unwrap());
-            }
-            res
-        }
+        } => status_response(status, retry_after, &message, guard),
         Script::Malformed { content } => {
             let mut frames = content_frames(&content);
             let broken = "data: {\"choices\":[{\"delta\":\n\n".to_owned();
@@ -294,6 +258,63 @@ pub(super) fn respond(
             guard,
         ),
     }
+}
+
+/// Each content delta as a chunk, sent at once.
+fn content_frames(content: &[String]) -> Vec<(Before, String)> {
+    content
+        .iter()
+        .map(|c| {
+            (
+                Before::Sleep(Duration::ZERO),
+                chunk(json!({"content": c}), None),
+            )
+        })
+        .collect()
+}
+
+/// The content deltas, then each call's arguments in two halves, then a `tool_calls` finish.
+fn tool_call_frames(
+    content: &[String],
+    calls: &[(String, String, String)],
+    usage: (i64, i64, i64),
+) -> Vec<(Before, String)> {
+    let mut frames = content_frames(content);
+    for (i, (id, name, args)) in calls.iter().enumerate() {
+        let (head, tail) = args.split_at(args.len() / 2);
+        let first = json!({"tool_calls": [{"index": i, "id": id, "type": "function",
+            "function": {"name": name, "arguments": head}}]});
+        let rest = json!({"tool_calls": [{"index": i, "function": {"arguments": tail}}]});
+        frames.push((Before::Sleep(Duration::ZERO), chunk(first, None)));
+        frames.push((Before::Sleep(Duration::ZERO), chunk(rest, None)));
+    }
+    let mut end = ending(usage);
+    end[0].1 = chunk(json!({}), Some("tool_calls"));
+    frames.extend(end);
+    frames
+}
+
+/// A plain JSON error with this status (and `Retry-After` when given).
+fn status_response(
+    status: u16,
+    retry_after: Option<String>,
+    message: &str,
+    mut guard: Option<LiveGuard>,
+) -> Response {
+    // Not a stream: nothing to cut.
+    if let Some(g) = guard.as_mut() {
+        g.mark_finished();
+    }
+    let mut res = (
+        StatusCode::from_u16(status).unwrap(),
+        axum::Json(json!({"error": {"message": message, "type": "fake"}})),
+    )
+        .into_response();
+    if let Some(r) = retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, r.parse().unwrap());
+    }
+    res
 }
 
 /// The end of a complete reply: the finish reason, the usage, `[DONE]`.

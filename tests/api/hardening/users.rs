@@ -81,9 +81,20 @@ async fn a_new_password_revokes_refresh_tokens_and_remembered_consents() {
     );
     // The browser session ended too: sign in again with the new password, and the consent
     // page is back.
-    let page = browser
-        .get(&authorize_url(&s.app, &app.client_id, None))
-        .await;
+    the_browser_signs_in_with_the_new_password_and_is_asked_to_consent_again(
+        &s,
+        &mut browser,
+        &app.client_id,
+    )
+    .await;
+}
+
+async fn the_browser_signs_in_with_the_new_password_and_is_asked_to_consent_again(
+    s: &OAuthApp,
+    browser: &mut Browser,
+    client_id: &str,
+) {
+    let page = browser.get(&authorize_url(&s.app, client_id, None)).await;
     assert!(
         page.body.contains("action=\"/oauth/login\""),
         "{}",
@@ -93,7 +104,7 @@ async fn a_new_password_revokes_refresh_tokens_and_remembered_consents() {
     let mut form: Vec<(String, String)> = [
         ("csrf", csrf),
         ("response_type", "code".into()),
-        ("client_id", app.client_id.clone()),
+        ("client_id", client_id.to_owned()),
         ("redirect_uri", REDIRECT.into()),
         ("state", "xyz".into()),
         (
