@@ -12,6 +12,7 @@
 //! seen at most `STALE + HEARTBEAT` (10 s) after the last beat. Times are the database's
 //! (`now()`), so the instances' clocks do not matter.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::super::StoreError;
@@ -40,15 +41,30 @@ pub fn lock_key(instance: &str) -> i64 {
     i64::try_from(hash & 0x3fff_ffff_ffff_ffff).unwrap_or(1)
 }
 
+/// SQL: whether some connection to this database holds the advisory lock `key` (a bigint
+/// expression), as `pg_locks` shows a bigint key: its high and low 32 bits.
+fn held(key: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted \
+         AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND l.classid::bigint = ({key} >> 32) AND l.objid::bigint = ({key} & 4294967295))"
+    )
+}
+
 impl Postgres {
-    /// Say this instance is alive (at start, and again after it was declared dead).
+    /// Say this instance is alive (at start, and again after it was declared dead: then with
+    /// its lock key if its listening connection holds the lock already).
     pub async fn register_instance(&self) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO instances (id, lock_key) VALUES ($1, NULL) \
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lock_key = NULL",
-            &[&self.instance()],
-        )
-        .await?;
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "INSERT INTO instances (id, lock_key) VALUES ($1, CASE WHEN {} THEN $2 END) \
+                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lock_key = EXCLUDED.lock_key",
+                held("$2::bigint")
+            )
+        });
+        let key = lock_key(self.instance());
+        self.execute(&SQL, &[&self.instance(), &key]).await?;
         Ok(())
     }
 
@@ -76,18 +92,19 @@ impl Postgres {
         Ok(())
     }
 
-    /// Declare the instances silent for [`STALE`] dead and free their leases (each lease is
+    /// Declare dead the instances whose lock is gone or that were silent for [`STALE`], and
+    /// free their leases (each lease is
     /// freed by exactly one caller); the instances found dead.
     pub async fn reap_dead(&self) -> Result<Vec<String>, StoreError> {
-        const SQL: &str = "DELETE FROM instances i \
-            WHERE i.heartbeat_at < now() - make_interval(secs => $1::float8 / 1000.0) \
-            OR (i.lock_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_locks l \
-                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                AND l.classid::bigint = (i.lock_key >> 32) \
-                AND l.objid::bigint = (i.lock_key & 4294967295))) \
-            RETURNING id";
-        let rows = self.query(SQL, &[&ms(STALE)]).await?;
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "DELETE FROM instances i \
+                 WHERE i.heartbeat_at < now() - make_interval(secs => $1::float8 / 1000.0) \
+                 OR (i.lock_key IS NOT NULL AND NOT {}) RETURNING id",
+                held("i.lock_key")
+            )
+        });
+        let rows = self.query(&SQL, &[&ms(STALE)]).await?;
         let dead: Vec<String> = rows
             .iter()
             .map(|r| Ok(str(r, 0)?.to_owned()))

@@ -108,3 +108,53 @@ async fn the_pool_recovers_from_a_postgresql_restart() {
     }
     store.close().await;
 }
+
+/// Two instances on one database: one whose listening connection closes (a `kill -9`) is dead
+/// at the next reaper pass, and its leases go; one that holds its lock stays.
+#[tokio::test]
+async fn an_instance_whose_lock_connection_closes_is_reaped_with_its_leases() {
+    if !testdb::on_postgres() {
+        return;
+    }
+    let url = DatabaseUrl::parse(&testdb::fresh_database().await).unwrap();
+    let connect = || Store::connect(&url, 2);
+    let (alive, dying) = (connect().await.unwrap(), connect().await.unwrap());
+    let sid = crate::store::testing::session(&alive).await;
+    let (a, d) = (alive.postgres().unwrap(), dying.postgres().unwrap());
+    let mut listeners = Vec::new();
+    for pg in [a, d] {
+        pg.register_instance().await.unwrap();
+        let (client, messages) = pg.dedicated().await.unwrap();
+        pg.hold_liveness(&client).await.unwrap();
+        listeners.push((client, messages));
+    }
+    assert!(
+        d.acquire_runner(&sid).await.unwrap(),
+        "the dying one runs the session"
+    );
+    assert!(
+        a.reap_dead().await.unwrap().is_empty(),
+        "both hold their locks"
+    );
+    assert!(!a.acquire_runner(&sid).await.unwrap(), "the lease is taken");
+
+    drop(listeners.pop()); // the dying instance's connection closes
+    let mut dead = Vec::new();
+    for _ in 0..100 {
+        dead = a.reap_dead().await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(dead, [d.instance().to_owned()]);
+    assert!(
+        a.acquire_runner(&sid).await.unwrap(),
+        "its lease went with it"
+    );
+    assert!(
+        !d.heartbeat().await.unwrap(),
+        "it learns it was declared dead"
+    );
+    assert!(a.heartbeat().await.unwrap());
+}
