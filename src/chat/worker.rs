@@ -62,7 +62,6 @@ pub async fn submit(
 ) -> Result<Submitted, Refusal> {
     let plan = plan::prepare(chat, &scope, session_id).await?;
     let sid = plan.session.id.clone();
-    // With PostgreSQL another instance may run the session (`cluster.rs`).
     let (admission, elsewhere) = match cluster::admit(chat, &sid).await? {
         cluster::Admit::Here(a) => (a, false),
         cluster::Admit::Elsewhere => (Admission::Queue, true),
@@ -167,8 +166,7 @@ pub(super) async fn work(
                 .runs()
                 .try_stop_then(&sid, || announce(&chat, &mut held))
             {
-                // With PostgreSQL, something queued on another instance since `wake` keeps
-                // the worker going.
+                // PostgreSQL: what another instance queued since `wake` keeps the worker going.
                 Stop::Stopped => {
                     if !cluster::let_go(&chat, &sid, wake).await {
                         return;
@@ -211,15 +209,13 @@ async fn stop_announcing(chat: &Chat, sid: &str, mut held: Held) {
 type Held = Option<(Session, Vec<oneshot::Sender<()>>)>;
 
 fn announce(chat: &Chat, held: &mut Held) {
-    if let Some((session, after)) = held.take() {
+    // The senders go as this ends: the titles waiting for them go out after the update.
+    if let Some((session, _after)) = held.take() {
         turn::publish_session_updated(chat, session);
-        // Dropping the senders lets the waiting titles go.
-        drop(after);
     }
 }
 
-/// A signal for what must follow the held `session.updated`: fires when it went out (or at
-/// once if it already has).
+/// Fires once the held `session.updated` went out (at once if it already has).
 fn after_held(held: &mut Held) -> oneshot::Receiver<()> {
     let (tx, rx) = oneshot::channel();
     if let Some((_, after)) = held.as_mut() {
