@@ -38,6 +38,7 @@ impl AppState {
     /// Build the state of a server. `auth` comes ready (OAuth included when on).
     pub fn new(settings: Settings, store: Store, auth: Auth, shutdown: CancellationToken) -> Self {
         let hub = Hub::new();
+        auth.attach_hub(&hub);
         let chat = Chat::new(ChatDeps {
             store: store.clone(),
             hub: hub.clone(),

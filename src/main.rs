@@ -60,7 +60,8 @@ fn message(e: &anyhow::Error) -> String {
 fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let overrides = args.overrides();
     let (settings, report) = Settings::load(&overrides)?;
-    init_tracing(&settings.log_filter);
+    // Held until the server has stopped: dropping it writes out the lines still queued.
+    let _log = jean2::layers::logging::init(&settings.log_filter);
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
@@ -115,15 +116,4 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
         result
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn init_tracing(filter: &str) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_target(false)
-        .init();
 }

@@ -1,6 +1,8 @@
 //! `jean2 users|apps|keys`: OAuth administration. Runs in its own short-lived process straight on
-//! the configured database (the server notices changes within its cache TTL). The functions
-//! taking a [`Store`] are what the commands do; tests call them to set up users and apps.
+//! the configured database. A command that takes rights away also replaces the revocation
+//! marker next to the database ([`crate::auth::revocation`]): a running server checks it before
+//! trusting a cached answer and closes the WebSockets concerned, so the change holds from the
+//! next request on. The functions taking a [`Store`] are what the commands do; tests call them.
 //! Secrets are printed once and stored only as hashes; passwords come from standard input.
 
 use std::io::BufRead as _;
@@ -11,12 +13,15 @@ use serde::Serialize;
 
 use crate::auth::oauth::{jwt, passwords, secrets};
 mod commands;
+mod revoke;
 
 use crate::config::{CliOverrides, Settings};
 use crate::store::Store;
 use crate::store::apps::NewApp;
 use crate::store::users::User;
 pub use commands::{AppsCommand, KeysCommand, UsersCommand};
+use revoke::tell_servers;
+pub use revoke::{revoke_app, revoke_key, set_user_disabled};
 
 /// Scopes an application may be given.
 pub const KNOWN_SCOPES: &[&str] = &["read", "write"];
@@ -39,7 +44,7 @@ pub struct AppSpec {
 }
 
 fn run<F: std::future::Future<Output = anyhow::Result<()>>>(
-    f: impl FnOnce(Store) -> F,
+    f: impl FnOnce(Store, std::path::PathBuf) -> F,
 ) -> anyhow::Result<ExitCode> {
     let (settings, _) = Settings::load(&CliOverrides::default())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -48,7 +53,7 @@ fn run<F: std::future::Future<Output = anyhow::Result<()>>>(
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let store = Store::open_unlocked(&settings.database_path).await?;
-        let result = f(store.clone()).await;
+        let result = f(store.clone(), settings.database_path.clone()).await;
         store.close().await;
         result
     })?;
@@ -88,7 +93,7 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
         | UsersCommand::SetPassword { password_stdin, .. } => Some(read_password(*password_stdin)?),
         _ => None,
     };
-    run(move |store| async move {
+    run(move |store, db| async move {
         match cmd {
             UsersCommand::Add { email, .. } => {
                 let u = add_user(&store, &email, password.as_deref().unwrap_or_default()).await?;
@@ -101,17 +106,11 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             UsersCommand::Disable { email } => {
-                let u = store
-                    .set_user_disabled(&email, true)
-                    .await
-                    .map_err(|e| not_found(e, "user", &email))?;
+                let u = set_user_disabled(&store, &db, &email, true).await?;
                 println!("disabled {} <{}>", u.id, u.email);
             }
             UsersCommand::Enable { email } => {
-                let u = store
-                    .set_user_disabled(&email, false)
-                    .await
-                    .map_err(|e| not_found(e, "user", &email))?;
+                let u = set_user_disabled(&store, &db, &email, false).await?;
                 println!("enabled {} <{}>", u.id, u.email);
             }
             UsersCommand::SetPassword { email, .. } => {
@@ -122,6 +121,7 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                     .set_password(&email, &hash)
                     .await
                     .map_err(|e| not_found(e, "user", &email))?;
+                tell_servers(&db);
                 println!("password changed for {email}; their browser sessions are ended");
             }
         }
@@ -216,7 +216,7 @@ pub async fn create_app(store: &Store, spec: &AppSpec) -> anyhow::Result<Created
 
 /// `jean2 apps …`.
 pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
-    run(move |store| async move {
+    run(move |store, db| async move {
         match cmd {
             AppsCommand::Create {
                 name,
@@ -261,10 +261,7 @@ pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             AppsCommand::Revoke { id } => {
-                store
-                    .revoke_app(&id, crate::time::now_ms())
-                    .await
-                    .map_err(|e| not_found(e, "application", &id))?;
+                revoke_app(&store, &db, &id).await?;
                 println!("revoked {id}: its keys and tokens stop working");
             }
             AppsCommand::RotateSecret { id } => {
@@ -324,7 +321,7 @@ pub async fn create_key(
 
 /// `jean2 keys …`.
 pub fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
-    run(move |store| async move {
+    run(move |store, db| async move {
         match cmd {
             KeysCommand::Create { app, expires_in } => {
                 let (id, key) = create_key(&store, &app, expires_in).await?;
@@ -347,10 +344,7 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             KeysCommand::Revoke { key_id } => {
-                store
-                    .revoke_api_key(&key_id)
-                    .await
-                    .map_err(|e| not_found(e, "key", &key_id))?;
+                revoke_key(&store, &db, &key_id).await?;
                 println!("revoked {key_id}");
             }
             KeysCommand::RotateSigning => {

@@ -1,7 +1,9 @@
-//! The hub: every open WebSocket connection, which sessions each has resumed, and a bounded
-//! outbound queue per connection. An event is serialized once and offered to each recipient's
-//! queue; a connection whose queue is full is told to close (a client that does not read is
-//! disconnected rather than slowing anyone else).
+//! The hub: every open WebSocket connection, which sessions each has resumed, what credential
+//! it was opened with, and a bounded outbound queue per connection ([`Link`]). An event is
+//! serialized once and offered to each recipient's queue; a connection whose queue is full is
+//! told to close (a client that does not read is disconnected rather than slowing anyone else).
+//! Revoking a credential ([`Hub::revoke`]) closes the connections opened with it; one shared
+//! heartbeat ([`Hub::heartbeat`]) pings every connection, instead of a timer per connection.
 //!
 //! Each person's events are theirs: a connection registers with the [`Scope`] of what it may
 //! see, and a broadcast names the owner of the workspace it is about ([`Audience::Viewers`]), so
@@ -10,17 +12,13 @@
 //! connection may see it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
 use super::ServerEvent;
+use super::credential::{Credential, Revoked};
+pub use super::link::{CloseReason, Frame, Link, OUTBOUND_QUEUE};
 use crate::store::Scope;
-
-/// Outbound frames a connection may have queued before it counts as not reading.
-pub const OUTBOUND_QUEUE: usize = 256;
 
 pub type ConnId = u64;
 
@@ -41,21 +39,17 @@ pub enum Audience<'a> {
     Conn(ConnId),
 }
 
-/// What a connection receives from its queue.
-pub type Frame = Arc<str>;
-
 /// One registered connection, as the connection task sees it.
 pub struct Registration {
     pub id: ConnId,
-    pub rx: mpsc::Receiver<Frame>,
-    /// Cancelled when the hub wants the connection closed (its queue overflowed).
-    pub evicted: CancellationToken,
+    /// Its queue, heartbeat count and close request.
+    pub link: Arc<Link>,
 }
 
 struct Conn {
-    tx: mpsc::Sender<Frame>,
-    evicted: CancellationToken,
+    link: Arc<Link>,
     scope: Scope,
+    credential: Credential,
     sessions: HashSet<String>,
 }
 
@@ -63,6 +57,8 @@ struct Conn {
 struct Inner {
     conns: HashMap<ConnId, Conn>,
     sessions: HashMap<String, HashSet<ConnId>>,
+    /// Set at shutdown: a connection registering later is closed at once.
+    closing: Option<CloseReason>,
 }
 
 /// Whether a connection seeing `scope` may hear about a workspace owned by `owner`.
@@ -78,6 +74,7 @@ fn sees(scope: &Scope, owner: Option<&str>) -> bool {
 pub struct Hub {
     inner: Arc<Mutex<Inner>>,
     next_id: Arc<AtomicU64>,
+    heartbeat_started: Arc<AtomicBool>,
 }
 
 impl Hub {
@@ -89,21 +86,24 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Add a connection that may see `scope`.
-    pub fn register(&self, scope: Scope) -> Registration {
+    /// Add a connection that may see `scope`, opened with `credential`.
+    pub fn register(&self, scope: Scope, credential: Credential) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
-        let evicted = CancellationToken::new();
-        self.lock().conns.insert(
+        let link = Arc::new(Link::default());
+        let mut inner = self.lock();
+        if let Some(reason) = inner.closing {
+            link.close(reason);
+        }
+        inner.conns.insert(
             id,
             Conn {
-                tx,
-                evicted: evicted.clone(),
+                link: link.clone(),
                 scope,
+                credential,
                 sessions: HashSet::new(),
             },
         );
-        Registration { id, rx, evicted }
+        Registration { id, link }
     }
 
     /// Remove a connection and its session memberships.
@@ -165,7 +165,7 @@ impl Hub {
             .into_iter()
             .flatten()
             .filter_map(|id| inner.conns.get(id))
-            .map(|c| OUTBOUND_QUEUE.saturating_sub(c.tx.capacity()))
+            .map(|c| c.link.backlog())
             .max()
             .unwrap_or(0)
     }
@@ -194,10 +194,10 @@ impl Hub {
     pub fn publish_frame(&self, audience: Audience<'_>, frame: Frame) -> usize {
         let inner = self.lock();
         let mut sent = 0;
-        let mut offer = |conn: &Conn| match conn.tx.try_send(frame.clone()) {
-            Ok(()) => sent += 1,
-            Err(mpsc::error::TrySendError::Full(_)) => conn.evicted.cancel(),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        let mut offer = |conn: &Conn| {
+            if conn.link.push(frame.clone()) {
+                sent += 1;
+            }
         };
         match audience {
             Audience::Viewers { owner } => inner
@@ -227,22 +227,126 @@ impl Hub {
         }
         sent
     }
+
+    /// One heartbeat period passed: ping every connection (closing those that left too many
+    /// pings unanswered).
+    pub fn heartbeat(&self) {
+        let ping = ServerEvent::Ping.to_frame();
+        for conn in self.lock().conns.values() {
+            conn.link.heartbeat(&ping);
+        }
+    }
+
+    /// The client of `id` answered a heartbeat.
+    pub fn pong(&self, id: ConnId) {
+        if let Some(c) = self.lock().conns.get(&id) {
+            c.link.pong();
+        }
+    }
+
+    /// `true` once: for whoever starts the shared heartbeat.
+    pub fn claim_heartbeat(&self) -> bool {
+        !self.heartbeat_started.swap(true, Ordering::AcqRel)
+    }
+
+    /// Close the connections opened with what was revoked. Returns how many.
+    pub fn revoke(&self, revoked: Revoked<'_>) -> usize {
+        let inner = self.lock();
+        let mut closed = 0;
+        for conn in inner.conns.values() {
+            if conn.credential.is_revoked_by(revoked) {
+                conn.link.close(CloseReason::Revoked);
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Close one connection.
+    pub fn close(&self, id: ConnId, reason: CloseReason) {
+        if let Some(c) = self.lock().conns.get(&id) {
+            c.link.close(reason);
+        }
+    }
+
+    /// Close every connection, and any that registers from now on (shutdown).
+    pub fn close_all(&self, reason: CloseReason) {
+        let mut inner = self.lock();
+        inner.closing = Some(reason);
+        for conn in inner.conns.values() {
+            conn.link.close(reason);
+        }
+    }
+
+    /// The connections opened with an API key or an access token, and their credentials: what
+    /// to check again when the database may have changed behind the server's back.
+    pub fn oauth_credentials(&self) -> Vec<(ConnId, Credential)> {
+        self.lock()
+            .conns
+            .iter()
+            .filter(|(_, c)| c.credential.is_oauth())
+            .map(|(id, c)| (*id, c.credential.clone()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Whether the connection had anything queued (it is taken and counted as written).
+    fn took(r: &Registration) -> bool {
+        let frames = r.link.take().unwrap_or_default();
+        r.link.written(frames.len());
+        !frames.is_empty()
+    }
+
+    #[tokio::test]
+    async fn revoking_closes_only_the_connections_opened_with_it() {
+        let hub = Hub::new();
+        let user = |id: &str, family: &str| Credential::User {
+            user_id: id.into(),
+            app_id: "app".into(),
+            family: family.into(),
+            token_id: "t".into(),
+            expires_at_ms: 0,
+        };
+        let owner = hub.register(Scope::All, Credential::SharedToken);
+        let alice = hub.register(Scope::Owner("alice".into()), user("alice", "f1"));
+        let bob = hub.register(Scope::Owner("bob".into()), user("bob", "f2"));
+        assert_eq!(hub.revoke(Revoked::Family("f1")), 1);
+        assert_eq!(alice.link.close_reason(), Some(CloseReason::Revoked));
+        assert_eq!(bob.link.close_reason(), None);
+        assert_eq!(owner.link.close_reason(), None);
+        assert_eq!(
+            hub.oauth_credentials().len(),
+            2,
+            "the shared token is not OAuth"
+        );
+        assert_eq!(hub.revoke(Revoked::SharedToken), 1);
+        assert_eq!(owner.link.close_reason(), Some(CloseReason::Revoked));
+    }
+
+    #[tokio::test]
+    async fn after_close_all_a_new_connection_is_closed_at_once() {
+        let hub = Hub::new();
+        let a = hub.register(Scope::All, Credential::Open);
+        hub.close_all(CloseReason::Shutdown);
+        let b = hub.register(Scope::All, Credential::Open);
+        assert_eq!(a.link.close_reason(), Some(CloseReason::Shutdown));
+        assert_eq!(b.link.close_reason(), Some(CloseReason::Shutdown));
+    }
+
     #[tokio::test]
     async fn session_events_reach_only_participants() {
         let hub = Hub::new();
-        let mut a = hub.register(Scope::All);
-        let mut b = hub.register(Scope::All);
+        let a = hub.register(Scope::All, Credential::Open);
+        let b = hub.register(Scope::All, Credential::Open);
         hub.join_session(a.id, "s1");
         hub.join_session(a.id, "s1");
         assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 1);
-        assert!(a.rx.try_recv().is_ok());
-        assert!(b.rx.try_recv().is_err());
+        assert!(took(&a));
+        assert!(!took(&b));
         assert_eq!(
             hub.publish(
                 Audience::ViewersExcept {
@@ -261,9 +365,9 @@ mod tests {
     async fn broadcasts_reach_users_only_for_their_own_workspaces() {
         let hub = Hub::new();
         let user = |id: &str| Scope::Owner(id.into());
-        let mut owner = hub.register(Scope::All);
-        let mut alice = hub.register(user("alice"));
-        let mut bob = hub.register(user("bob"));
+        let owner = hub.register(Scope::All, Credential::Open);
+        let alice = hub.register(user("alice"), Credential::Open);
+        let bob = hub.register(user("bob"), Credential::Open);
         assert_eq!(
             hub.publish(
                 Audience::Viewers {
@@ -273,11 +377,8 @@ mod tests {
             ),
             2
         );
-        assert!(owner.rx.try_recv().is_ok() && alice.rx.try_recv().is_ok());
-        assert!(
-            bob.rx.try_recv().is_err(),
-            "bob never hears about alice's workspace"
-        );
+        assert!(took(&owner) && took(&alice));
+        assert!(!took(&bob), "bob never hears about alice's workspace");
         assert_eq!(
             hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping),
             1,
@@ -298,15 +399,15 @@ mod tests {
     #[tokio::test]
     async fn session_backlog_is_the_longest_participant_queue() {
         let hub = Hub::new();
-        let mut a = hub.register(Scope::All);
-        let b = hub.register(Scope::All);
+        let a = hub.register(Scope::All, Credential::Open);
+        let b = hub.register(Scope::All, Credential::Open);
         hub.join_session(a.id, "s");
         hub.join_session(b.id, "s");
         assert_eq!(hub.session_backlog("s"), 0);
         for _ in 0..3 {
             hub.publish(Audience::Session("s"), &ServerEvent::Ping);
         }
-        assert!(a.rx.try_recv().is_ok());
+        assert!(took(&a));
         assert_eq!(hub.session_backlog("s"), 3, "b has read nothing");
         assert_eq!(hub.session_backlog("other"), 0);
     }
@@ -314,12 +415,12 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_evicts_the_connection() {
         let hub = Hub::new();
-        let a = hub.register(Scope::All);
+        let a = hub.register(Scope::All, Credential::Open);
         for _ in 0..OUTBOUND_QUEUE {
             hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
         }
-        assert!(!a.evicted.is_cancelled());
+        assert_eq!(a.link.close_reason(), None);
         hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
-        assert!(a.evicted.is_cancelled());
+        assert_eq!(a.link.close_reason(), Some(CloseReason::TooSlow));
     }
 }

@@ -1,8 +1,13 @@
-//! Server → client events ([`event`]) and the hub that decides who hears which ([`hub`]).
-//! Used by the WebSocket connections and by the chat turn alike; knows nothing of HTTP.
+//! Server → client events ([`event`]) and the hub that decides who hears which ([`hub`]): each
+//! connection's queue and close request ([`link`]), and the credential it was opened with
+//! ([`credential`]), which revocation matches on. Used by the WebSocket connections and by the
+//! chat turn alike; knows nothing of HTTP.
 
+pub mod credential;
 pub mod event;
 pub mod hub;
+pub mod link;
 
+pub use credential::{Credential, Revoked};
 pub use event::ServerEvent;
 pub use hub::{Audience, ConnId, Hub};

@@ -1,110 +1,131 @@
-//! One task per WebSocket: reads client frames, writes queued events, sends the JSON heartbeat,
-//! and closes cleanly on shutdown, on heartbeat timeout, on oversized frames (1009) and when the
-//! client stops reading (its queue overflowed).
+//! One task per WebSocket: writes what the hub queued for it (everything waiting at once, as one
+//! batch and one flush), reads client frames, and closes when the hub asks (queue overflow,
+//! heartbeat timeout, shutdown, a revoked credential), when its access token expires (4001),
+//! on oversized frames (1009) and when the client goes away.
+//!
+//! An idle connection is this task parked on two wake-ups (its queue and its socket), plus a
+//! timer only for connections opened with an access token. The heartbeat is one task for all
+//! connections ([`super::ticker`]).
 
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::{SinkExt, StreamExt};
-use tokio::time::{MissedTickBehavior, interval_at, timeout};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
 use super::dispatch::{self, ConnCtx};
+use super::ticker;
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::events::ServerEvent;
-use crate::events::hub::Audience;
+use crate::events::hub::{CloseReason, Frame, Link};
+use crate::events::{Credential, ServerEvent};
 
-/// Missed heartbeats tolerated before closing (`PROTOCOL.md` §4.2: more than 3).
-const MAX_MISSED_PONGS: u32 = 3;
 /// A client that does not take a frame within this time is gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a close frame may take to reach a client whose socket may be full.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Close code for a client that could not keep up; it reconnects (unlike 1008).
-const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
-pub async fn run(socket: WebSocket, app: AppState, principal: Principal) {
+pub async fn run(socket: WebSocket, app: AppState, principal: Principal, credential: Credential) {
     let hub = app.hub.clone();
-    let reg = hub.register(principal.scope());
+    if hub.claim_heartbeat() {
+        tokio::spawn(ticker::run(app.clone()));
+    }
+    let expiry = credential
+        .expires_at_ms()
+        .map(|at_ms| deadline(at_ms, app.auth.clock().now_ms()));
+    let reg = hub.register(principal.scope(), credential);
     let conn_id = reg.id;
     tracing::debug!(ws.conn = conn_id, "websocket connected");
-    let reason = serve(socket, app, principal, reg).await;
+    let ctx = ConnCtx::new(app, conn_id, principal);
+    let reason = serve(socket, ctx, reg.link, expiry).await;
     hub.unregister(conn_id);
     tracing::debug!(ws.conn = conn_id, reason, "websocket closed");
 }
 
+/// The instant a token valid until `at_ms` (Unix ms) expires, as seen at `now_ms`.
+fn deadline(at_ms: i64, now_ms: i64) -> Instant {
+    let left = u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0);
+    Instant::now() + Duration::from_millis(left)
+}
+
 async fn serve(
-    socket: WebSocket,
-    app: AppState,
-    principal: Principal,
-    reg: crate::events::hub::Registration,
+    mut socket: WebSocket,
+    mut ctx: ConnCtx,
+    link: Arc<Link>,
+    expiry: Option<Instant>,
 ) -> &'static str {
-    let (mut sink, mut stream) = socket.split();
-    let mut rx = reg.rx;
-    let period = app.settings.ws_heartbeat;
-    let mut heartbeat = interval_at(tokio::time::Instant::now() + period, period);
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let shutdown = app.shutdown.clone();
-    let mut ctx = ConnCtx::new(app, reg.id, principal);
-
-    let close = |code: u16, reason: &'static str| {
-        Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        }))
-    };
-
+    // Boxed and only for access tokens: most connections carry no timer.
+    let mut expiry: Option<Pin<Box<Sleep>>> = expiry.map(|t| Box::pin(sleep_until(t)));
     loop {
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => {
-                let _ = timeout(SEND_TIMEOUT, sink.send(close(close_code::AWAY, "Server shutting down"))).await;
-                return "server shutdown";
+        match link.take() {
+            Err(reason) => {
+                send_close(&mut socket, reason.code(), reason.text(), SEND_TIMEOUT).await;
+                return reason.text();
             }
-            _ = reg.evicted.cancelled() => {
-                let _ = timeout(SEND_TIMEOUT, sink.send(close(CLOSE_TRY_AGAIN_LATER, "Client too slow"))).await;
-                return "client too slow";
-            }
-            frame = rx.recv() => {
-                let Some(frame) = frame else { return "hub closed" };
-                // A send blocks while the client's socket is full; eviction and shutdown must
-                // still end the connection at once, not after SEND_TIMEOUT.
+            Ok(batch) if !batch.is_empty() => {
+                let n = batch.len();
+                // A full socket must not delay a close the hub asks for.
                 tokio::select! {
-                    sent = timeout(SEND_TIMEOUT, sink.send(Message::Text(Utf8Bytes::from(&*frame)))) => {
+                    biased;
+                    reason = link.closing() => {
+                        send_close(&mut socket, reason.code(), reason.text(), CLOSE_TIMEOUT).await;
+                        return reason.text();
+                    }
+                    sent = timeout(SEND_TIMEOUT, write(&mut socket, batch)) => {
                         if !matches!(sent, Ok(Ok(()))) {
                             return "send failed";
                         }
                     }
-                    _ = reg.evicted.cancelled() => {
-                        let _ = timeout(CLOSE_TIMEOUT, sink.send(close(CLOSE_TRY_AGAIN_LATER, "Client too slow"))).await;
-                        return "client too slow";
-                    }
-                    _ = shutdown.cancelled() => {
-                        let _ = timeout(CLOSE_TIMEOUT, sink.send(close(close_code::AWAY, "Server shutting down"))).await;
-                        return "server shutdown";
-                    }
                 }
+                link.written(n);
+                continue;
             }
-            _ = heartbeat.tick() => {
-                if ctx.missed_pongs >= MAX_MISSED_PONGS {
-                    let _ = timeout(SEND_TIMEOUT, sink.send(close(close_code::NORMAL, "Heartbeat timeout"))).await;
-                    return "heartbeat timeout";
-                }
-                ctx.missed_pongs += 1;
-                ctx.app.hub.publish(Audience::Conn(ctx.id), &ServerEvent::Ping);
+            Ok(_) => {}
+        }
+        tokio::select! {
+            biased;
+            () = link.changed() => {}
+            () = expired(&mut expiry) => {
+                link.close(CloseReason::Expired);
             }
-            incoming = stream.next() => {
+            incoming = socket.next() => {
                 // Boxed: the handler futures (store queries) are ~1.8 KB and would otherwise
                 // be part of every idle connection's task (bench-ws.sh).
                 if let Some(end) = Box::pin(receive(&mut ctx, incoming)).await {
                     if end == "message too big" {
-                        let _ = timeout(SEND_TIMEOUT, sink.send(close(close_code::SIZE, "Message too big"))).await;
+                        send_close(&mut socket, close_code::SIZE, "Message too big", SEND_TIMEOUT).await;
                     }
                     return end;
                 }
             }
         }
     }
+}
+
+/// Write a batch with one flush at the end (frames go out as the write buffer fills).
+async fn write(socket: &mut WebSocket, batch: VecDeque<Frame>) -> Result<(), axum::Error> {
+    for frame in batch {
+        socket.feed(Message::Text(frame)).await?;
+    }
+    socket.flush().await
+}
+
+async fn expired(expiry: &mut Option<Pin<Box<Sleep>>>) {
+    match expiry {
+        Some(sleep) => sleep.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_close(socket: &mut WebSocket, code: u16, reason: &'static str, within: Duration) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }));
+    let _ = timeout(within, socket.send(frame)).await;
 }
 
 /// Handle one incoming frame; `Some(reason)` ends the connection.
@@ -129,4 +150,16 @@ async fn receive(
 fn is_capacity_error(e: &axum::Error) -> bool {
     let text = format!("{e:?}");
     text.contains("Capacity") || text.contains("too long") || text.contains("too big")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_in_the_past_is_now() {
+        let before = Instant::now();
+        assert!(deadline(1_000, 5_000) <= Instant::now());
+        assert!(deadline(61_000, 1_000) >= before + Duration::from_secs(60));
+    }
 }

@@ -40,6 +40,8 @@ mod oauth_resource;
 mod oauth_support;
 mod oauth_users;
 mod persistence;
+mod revocation;
+mod revocation_cli;
 mod sessions;
 mod tls;
 mod workspaces;
