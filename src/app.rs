@@ -1,4 +1,6 @@
-//! `AppState`: everything a handler needs, built once from validated settings, cheap to clone.
+//! `AppState`: everything a handler needs, built once from validated settings, cheap to clone:
+//! one `Arc` (axum clones the state for every request; a struct of a dozen `Arc`s and a
+//! cancellation token cost more than the rest of a small request's routing).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,7 +15,18 @@ use crate::sessions::Sessions;
 use crate::store::Store;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct App {
     /// Validated settings of this process (as they were at start; `reload` swaps only the token
     /// and the certificate).
     pub settings: Arc<Settings>,
@@ -47,7 +60,7 @@ impl AppState {
             shutdown: shutdown.clone(),
         });
         let sessions = Sessions::new(chat.clone());
-        Self {
+        Self(Arc::new(App {
             settings: Arc::new(settings),
             store,
             hub,
@@ -56,9 +69,11 @@ impl AppState {
             started: Instant::now(),
             chat,
             sessions,
-        }
+        }))
     }
+}
 
+impl App {
     /// Whether clients must authenticate (`features.authentication` in `/api/info`).
     pub fn auth_enabled(&self) -> bool {
         self.auth.enabled()

@@ -8,12 +8,14 @@
 //! connections ([`super::ticker`]).
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
 use super::dispatch::{self, ConnCtx};
@@ -28,7 +30,14 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a close frame may take to reach a client whose socket may be full.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-pub async fn run(socket: WebSocket, app: AppState, principal: Principal, credential: Credential) {
+/// The connection's task. Registration happens here, synchronously, so the future that lives
+/// as long as the connection holds only what it needs (no moved-from copies of its inputs).
+pub fn run(
+    socket: WebSocket,
+    app: AppState,
+    principal: Principal,
+    credential: Credential,
+) -> impl Future<Output = ()> + Send {
     let hub = app.hub.clone();
     if hub.claim_heartbeat() {
         tokio::spawn(ticker::run(app.clone()));
@@ -40,9 +49,10 @@ pub async fn run(socket: WebSocket, app: AppState, principal: Principal, credent
     let conn_id = reg.id;
     tracing::debug!(ws.conn = conn_id, "websocket connected");
     let ctx = ConnCtx::new(app, conn_id, principal);
-    let reason = serve(socket, ctx, reg.link, expiry).await;
-    hub.unregister(conn_id);
-    tracing::debug!(ws.conn = conn_id, reason, "websocket closed");
+    serve(socket, ctx, reg.link, expiry).map(move |reason| {
+        hub.unregister(conn_id);
+        tracing::debug!(ws.conn = conn_id, reason, "websocket closed");
+    })
 }
 
 /// The instant a token valid until `at_ms` (Unix ms) expires, as seen at `now_ms`.
@@ -51,56 +61,112 @@ fn deadline(at_ms: i64, now_ms: i64) -> Instant {
     Instant::now() + Duration::from_millis(left)
 }
 
-async fn serve(
+/// The connection's loop. What an idle connection waits on is small (its queue's wake-up, its
+/// socket, its expiry when it has one); writing, handling a message and closing happen in
+/// boxed futures that exist only while they run (an async fn is as large as its largest
+/// await, and every idle connection would pay for it).
+///
+/// A plain function returning an `async` block: the block keeps its inputs where they were
+/// captured (an `async fn` would hold its parameters twice).
+fn serve(
     mut socket: WebSocket,
     mut ctx: ConnCtx,
     link: Arc<Link>,
     expiry: Option<Instant>,
-) -> &'static str {
+) -> impl Future<Output = &'static str> + Send {
     // Boxed and only for access tokens: most connections carry no timer.
     let mut expiry: Option<Pin<Box<Sleep>>> = expiry.map(|t| Box::pin(sleep_until(t)));
-    loop {
-        match link.take() {
-            Err(reason) => {
-                send_close(&mut socket, reason.code(), reason.text(), SEND_TIMEOUT).await;
-                return reason.text();
-            }
-            Ok(batch) if !batch.is_empty() => {
-                let n = batch.len();
-                // A full socket must not delay a close the hub asks for.
-                tokio::select! {
-                    biased;
-                    reason = link.closing() => {
-                        send_close(&mut socket, reason.code(), reason.text(), CLOSE_TIMEOUT).await;
-                        return reason.text();
+    async move {
+        loop {
+            match link.take() {
+                Err(reason) => {
+                    close_boxed(&mut socket, reason.into()).await;
+                    return reason.text();
+                }
+                Ok(batch) if !batch.is_empty() => {
+                    if let Err(end) = write_boxed(&mut socket, &link, batch).await {
+                        return end;
                     }
-                    sent = timeout(SEND_TIMEOUT, write(&mut socket, batch)) => {
-                        if !matches!(sent, Ok(Ok(()))) {
-                            return "send failed";
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            match wait(&mut socket, &link, &mut expiry).await {
+                Wake::Queue => {}
+                Wake::Expired => link.close(CloseReason::Expired),
+                Wake::Incoming(incoming) => {
+                    if let Some(end) = receive_boxed(&mut ctx, incoming).await {
+                        if end == "message too big" {
+                            let too_big = Close(close_code::SIZE, "Message too big");
+                            close_boxed(&mut socket, too_big).await;
                         }
+                        return end;
                     }
                 }
-                link.written(n);
-                continue;
             }
-            Ok(_) => {}
         }
-        tokio::select! {
-            biased;
-            () = link.changed() => {}
-            () = expired(&mut expiry) => {
-                link.close(CloseReason::Expired);
+    }
+}
+
+// The futures below are built on the heap by plain functions: built inline, they would leave
+// room for themselves in every idle connection's task.
+
+fn close_boxed(socket: &mut WebSocket, close: Close) -> BoxFuture<'_, ()> {
+    Box::pin(send_close(socket, close, SEND_TIMEOUT))
+}
+
+fn write_boxed<'a>(
+    socket: &'a mut WebSocket,
+    link: &'a Link,
+    batch: VecDeque<Frame>,
+) -> BoxFuture<'a, Result<(), &'static str>> {
+    Box::pin(write_batch(socket, link, batch))
+}
+
+fn receive_boxed(
+    ctx: &mut ConnCtx,
+    incoming: Option<Result<Message, axum::Error>>,
+) -> BoxFuture<'_, Option<&'static str>> {
+    Box::pin(receive(ctx, incoming))
+}
+
+/// What woke an idle connection.
+enum Wake {
+    /// Something was queued, or a close asked for.
+    Queue,
+    Expired,
+    Incoming(Option<Result<Message, axum::Error>>),
+}
+
+/// Where an idle connection waits.
+async fn wait(socket: &mut WebSocket, link: &Link, expiry: &mut Option<Pin<Box<Sleep>>>) -> Wake {
+    tokio::select! {
+        biased;
+        () = link.changed() => Wake::Queue,
+        () = expired(expiry) => Wake::Expired,
+        incoming = socket.next() => Wake::Incoming(incoming),
+    }
+}
+
+/// Write a batch; a close the hub asks for meanwhile wins (a full socket must not delay it).
+async fn write_batch(
+    socket: &mut WebSocket,
+    link: &Link,
+    batch: VecDeque<Frame>,
+) -> Result<(), &'static str> {
+    let n = batch.len();
+    tokio::select! {
+        biased;
+        reason = link.closing() => {
+            send_close(socket, reason, CLOSE_TIMEOUT).await;
+            Err(reason.text())
+        }
+        sent = timeout(SEND_TIMEOUT, write(socket, batch)) => match sent {
+            Ok(Ok(())) => {
+                link.written(n);
+                Ok(())
             }
-            incoming = socket.next() => {
-                // Boxed: the handler futures (store queries) are ~1.8 KB and would otherwise
-                // be part of every idle connection's task (bench-ws.sh).
-                if let Some(end) = Box::pin(receive(&mut ctx, incoming)).await {
-                    if end == "message too big" {
-                        send_close(&mut socket, close_code::SIZE, "Message too big", SEND_TIMEOUT).await;
-                    }
-                    return end;
-                }
-            }
+            _ => Err("send failed"),
         }
     }
 }
@@ -120,7 +186,17 @@ async fn expired(expiry: &mut Option<Pin<Box<Sleep>>>) {
     }
 }
 
-async fn send_close(socket: &mut WebSocket, code: u16, reason: &'static str, within: Duration) {
+/// A close code and its reason text.
+struct Close(u16, &'static str);
+
+impl From<CloseReason> for Close {
+    fn from(r: CloseReason) -> Self {
+        Close(r.code(), r.text())
+    }
+}
+
+async fn send_close(socket: &mut WebSocket, close: impl Into<Close>, within: Duration) {
+    let Close(code, reason) = close.into();
     let frame = Message::Close(Some(CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),

@@ -29,7 +29,7 @@ pub const WS_PROTOCOL: &str = "jean2.v1";
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// The read buffer of a socket (kept for its whole life).
-pub const READ_BUFFER: usize = 512;
+pub const READ_BUFFER: usize = 256;
 /// Bytes of queued frames gathered before they are written (also flushed at each batch's end).
 pub const WRITE_BUFFER: usize = 4 * 1024;
 
