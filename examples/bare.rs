@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
             store,
             auth,
             tokio_util::sync::CancellationToken::new(),
-        );
+        )?;
         Router::new()
             .route("/api/auth/verify", get(verify))
             .with_state(state)

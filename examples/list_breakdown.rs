@@ -1,8 +1,8 @@
 //! Where the time of `GET /api/workspaces/:id/sessions?limit=100` goes, measured in process on a
-//! database that `scripts/bench-ws.sh` seeded (run after the server stopped): the workspace
-//! check, the store's list call at 10 and 100 rows, the same SQL through sqlx without row
-//! decoding, and the JSON body built as the handler does (`json!` → `Value` → bytes) versus
-//! serialized straight from the structs.
+//! database that `scripts/bench-ws.sh` or `scripts/bench-store.sh` seeded (run after the server
+//! stopped): the workspace check, the store's list call into structs at 10 and 100 rows, the
+//! list serialized straight from the rows (what the route does), a cached-page hit, and the
+//! older ways of building the body from structs (`json!` → `Value` → bytes, or serde).
 //!
 //! `target/release/examples/list_breakdown DB_PATH [ITERATIONS]`
 
@@ -11,9 +11,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use jean2::store::sessions::SessionQuery;
-use jean2::store::{Scope, Store};
+use jean2::store::{PageKey, Scope, Store};
 use serde_json::json;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 /// Mean microseconds per call of `f` over `n` calls (after one warm-up call).
 macro_rules! time_us {
@@ -54,13 +53,34 @@ async fn main() -> anyhow::Result<()> {
     let list10_us = time_us!(n, store.list_sessions(&scope, &q10).await?);
     let list100_us = time_us!(n, store.list_sessions(&scope, &q100).await?);
 
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(SqliteConnectOptions::new().filename(&db).read_only(true))
-        .await?;
+    // The same SQL on one plain connection, on this thread: the engine without the pool.
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let sql = "SELECT * FROM sessions WHERE workspace_id = ?1 \
-               ORDER BY updated_at DESC, id DESC LIMIT 101";
-    let raw_us = time_us!(n, sqlx::query(sql).bind(&ws.id).fetch_all(&pool).await?);
+               ORDER BY updated_at DESC, id DESC LIMIT ?2";
+    let step_all = |limit: i64| -> anyhow::Result<usize> {
+        let mut st = conn.prepare_cached(sql)?;
+        let mut rows = st.query((&ws.id, limit))?;
+        let mut n = 0;
+        while rows.next()?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    };
+    let raw10_us = time_us!(n, step_all(11)?);
+    let raw100_us = time_us!(n, step_all(101)?);
+    let hop_us = time_us!(n, store.has_workspaces(&scope).await?);
+
+    let json100_us = time_us!(n, store.list_sessions_json(&scope, &q100).await?);
+    let key = PageKey::sessions(None, &ws.id, "bench");
+    let body = store.list_sessions_json(&scope, &q100).await?.json;
+    store.keep_page(key.clone(), store.page_generation(&key), body.into());
+    let cached_us = time_us!(
+        n,
+        store
+            .cached_page(&key)
+            .ok_or_else(|| anyhow!("not cached"))?
+    );
 
     let page = store.list_sessions(&scope, &q100).await?;
     let bytes = serde_json::to_vec(&json!({ "sessions": page.sessions }))?.len();
@@ -87,7 +107,17 @@ async fn main() -> anyhow::Result<()> {
         "    per extra row                          {:8.2} us",
         (list100_us - list10_us) / 90.0
     );
-    println!("  same SQL via sqlx, rows not decoded      {raw_us:8.1} us");
+    println!(
+        "  same SQL, one connection, no pool, 10    {raw10_us:8.1} us  (rows stepped, not read)"
+    );
+    println!("  same SQL, one connection, no pool, 100   {raw100_us:8.1} us");
+    println!(
+        "  a trivial query through the pool         {hop_us:8.1} us  (the blocking-thread hop)"
+    );
+    println!(
+        "  store.list_sessions_json, limit=100      {json100_us:8.1} us  (rows straight to JSON)"
+    );
+    println!("  a cached first page                      {cached_us:8.1} us");
     println!("  JSON via json!(Value) then bytes         {via_value_us:8.1} us  ({bytes} bytes)");
     println!("  JSON serialized from the structs         {direct_us:8.1} us");
     store.close().await;

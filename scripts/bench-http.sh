@@ -8,7 +8,8 @@
 #   (f) (c) again with JEAN2_LOG=warn: the remaining layers (request id, Host/Origin guard,
 #       timeout, connection limit) against bare axum,
 # then the ratios auth-on/auth-off and auth-on/bare (targets >= 0.9) and the server's idle RSS
-# after start and after the load (target < 20 MB).
+# after start and after the load (target < 20 MB); then the store and list routes against the
+# original server (scripts/bench-lists.sh).
 #
 # Usage: scripts/bench-http.sh
 #   BENCH_NO_BUILD=1   use the existing target/release binaries (BENCH_PROFILE=debug: quick try of the script, no figures)
@@ -114,4 +115,12 @@ if [[ -s $WORK/attrib ]]; then
     echo
     echo "server CPU per request, bare axum plus one piece of jean2's stack (bare: $bare_cpu us/req):"
     cat "$WORK/attrib"
+fi
+
+# The store and the list routes, beside the original server when it is built
+# (scripts/bench-lists.sh, same binaries); BENCH_LISTS=0 skips it.
+if [[ ${BENCH_LISTS:-1} != 0 ]]; then
+    echo
+    echo "== store and list routes (scripts/bench-lists.sh)"
+    BENCH_NO_BUILD=1 "$(dirname "$0")/bench-lists.sh"
 fi

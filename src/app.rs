@@ -13,6 +13,8 @@ use crate::config::Settings;
 use crate::events::Hub;
 use crate::sessions::Sessions;
 use crate::store::Store;
+use crate::terminal::{Limits, Terminals};
+use crate::tools::{NetPolicy, WebClient};
 
 #[derive(Clone)]
 pub struct AppState(Arc<App>);
@@ -45,22 +47,39 @@ pub struct App {
     pub chat: Chat,
     /// The session and workspace lifecycle that REST and WebSocket share.
     pub sessions: Sessions,
+    /// The terminals' PTYs (memory only); all closed when `shutdown` is cancelled.
+    pub terminals: Terminals,
 }
 
 impl AppState {
     /// Build the state of a server. `auth` comes ready (OAuth included when on).
-    pub fn new(settings: Settings, store: Store, auth: Auth, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        auth: Auth,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let hub = Hub::new();
         auth.attach_hub(&hub);
+        let web = WebClient::new(NetPolicy::default())
+            .map_err(|e| anyhow::anyhow!("cannot set up the webfetch HTTP client: {e}"))?;
         let chat = Chat::new(ChatDeps {
             store: store.clone(),
             hub: hub.clone(),
             data_dir: settings.data_dir.clone(),
             llm: settings.llm.clone(),
             shutdown: shutdown.clone(),
+            web,
+            env_file_keys: settings.env_file_keys.clone(),
         });
-        let sessions = Sessions::new(chat.clone());
-        Self(Arc::new(App {
+        let terminals = Terminals::new(
+            Limits::default(),
+            settings.terminal_shell.clone(),
+            settings.env_file_keys.clone(),
+            shutdown.clone(),
+        );
+        let sessions = Sessions::new(chat.clone(), terminals.clone());
+        Ok(Self(Arc::new(App {
             settings: Arc::new(settings),
             store,
             hub,
@@ -69,7 +88,8 @@ impl AppState {
             started: Instant::now(),
             chat,
             sessions,
-        }))
+            terminals,
+        })))
     }
 }
 

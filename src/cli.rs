@@ -36,6 +36,9 @@ pub enum Command {
     Auth,
     /// Re-read .env and the TLS certificate in the running server (SIGHUP), without dropping connections.
     Reload,
+    /// Open the web client this server serves in the default browser (prints its address where
+    /// there is no browser).
+    Open,
     /// Print the version.
     Version,
     /// Manage the people who sign in with OAuth (JEAN2_OAUTH_ENABLED=true).

@@ -91,10 +91,12 @@ impl AppError {
     }
 }
 
+/// Store failures in HTTP terms, mapped once here: a missing row is 404 naming what is missing
+/// ("Session not found"), a taken key 409 with the store's message, anything else 500.
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => AppError::NotFound("Not found".into()),
+            StoreError::NotFound(entity) => AppError::NotFound(format!("{entity} not found")),
             StoreError::Conflict(m) => AppError::Conflict(m),
             other => AppError::internal(other),
         }

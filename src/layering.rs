@@ -6,8 +6,29 @@ use std::path::Path;
 
 /// The top-level modules, top to bottom, as the map in `lib.rs` lists them.
 const ORDER: &[&str] = &[
-    "cli", "admin", "daemon", "server", "router", "layers", "api", "ws", "app", "sessions", "chat",
-    "tools", "auth", "events", "llm", "error", "store", "config", "proc", "time",
+    "cli",
+    "admin",
+    "daemon",
+    "server",
+    "router",
+    "layers",
+    "api",
+    "ws",
+    "app",
+    "sessions",
+    "chat",
+    "permissions",
+    "files",
+    "terminal",
+    "tools",
+    "auth",
+    "events",
+    "llm",
+    "error",
+    "store",
+    "config",
+    "proc",
+    "time",
 ];
 
 /// Files that are not modules of the library (the binary sits above everything).

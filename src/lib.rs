@@ -15,6 +15,10 @@
 //! - [`sessions`]: the session and workspace lifecycle that REST and WebSocket share.
 //! - [`chat`]: the chat context and turn: pre-checks, queue, streaming into parts, titles,
 //!   crash recovery; its tasks are tracked so shutdown waits for them.
+//! - [`permissions`]: asks, grants and `autoApproveSeverity`: where a tool waits for a person.
+//! - [`files`]: workspace files (tree, search, preview, editor reads and saves), git status and
+//!   diffs, the folder picker; every path confined to the workspace roots; attachment files.
+//! - [`terminal`]: PTYs per terminal tab: spawn, scrollback, resize, whole-session kill.
 //! - [`tools`]: the agent's built-in tools: definitions, the path guard, risk rules, running a
 //!   call, and its outcome as a tool part.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, OAuth 2.1 core,
@@ -22,7 +26,8 @@
 //! - [`events`]: server → client events and the hub that routes them by visibility.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
-//! - [`store`]: the database; the only place SQL lives.
+//! - [`store`]: SQLite through rusqlite (one writer, a few readers, cached statements); the
+//!   only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`proc`]: the environment of child processes (no secrets).
 //! - [`time`]: wire timestamps and the injectable clock.
@@ -45,6 +50,11 @@ pub mod app;
 pub mod sessions;
 
 pub mod chat;
+
+pub mod permissions;
+
+pub mod files;
+pub mod terminal;
 
 pub mod tools;
 

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Logs(args) => log::logs(args.lines, !args.no_follow),
         Command::Auth => token::auth(),
         Command::Reload => control::reload(),
+        Command::Open => jean2::daemon::open::open(),
         Command::Users(c) => jean2::admin::users(c),
         Command::Apps(c) => jean2::admin::apps(c),
         Command::Keys(c) => jean2::admin::keys(c),

@@ -53,7 +53,8 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .merge(api::public_router())
         .merge(oauth)
-        .fallback(not_found)
+        // Unknown paths: the web client's files and pages when it is served, else JSON 404.
+        .fallback(api::client::fallback)
         .layer(front.open())
         .nest("/api", protected_api)
         .merge(websocket)

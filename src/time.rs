@@ -13,6 +13,13 @@ pub fn now_iso() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A Unix-millisecond time as an ISO string (`2026-11-22T14:36:51.991Z`).
+pub fn iso_of_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// The clock the OAuth core reads: the system time plus an offset that tests move forward to
 /// expire codes and tokens without sleeping. Cheap to clone; clones share the offset.
 #[derive(Clone, Default)]

@@ -131,7 +131,7 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
 
 fn not_found(e: crate::store::StoreError, what: &str, id: &str) -> anyhow::Error {
     match e {
-        crate::store::StoreError::NotFound => anyhow!("no {what} {id:?}"),
+        crate::store::StoreError::NotFound(_) => anyhow!("no {what} {id:?}"),
         other => other.into(),
     }
 }

@@ -1,9 +1,14 @@
 //! Server metadata: `GET /`, `/api/health`, `/api/info` (public) and `/api/auth/verify`.
+//! `GET /` is the JSON status for API clients and the web client's page for a browser when
+//! this server serves the client ([`super::client`]).
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+
+use super::client;
 
 use crate::VERSION;
 use crate::app::AppState;
@@ -21,13 +26,19 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/auth/verify", get(verify))
 }
 
-async fn root() -> ApiJson<Value> {
+async fn root(State(app): State<AppState>, req: Request) -> Response {
+    if client::wants_page(req.method(), req.headers())
+        && let Some(dir) = client::client_root(&app.settings)
+    {
+        return client::index(&dir, req).await;
+    }
     ApiJson(json!({
         "status": "ok",
         "message": "AI Agent Server is running",
         "version": VERSION,
         "timestamp": now_iso(),
     }))
+    .into_response()
 }
 
 async fn health() -> ApiJson<Value> {
@@ -43,9 +54,9 @@ async fn info(State(app): State<AppState>) -> ApiJson<Value> {
             "websocket": true,
             "sessions": true,
             "preconfigs": true,
-            "tools": false,
+            "tools": !crate::tools::definitions().is_empty(),
             "authentication": app.auth_enabled(),
-            "client": false,
+            "client": client::client_root(&app.settings).is_some(),
         },
         "timestamp": now_iso(),
     }))

@@ -2,13 +2,26 @@
 //! [`public_router`] holds the routes that never need a token; [`router`] everything under
 //! `/api` that does.
 
+pub mod attachments;
+pub mod client;
+pub mod config_error;
+pub mod credentials;
+pub mod files;
+pub mod fs;
+pub mod git;
 pub mod meta;
 pub mod models;
+pub mod models_config;
 pub mod oauth;
 pub mod paging;
+pub mod pins;
 pub mod preconfigs;
+pub mod prompts;
 pub mod sessions;
+pub mod sessions_views;
 pub mod stubs;
+pub mod terminal;
+pub mod tools;
 pub mod workspace_input;
 pub mod workspaces;
 
@@ -22,9 +35,10 @@ use crate::error::AppError;
 use crate::sessions::Error as CoreError;
 use crate::store::Scope;
 
-/// Routes open to everyone (`GET /`, `/api/health`, `/api/info`).
+/// Routes open to everyone (`GET /`, `/api/health`, `/api/info`), and the attachment content
+/// route, whose `?key=` is its credential.
 pub fn public_router() -> Router<AppState> {
-    meta::public_router()
+    meta::public_router().merge(attachments::public_router())
 }
 
 /// Routes under `/api` behind the auth layer (paths here are relative to `/api`).
@@ -33,9 +47,20 @@ pub fn router() -> Router<AppState> {
         .merge(meta::router())
         .merge(workspaces::router())
         .merge(sessions::router())
+        .merge(sessions_views::router())
+        .merge(attachments::router())
+        .merge(pins::router())
         .merge(models::router())
+        .merge(models_config::router())
+        .merge(credentials::router())
+        .merge(prompts::router())
+        .merge(tools::router())
         .merge(preconfigs::router())
         .merge(stubs::router())
+        .merge(files::router())
+        .merge(fs::router())
+        .merge(git::router())
+        .merge(terminal::router())
 }
 
 /// What the caller may see, from the `Principal` the auth layer attached

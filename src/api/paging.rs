@@ -1,11 +1,16 @@
-//! Query-string helpers shared by list endpoints: the opaque session-list cursor (base64url of
-//! `{"version":1,"updatedAt":…,"id":…}`, as upstream) and bounded `limit` values.
+//! Query-string helpers shared by list endpoints (the opaque session-list cursor: base64url of
+//! `{"version":1,"updatedAt":…,"id":…}`, as upstream; bounded `limit` values), and list bodies
+//! assembled from the JSON bytes the store serialized straight from its rows.
 
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::store::SessionStatus;
 
 /// Largest page any list endpoint serves.
 pub const MAX_LIMIT: u32 = 100;
@@ -64,14 +69,52 @@ pub fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, AppError> {
 }
 
 /// Parse an optional session `status` filter.
-pub fn parse_status(raw: Option<&str>) -> Result<Option<String>, AppError> {
+pub fn parse_status(raw: Option<&str>) -> Result<Option<SessionStatus>, AppError> {
     match raw {
         None | Some("") => Ok(None),
-        Some(s @ ("active" | "closed")) => Ok(Some(s.to_owned())),
-        Some(other) => Err(AppError::BadRequest(format!(
-            "status must be active or closed (got {other:?})"
-        ))),
+        Some(s) => SessionStatus::parse(s).map(Some).ok_or_else(|| {
+            AppError::BadRequest(format!("status must be active or closed (got {s:?})"))
+        }),
     }
+}
+
+/// `{"<field>":<array>}`: a list body around a JSON array the store wrote.
+pub fn list_body(field: &str, array: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(array.len() + field.len() + 8);
+    body.extend_from_slice(b"{\"");
+    body.extend_from_slice(field.as_bytes());
+    body.extend_from_slice(b"\":");
+    body.extend_from_slice(array);
+    body.push(b'}');
+    body
+}
+
+/// The `pagination` object of a paged session list.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+    pub limit: u32,
+}
+
+/// `{"sessions":<array>,"pagination":{…}}` (the pagination only when paged).
+pub fn session_page_body(array: &[u8], pagination: Option<&Pagination>) -> Vec<u8> {
+    let mut body = list_body("sessions", array);
+    if let Some(p) = pagination {
+        body.pop();
+        body.extend_from_slice(b",\"pagination\":");
+        // Serializing a plain struct into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut body, p);
+        body.push(b'}');
+    }
+    body
+}
+
+/// A 200 response with a JSON body already serialized.
+pub fn json_response(body: impl Into<Bytes>) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], body.into()).into_response()
 }
 
 #[cfg(test)]
@@ -93,6 +136,24 @@ mod tests {
         ] {
             assert!(decode_cursor(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn list_bodies_wrap_the_array_as_serde_would() {
+        let p = Pagination {
+            next_cursor: Some("abc".into()),
+            has_more: true,
+            limit: 2,
+        };
+        let body = session_page_body(b"[{\"id\":1}]", Some(&p));
+        let want = serde_json::json!({"sessions": [{"id": 1}], "pagination": {"nextCursor": "abc", "hasMore": true, "limit": 2}});
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            want
+        );
+        assert!(body.starts_with(br#"{"sessions":[{"id":1}],"pagination":{"nextCursor""#));
+        assert_eq!(session_page_body(b"[]", None), br#"{"sessions":[]}"#);
+        assert_eq!(list_body("workspaces", b"[]"), br#"{"workspaces":[]}"#);
     }
 
     #[test]

@@ -5,16 +5,18 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::Caller;
-use super::paging::{parse_limit, parse_status};
+use super::paging::{json_response, list_body, parse_limit, parse_status};
 use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError, FieldError};
 use crate::events::event::Transcript;
 use crate::sessions::NewSessionInput;
+use crate::store::SessionStatus;
 use crate::store::messages::TRANSCRIPT_PAGE;
 use crate::store::sessions::{SessionPatch, SessionQuery};
 
@@ -77,14 +79,14 @@ async fn list(
     State(app): State<AppState>,
     Caller(scope): Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<ApiJson<Value>, AppError> {
+) -> Result<Response, AppError> {
     let query = SessionQuery {
         workspace_id: q.workspace_id.filter(|s| !s.is_empty()),
         status: parse_status(q.status.as_deref())?,
         ..SessionQuery::default()
     };
-    let page = app.store.list_sessions(&scope, &query).await?;
-    Ok(ApiJson(json!({ "sessions": page.sessions })))
+    let page = app.store.list_sessions_json(&scope, &query).await?;
+    Ok(json_response(list_body("sessions", &page.json)))
 }
 
 async fn show(
@@ -134,7 +136,7 @@ fn parse_update(body: &Value) -> Result<SessionPatch, AppError> {
     }
     Ok(SessionPatch {
         title,
-        status,
+        status: status.as_deref().and_then(SessionStatus::parse),
         tags,
         auto_approve_severity: severity.map(Some),
         ..SessionPatch::default()

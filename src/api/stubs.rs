@@ -1,51 +1,28 @@
 //! Tier-B endpoints (`PROTOCOL.md` §3): the clients fetch these at start-up or when a session
 //! opens. Each answers 200 with the exact empty shape the clients accept — an honest "there is
-//! nothing here" for a feature this server has not built yet (prompts, provider connections,
-//! agents, tags, scheduled jobs, pinned messages, the file tree, drives, response formats, git).
+//! nothing here" for a feature this server has not built yet (provider connections,
+//! agents, tags, scheduled jobs, response formats).
 //! Routes under a workspace still check that the workspace exists (404 otherwise).
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Caller;
 use crate::app::AppState;
-use crate::error::{ApiJson, ApiQuery, AppError};
+use crate::error::{ApiJson, AppError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/prompts", get(|| empty(json!({"prompts": []}))))
         .route("/providers", get(|| empty(json!({"providers": []}))))
         .route("/agents", get(|| empty(json!({"agents": []}))))
         .route("/response-formats", get(|| empty(json!({"formats": []}))))
-        .route("/fs/drives", get(|| empty(json!({"drives": ["/"]}))))
-        .route("/sessions/tags", get(tags))
         .route("/workspaces/{id}/scheduled-jobs", get(scheduled_jobs))
-        .route("/workspaces/{id}/pinned-messages", get(pinned_messages))
-        .route("/workspaces/{id}/files", get(files))
-        .route("/workspaces/{id}/git/status", get(git_status))
 }
 
 async fn empty(body: Value) -> ApiJson<Value> {
     ApiJson(body)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TagsQuery {
-    workspace_id: Option<String>,
-}
-
-/// Session tags are not collected yet; `workspaceId` is still required, as upstream.
-async fn tags(ApiQuery(q): ApiQuery<TagsQuery>) -> Result<ApiJson<Value>, AppError> {
-    match q.workspace_id.as_deref() {
-        Some(id) if !id.is_empty() => Ok(ApiJson(json!({"tags": []}))),
-        _ => Err(AppError::BadRequest(
-            "workspaceId query parameter is required".into(),
-        )),
-    }
 }
 
 /// 404 `Workspace not found` unless the caller can see workspace `id`; then `body`.
@@ -65,31 +42,4 @@ async fn scheduled_jobs(
     Path(id): Path<String>,
 ) -> Result<ApiJson<Value>, AppError> {
     in_workspace(&app, &scope, &id, json!({"jobs": []})).await
-}
-
-async fn pinned_messages(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-    Path(id): Path<String>,
-) -> Result<ApiJson<Value>, AppError> {
-    in_workspace(&app, &scope, &id, json!({"pinnedMessages": []})).await
-}
-
-async fn files(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-    Path(id): Path<String>,
-) -> Result<ApiJson<Value>, AppError> {
-    let body = json!({"files": [], "currentPath": "", "mode": "browse",
-                      "git": {"available": false, "reason": "not_a_git_repo"}});
-    in_workspace(&app, &scope, &id, body).await
-}
-
-async fn git_status(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-    Path(id): Path<String>,
-) -> Result<ApiJson<Value>, AppError> {
-    let body = json!({"availability": {"available": false, "reason": "not_a_git_repo"}, "files": [], "root": ""});
-    in_workspace(&app, &scope, &id, body).await
 }

@@ -57,11 +57,133 @@ fn settings_field(
 ) -> Option<Map<String, Value>> {
     match o.get("settings") {
         None | Some(Value::Null) => None,
-        Some(Value::Object(m)) => Some(m.clone()),
+        Some(Value::Object(m)) => {
+            check_settings(m, errors);
+            Some(m.clone())
+        }
         Some(_) => {
             errors.push(FieldError::new("settings", "settings must be an object"));
             None
         }
+    }
+}
+
+const RISK_LEVELS: &[&str] = &["none", "low", "medium", "high", "critical"];
+const SEVERITIES: &[&str] = &["off", "none", "low", "medium", "high"];
+
+/// What a field of a settings group must be.
+#[derive(Clone, Copy)]
+enum Kind {
+    Bool,
+    OneOf(&'static [&'static str]),
+}
+
+/// The groups of workspace settings the original checks, with their fields. Fields it does not
+/// know are kept as they are.
+const GROUPS: &[(&str, &[(&str, Kind)])] = &[
+    (
+        "memory",
+        &[
+            ("enabled", Kind::Bool),
+            ("permissionRisk", Kind::OneOf(RISK_LEVELS)),
+        ],
+    ),
+    (
+        "skills",
+        &[
+            ("managementEnabled", Kind::Bool),
+            ("permissionRisk", Kind::OneOf(RISK_LEVELS)),
+        ],
+    ),
+    (
+        "sessionSearch",
+        &[
+            ("enabled", Kind::Bool),
+            ("permissionRisk", Kind::OneOf(RISK_LEVELS)),
+            ("includeToolResults", Kind::Bool),
+        ],
+    ),
+    ("workflow", &[("enabled", Kind::Bool)]),
+    (
+        "scheduling",
+        &[
+            ("enabled", Kind::Bool),
+            ("permissionRisk", Kind::OneOf(RISK_LEVELS)),
+        ],
+    ),
+];
+
+/// The original's workspace settings schema: every problem named by its field path.
+fn check_settings(settings: &Map<String, Value>, errors: &mut Vec<FieldError>) {
+    for (group, fields) in GROUPS {
+        let Some(value) = settings.get(*group) else {
+            continue;
+        };
+        let Some(g) = value.as_object() else {
+            errors.push(FieldError::new(
+                format!("settings.{group}"),
+                format!("settings.{group} must be an object"),
+            ));
+            continue;
+        };
+        for (field, kind) in *fields {
+            let Some(v) = g.get(*field) else {
+                continue;
+            };
+            let path = format!("settings.{group}.{field}");
+            match kind {
+                Kind::Bool if !v.is_boolean() => {
+                    errors.push(FieldError::new(&path, format!("{path} must be a boolean")))
+                }
+                Kind::OneOf(allowed) if !v.as_str().is_some_and(|s| allowed.contains(&s)) => errors
+                    .push(FieldError::new(
+                        &path,
+                        format!("{path} must be one of: {}", allowed.join(", ")),
+                    )),
+                _ => {}
+            }
+        }
+    }
+    match settings.get("autoApproveSeverity") {
+        None | Some(Value::Null) => {}
+        Some(v) if v.as_str().is_some_and(|s| SEVERITIES.contains(&s)) => {}
+        Some(_) => errors.push(FieldError::new(
+            "settings.autoApproveSeverity",
+            format!(
+                "settings.autoApproveSeverity must be one of: {}",
+                SEVERITIES.join(", ")
+            ),
+        )),
+    }
+    check_preconfig_choice(settings, errors);
+}
+
+/// `settings.preconfigs`: `{selectedIds?: string[]|null, defaultId?: string|null}`.
+fn check_preconfig_choice(settings: &Map<String, Value>, errors: &mut Vec<FieldError>) {
+    let Some(value) = settings.get("preconfigs") else {
+        return;
+    };
+    let Some(p) = value.as_object() else {
+        errors.push(FieldError::new(
+            "settings.preconfigs",
+            "settings.preconfigs must be an object",
+        ));
+        return;
+    };
+    match p.get("selectedIds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(ids)) if ids.iter().all(Value::is_string) => {}
+        Some(_) => errors.push(FieldError::new(
+            "settings.preconfigs.selectedIds",
+            "settings.preconfigs.selectedIds must be an array of strings or null",
+        )),
+    }
+    match p.get("defaultId") {
+        None | Some(Value::Null) | Some(Value::String(_)) => {}
+        Some(_) => errors.push(FieldError::new(
+            "settings.preconfigs.defaultId",
+            "settings.preconfigs.defaultId must be a string or null",
+        )),
     }
 }
 
@@ -136,6 +258,40 @@ mod tests {
         let paths: Vec<&str> = details.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, vec!["name", "isVirtual", "additionalPaths"]);
         assert_eq!(details[0].message, "Name is required");
+    }
+
+    #[test]
+    fn workspace_settings_are_checked_as_the_original_checks_them() {
+        let err = parse_update(&json!({"settings": {
+            "memory": {"enabled": "yes", "permissionRisk": "extreme"},
+            "workflow": {"enabled": true},
+            "autoApproveSeverity": "low",
+            "preconfigs": {"selectedIds": ["code", 3], "defaultId": null},
+            "scheduling": 1,
+            "custom": {"kept": "as is"}
+        }}))
+        .unwrap_err();
+        let AppError::Validation(details) = err else {
+            panic!("not a validation error")
+        };
+        let paths: Vec<&str> = details.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "settings.memory.enabled",
+                "settings.memory.permissionRisk",
+                "settings.scheduling",
+                "settings.preconfigs.selectedIds"
+            ]
+        );
+        let ok = parse_update(
+            &json!({"settings": {"memory": {"enabled": false, "permissionRisk": "critical"},
+            "autoApproveSeverity": null, "preconfigs": {"selectedIds": null, "defaultId": "code"}}}),
+        );
+        assert!(ok.is_ok());
+        let err =
+            parse_update(&json!({"settings": {"autoApproveSeverity": "always"}})).unwrap_err();
+        assert!(matches!(err, AppError::Validation(_)));
     }
 
     #[test]

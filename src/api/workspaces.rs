@@ -1,20 +1,26 @@
 //! Workspaces: `GET/POST /api/workspaces`, `GET/PATCH/PUT/DELETE /api/workspaces/:id` and the
 //! sidebar list `GET /api/workspaces/:id/sessions` (`PROTOCOL.md` §3 A3, A6, A7, tier C).
-//! Each handler is one call of the session core.
+//! Changes are one call each of the session core; the two lists are read from the store's JSON
+//! bytes and page cache (the hottest reads), the core only creating the default workspace.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
+use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Caller;
-use super::paging::{decode_cursor, encode_cursor, parse_flag, parse_limit, parse_status};
+use super::paging::{
+    Pagination, decode_cursor, encode_cursor, json_response, list_body, parse_flag, parse_limit,
+    parse_status, session_page_body,
+};
 use super::workspace_input::{parse_create, parse_update};
 use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError};
-use crate::store::{Session, sessions::SessionQuery};
+use crate::store::{PageKey, sessions::SessionQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,12 +32,24 @@ pub fn router() -> Router<AppState> {
         .route("/workspaces/{id}/sessions", get(sessions))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Caller(scope): Caller,
-) -> Result<ApiJson<Value>, AppError> {
+/// The workspace list, serialized by the store straight from its rows and served from the
+/// store's page cache until a workspace is written.
+async fn list(State(app): State<AppState>, Caller(scope): Caller) -> Result<Response, AppError> {
+    let key = PageKey::workspaces(scope.owner());
+    let generation = app.store.page_generation(&key);
+    if let Some(body) = app.store.cached_page(&key) {
+        return Ok(json_response(body));
+    }
+    let list = app.store.list_workspaces_json(&scope).await?;
+    if list.len > 0 {
+        let body = Bytes::from(list_body("workspaces", &list.json));
+        app.store.keep_page(key, generation, body.clone());
+        return Ok(json_response(body));
+    }
+    // None yet: the core makes upstream's default virtual workspace.
     let workspaces = app.sessions.workspaces(&scope).await?;
-    Ok(ApiJson(json!({ "workspaces": workspaces })))
+    let array = serde_json::to_vec(&workspaces).map_err(AppError::internal)?;
+    Ok(json_response(list_body("workspaces", &array)))
 }
 
 async fn create(
@@ -89,12 +107,15 @@ struct SessionsQuery {
 /// Default page size when only a cursor is given.
 const DEFAULT_PAGE: u32 = 50;
 
+/// The sidebar list. Rows go from the store into the response bytes without an intermediate
+/// value, and the first page of a workspace is served from the store's page cache until a write
+/// touches that workspace's sessions.
 async fn sessions(
     State(app): State<AppState>,
     Caller(scope): Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<SessionsQuery>,
-) -> Result<ApiJson<SessionList>, AppError> {
+) -> Result<Response, AppError> {
     let limit = parse_limit(q.limit.as_deref())?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let paged = limit.is_some() || after.is_some();
@@ -110,10 +131,20 @@ async fn sessions(
         limit,
         after,
     };
-    let page = app.store.list_sessions(&scope, &query).await?;
+    // Only first pages are cached (later ones are read once each while scrolling).
+    let key = (query.after.is_none() && limit.is_some()).then(|| {
+        let q = format!("{}|{:?}|{limit:?}", query.root_only, query.status);
+        PageKey::sessions(scope.owner(), &id, &q)
+    });
+    // Taken before the read: a write that lands during it retires what this read caches.
+    let generation = key.as_ref().map(|k| app.store.page_generation(k));
+    if let Some(body) = key.as_ref().and_then(|k| app.store.cached_page(k)) {
+        return Ok(json_response(body));
+    }
+    let page = app.store.list_sessions_json(&scope, &query).await?;
     // A non-empty page proves the workspace exists and is visible; only an empty one needs the
     // extra lookup to tell "no sessions" from 404 (the sidebar list is the hottest read).
-    if page.sessions.is_empty() {
+    if page.len == 0 {
         app.sessions.workspace(&scope, &id).await?;
     }
     let pagination = limit.map(|limit| Pagination {
@@ -121,24 +152,9 @@ async fn sessions(
         has_more: page.next.is_some(),
         limit,
     });
-    Ok(ApiJson(SessionList {
-        sessions: page.sessions,
-        pagination,
-    }))
-}
-
-/// The sidebar list, serialized straight from the rows (no intermediate `Value`).
-#[derive(Serialize)]
-struct SessionList {
-    sessions: Vec<Session>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pagination: Option<Pagination>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Pagination {
-    next_cursor: Option<String>,
-    has_more: bool,
-    limit: u32,
+    let body = Bytes::from(session_page_body(&page.json, pagination.as_ref()));
+    if let (Some(key), Some(generation)) = (key, generation) {
+        app.store.keep_page(key, generation, body.clone());
+    }
+    Ok(json_response(body))
 }

@@ -79,7 +79,7 @@ pub async fn require_ws(State(auth): State<Auth>, req: Request, next: Next) -> R
 }
 
 async fn authenticate(auth: Auth, surface: Surface, mut req: Request, next: Next) -> Response {
-    let ip = peer_ip(&req);
+    let ip = peer_ip(&auth, &req);
     let checked = check(
         &auth,
         surface,
@@ -262,12 +262,15 @@ fn www_authenticate(oauth: Option<&OAuth>, invalid: bool) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
-/// The peer address, from axum's connect info.
-pub fn peer_ip(req: &Request) -> IpAddr {
-    req.extensions()
+/// The client's address: the peer from axum's connect info, or behind a trusted proxy
+/// (`JEAN2_TRUSTED_PROXIES`) the right-most untrusted `X-Forwarded-For` entry.
+pub fn peer_ip(auth: &Auth, req: &Request) -> IpAddr {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    auth.client_ip(peer, req.headers())
 }
 
 /// 401 with the body the clients know.

@@ -6,6 +6,7 @@
 pub mod layer;
 pub mod limiter;
 pub mod oauth;
+pub mod proxies;
 pub mod rejection;
 pub mod revocation;
 pub mod token;
@@ -21,6 +22,7 @@ use crate::store::Scope;
 use crate::time::Clock;
 use limiter::FailureLimiter;
 use oauth::OAuth;
+use proxies::TrustedProxies;
 use token::TokenDigest;
 
 /// Who is calling. Attached to every request that passed the auth layer.
@@ -104,6 +106,8 @@ struct AuthInner {
     oauth: Option<OAuth>,
     /// The open connections, once the server state exists: revocations close theirs.
     hub: OnceLock<Hub>,
+    /// `JEAN2_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
+    proxies: TrustedProxies,
 }
 
 impl Auth {
@@ -111,10 +115,10 @@ impl Auth {
     pub fn new(settings: &Settings, oauth: Option<OAuth>) -> Self {
         Self::build(
             settings.auth_token.as_ref().map(|t| t.expose()),
-            settings.auth_max_failures,
-            settings.auth_failure_window,
+            (settings.auth_max_failures, settings.auth_failure_window),
             settings.oauth.clock.clone(),
             oauth,
+            TrustedProxies::new(settings.trusted_proxies.clone()),
         )
     }
 
@@ -124,15 +128,21 @@ impl Auth {
         window: Duration,
         oauth: Option<OAuth>,
     ) -> Self {
-        Self::build(token, max_failures, window, Clock::system(), oauth)
+        Self::build(
+            token,
+            (max_failures, window),
+            Clock::system(),
+            oauth,
+            TrustedProxies::default(),
+        )
     }
 
     fn build(
         token: Option<&str>,
-        max_failures: u32,
-        window: Duration,
+        (max_failures, window): (u32, Duration),
         clock: Clock,
         oauth: Option<OAuth>,
+        proxies: TrustedProxies,
     ) -> Self {
         Self {
             inner: Arc::new(AuthInner {
@@ -141,6 +151,7 @@ impl Auth {
                 clock,
                 oauth,
                 hub: OnceLock::new(),
+                proxies,
             }),
         }
     }
@@ -200,6 +211,16 @@ impl Auth {
             Some(digest) if digest.matches(presented) => Some(Principal::Owner),
             _ => None,
         }
+    }
+
+    /// The client of a request from `peer`: the peer itself, or behind a trusted proxy the
+    /// address its `X-Forwarded-For` names (see [`proxies`]).
+    pub fn client_ip(
+        &self,
+        peer: std::net::IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        self.inner.proxies.client_ip(peer, headers)
     }
 
     pub fn limiter(&self) -> &FailureLimiter {

@@ -6,6 +6,7 @@
 
 use futures_util::future::join_all;
 use serde_json::{Map, Value, json};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Chat;
@@ -14,8 +15,10 @@ use super::history::{call_of, result_of};
 use super::plan::Plan;
 use super::reply::Reply;
 use crate::llm::ChatMessage;
+use crate::permissions::{AskContext, Decision};
 use crate::store::{Part, StoreError};
 use crate::time::now_ms;
+use crate::tools::{self, Assessment, PartOutcome, WorkspaceRoots};
 
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +56,9 @@ pub async fn act(
                           "state": {"status": "pending", "input": shown}});
         parts.push((reply.create_part(data).await?, input));
     }
+    let sid = &plan.session.id;
+    let open: Vec<String> = calls.iter().map(|c| c.id.clone()).collect();
+    chat.runs().set_calls(sid, open);
     let reply = &*reply;
     let runs = parts
         .into_iter()
@@ -66,7 +72,9 @@ pub async fn act(
             let part = end_part(part, &finished, started);
             reply.update_part(&part).await.map(|()| part)
         });
-    let ended: Vec<Part> = join_all(runs).await.into_iter().collect::<Result<_, _>>()?;
+    let ended = join_all(runs).await;
+    chat.runs().set_calls(sid, Vec::new());
+    let ended: Vec<Part> = ended.into_iter().collect::<Result<_, _>>()?;
     let text = (!step_text.is_empty()).then_some(step_text);
     let mut messages = vec![ChatMessage::assistant_calls(
         text,
@@ -82,24 +90,82 @@ pub async fn act(
     })
 }
 
-/// Run one call whose input parsed.
+/// Run one call whose input parsed: assess it, ask when it needs approval, run it within its
+/// timeout (counted from the start, through any wait for a person), and map its output.
 async fn execute(
-    _chat: &Chat,
+    chat: &Chat,
     plan: &Plan,
     call: &Call,
-    _input: Map<String, Value>,
+    input: Map<String, Value>,
     cancel: &CancellationToken,
 ) -> Finished {
-    if cancel.is_cancelled() {
-        return Finished::Interrupted("user_request");
-    }
     if !plan.tools.iter().any(|t| t == &call.name) {
         return Finished::Failed(format!("Unknown tool: {}", call.name));
     }
-    Finished::Failed(format!(
-        "The tool {} is not available on this server",
-        call.name
-    ))
+    let Some(def) = tools::definition(&call.name) else {
+        return Finished::Failed(format!("Unknown tool: {}", call.name));
+    };
+    let Some(ws) = &plan.workspace else {
+        return Finished::Failed("The session's workspace no longer exists".into());
+    };
+    let roots = WorkspaceRoots::new(&ws.path, &ws.additional_paths);
+    let env = chat.tool_env(&plan.session, roots, cancel.child_token());
+    let started = Instant::now();
+    let input = Value::Object(input);
+    match tools::assess(&call.name, &input, &env) {
+        Assessment::Allow => {}
+        Assessment::Refuse(why) => return Finished::Failed(why),
+        Assessment::Ask(spec) => {
+            let cx = AskContext {
+                root_session_id: plan
+                    .session
+                    .parent_id
+                    .as_deref()
+                    .unwrap_or(&plan.session.id),
+                workspace_id: &plan.session.workspace_id,
+                auto_approve: plan.session.auto_approve_severity.as_deref(),
+                tool_call_id: &call.id,
+                tool_name: &call.name,
+            };
+            let deadline = started + def.timeout;
+            match chat
+                .permissions()
+                .decide(&cx, &spec, deadline, cancel)
+                .await
+            {
+                Decision::Approved => {}
+                Decision::Denied => return Finished::Failed("USER_REJECTION".into()),
+                Decision::ToolTimedOut => return Finished::Failed(timed_out(def.timeout)),
+                Decision::AskTimedOut => {
+                    return Finished::Failed("User did not respond in time".into());
+                }
+                Decision::Cancelled => return Finished::Interrupted("user_request"),
+            }
+        }
+    }
+    let out = tools::run_from(&call.name, input, &env, started).await;
+    if cancel.is_cancelled() {
+        return Finished::Interrupted("user_request");
+    }
+    let (sid, name, tmp) = (
+        plan.session.id.clone(),
+        call.name.clone(),
+        env.tmp_dir.clone(),
+    );
+    // `finish` may write a long result to a file: off the async threads.
+    let outcome = tokio::task::spawn_blocking(move || {
+        tools::finish(&out, &sid, &name, &tmp, crate::time::now_ms())
+    })
+    .await;
+    match outcome {
+        Ok(PartOutcome::Completed { output }) => Finished::Completed(output),
+        Ok(PartOutcome::Error { error }) => Finished::Failed(error),
+        Err(e) => Finished::Failed(format!("The tool stopped unexpectedly: {e}")),
+    }
+}
+
+fn timed_out(after: std::time::Duration) -> String {
+    format!("Tool execution timed out after {} ms", after.as_millis())
 }
 
 /// The part's final state (§8.1): `startedAt` is when the call began, the end time now.

@@ -3,11 +3,19 @@
 //! call of the assistant message of its step, followed by its result (the output for
 //! `completed`, `{error}` for `error`, a synthetic error for a call that never finished).
 //! Visualizations are left out, and results cleared by a compaction are replaced by a note.
+//! A user's attachments follow their text as [`super::attachments`] reads them for the model
+//! ([`conversation_with`]), or as notes naming them ([`conversation`]). After a compaction only
+//! the messages from its trigger on are sent (`PROTOCOL-AGENT.md` §11.5): the trigger reads as a
+//! user question, the summary as the answer.
+
+use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::attachments::{self, Inputs};
+use super::summary;
 use crate::llm::{ChatMessage, ToolCall};
-use crate::store::{MessageWithParts, Part, Store, StoreError};
+use crate::store::{MessageWithParts, Part, Role, Store, StoreError};
 
 /// The most messages of a session sent to the provider (the newest ones).
 const HISTORY_LIMIT: u32 = 1000;
@@ -15,39 +23,88 @@ const HISTORY_LIMIT: u32 = 1000;
 /// What a result cleared by a compaction reads as.
 pub const CLEARED: &str = "[Old tool result content cleared]";
 
-/// The system prompt, then every message of the session.
+/// The system prompt, then the session's messages since its last compaction (attachments as
+/// notes).
 pub async fn conversation(
     store: &Store,
     system_prompt: Option<&str>,
     session_id: &str,
 ) -> Result<Vec<ChatMessage>, StoreError> {
-    let page = store.newest_messages(session_id, HISTORY_LIMIT).await?;
-    let mut out = Vec::with_capacity(page.messages.len() + 1);
+    conversation_with(store, system_prompt, session_id, None).await
+}
+
+/// [`conversation`], with the attachments read for the model when `media` is given: the data
+/// dir, and whether the model takes images.
+pub async fn conversation_with(
+    store: &Store,
+    system_prompt: Option<&str>,
+    session_id: &str,
+    media: Option<(&Path, bool)>,
+) -> Result<Vec<ChatMessage>, StoreError> {
+    let messages = store.context_messages(session_id, HISTORY_LIMIT).await?;
+    let inputs = match media {
+        Some((dir, images)) => attachments::load(store, dir, &messages, images).await,
+        None => Inputs::default(),
+    };
+    let mut out = Vec::with_capacity(messages.len() + 1);
     if let Some(p) = system_prompt {
         out.push(ChatMessage::new("system", p));
     }
-    for m in &page.messages {
-        append(&mut out, m);
+    // A trigger without a summary (the compaction failed) asked nothing that was answered.
+    let summarised: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m.message.assistant.as_ref())
+        .filter(|a| a.summary)
+        .filter_map(|a| a.parent_id.as_deref())
+        .collect();
+    for m in &messages {
+        let open_trigger =
+            trigger_text(&m.parts).is_some() && !summarised.contains(&m.message.id.as_str());
+        if !open_trigger {
+            append_with(&mut out, m, &inputs);
+        }
     }
     Ok(out)
 }
 
-/// The messages one stored message becomes.
+/// What the model reads for a compaction trigger, if `parts` are one's.
+fn trigger_text(parts: &[Part]) -> Option<&'static str> {
+    let p = parts.iter().find(|p| p.kind() == "compaction")?;
+    Some(match p.data.get("overflow").and_then(Value::as_bool) {
+        Some(true) => summary::OVERFLOW_TRIGGER_TEXT,
+        _ => summary::TRIGGER_TEXT,
+    })
+}
+
+/// The messages one stored message becomes (attachments as notes).
 pub fn append(out: &mut Vec<ChatMessage>, m: &MessageWithParts) {
-    if m.message.role != "assistant" {
-        let text = texts(&m.parts);
-        if !text.is_empty() {
-            let role = if m.message.role == "system" {
+    append_with(out, m, &Inputs::default());
+}
+
+/// [`append`], with the attachments' inputs as [`attachments::load`] read them.
+pub fn append_with(out: &mut Vec<ChatMessage>, m: &MessageWithParts, inputs: &Inputs) {
+    if let Some(t) = trigger_text(&m.parts) {
+        out.push(ChatMessage::new("user", t));
+        return;
+    }
+    if m.message.role != Role::Assistant {
+        if let Some(content) = attachments::user_content(&m.parts, inputs) {
+            let role = if m.message.role == Role::System {
                 "system"
             } else {
                 "user"
             };
-            out.push(ChatMessage::new(role, text));
+            out.push(ChatMessage {
+                role: role.to_owned(),
+                content,
+                tool_calls: Vec::new(),
+                tool_call_id: None,
+            });
         }
         return;
     }
     let mode = m.message.assistant.as_ref().and_then(|a| a.mode.as_deref());
-    if mode == Some("retry_failed") {
+    if matches!(mode, Some("retry_failed" | "compact_failed")) {
         return;
     }
     let mut step = Step::default();
@@ -97,16 +154,6 @@ impl Step<'_> {
 
 fn part_text(p: &Part) -> &str {
     p.data.get("text").and_then(Value::as_str).unwrap_or("")
-}
-
-fn texts(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .filter(|p| p.kind() == "text")
-        .map(part_text)
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The call a tool part stands for, as the provider sees it again.
@@ -212,5 +259,43 @@ mod tests {
         );
         assert_eq!(result_of(&cleared), CLEARED);
         let _ = Map::<String, Value>::new();
+    }
+
+    #[test]
+    fn a_compaction_reads_as_a_question_and_its_summary_and_failures_are_skipped() {
+        let trigger_of = |overflow: bool| {
+            let m = Message::user("s", 1);
+            let p = part(
+                &m,
+                1,
+                json!({"type":"compaction","auto":true,"overflow":overflow}),
+            );
+            MessageWithParts {
+                message: m,
+                parts: vec![p],
+            }
+        };
+        let mut summary = reply(vec![json!({"type":"text","text":"the gist"})]);
+        if let Some(a) = summary.message.assistant.as_mut() {
+            a.summary = true;
+            a.mode = Some("compaction".into());
+        }
+        let mut failed = reply(vec![json!({"type":"text","text":"Compaction failed: x"})]);
+        if let Some(a) = failed.message.assistant.as_mut() {
+            a.mode = Some("compact_failed".into());
+        }
+        let mut out = Vec::new();
+        for m in [&trigger_of(false), &summary, &failed, &trigger_of(true)] {
+            append(&mut out, m);
+        }
+        let got: Vec<(&str, &Value)> = out.iter().map(|c| (c.role.as_str(), &c.content)).collect();
+        assert_eq!(
+            got,
+            [
+                ("user", &json!(summary::TRIGGER_TEXT)),
+                ("assistant", &json!("the gist")),
+                ("user", &json!(summary::OVERFLOW_TRIGGER_TEXT)),
+            ]
+        );
     }
 }

@@ -2,14 +2,19 @@
 //! with ([`preconfigs`]), and the chat turn: pre-checks and context ([`plan`]), admission and
 //! the per-session queue ([`runs`], [`worker`]), the turn itself in protocol order ([`turn`]),
 //! its provider stream ([`stream`]), the streamed parts and their throttled persistence
-//! ([`reply`]), titles ([`title`]) and crash recovery at start ([`recover`]).
+//! ([`reply`]), attachments as parts and model input ([`attachments`]), titles ([`title`]),
+//! compaction ([`compaction`], its rules in [`summary`]), the hold a session operation takes on
+//! a session ([`claim`]) and crash recovery at start ([`recover`]).
 //!
 //! [`Chat`] is the context all of it runs in: the store, the hub, the LLM client and settings,
 //! the running turns, and a task tracker so shutdown can stop every turn, worker and title task
 //! and wait for them before the store closes. It knows nothing of HTTP or of `AppState`.
 
 pub mod act;
+pub mod attachments;
 pub mod calls;
+pub mod claim;
+pub mod compaction;
 pub mod context;
 pub mod history;
 pub mod plan;
@@ -19,7 +24,9 @@ pub mod reply;
 pub mod runs;
 pub mod steps;
 pub mod stream;
+pub mod summary;
 pub mod title;
+pub mod todos;
 pub mod turn;
 pub mod worker;
 
@@ -33,23 +40,22 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::LlmSettings;
 use crate::events::Hub;
-use crate::events::event::QueuedItem;
 use crate::llm::LlmClient;
+use crate::permissions::Permissions;
 use crate::store::Store;
+use crate::tools::{TodoStore, ToolEnv, WebClient, WorkspaceRoots};
 
 pub use plan::Refusal;
 pub use runs::Runs;
 
-/// The owner of a workspace, for routing an event about it. If the lookup fails, the event
-/// goes to those who see everything (logged): never to someone who may not see it.
-pub async fn owner_of(store: &Store, workspace_id: &str) -> Option<String> {
-    match store.workspace_owner(workspace_id).await {
-        Ok(owner) => owner,
-        Err(e) => {
-            tracing::error!(workspace.id = %workspace_id, error = %e, "cannot look up a workspace owner; telling the server owner only");
-            None
-        }
-    }
+/// What an interrupt stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interrupted {
+    pub was_running: bool,
+    /// The `callId`s of the tool calls it cut short.
+    pub interrupted_tools: Vec<String>,
+    /// The request ids of the asks it withdrew.
+    pub rejected_asks: Vec<String>,
 }
 
 /// What a chat context is built from.
@@ -62,6 +68,10 @@ pub struct ChatDeps {
     pub llm: LlmSettings,
     /// Cancelled when the server shuts down: every turn ends with "the server shut down".
     pub shutdown: CancellationToken,
+    /// The `webfetch` tool's vetted HTTP client.
+    pub web: WebClient,
+    /// Names set in `.env`: kept out of the `shell` tool's environment.
+    pub env_file_keys: Vec<String>,
 }
 
 /// The chat context. Cheap to clone.
@@ -79,13 +89,23 @@ struct Inner {
     runs: Runs,
     tasks: TaskTracker,
     shutdown: CancellationToken,
+    permissions: Permissions,
+    web: WebClient,
+    todos: Arc<dyn TodoStore>,
+    env_file_keys: Vec<String>,
 }
 
 impl Chat {
     pub fn new(deps: ChatDeps) -> Chat {
         let llm = LlmClient::from_settings(&deps.llm);
+        let permissions = Permissions::new(deps.hub.clone(), deps.store.clone());
+        let todos: Arc<dyn TodoStore> = Arc::new(todos::StoreTodos(deps.store.clone()));
         Chat {
             inner: Arc::new(Inner {
+                permissions,
+                web: deps.web,
+                todos,
+                env_file_keys: deps.env_file_keys,
                 store: deps.store,
                 hub: deps.hub,
                 data_dir: deps.data_dir,
@@ -124,6 +144,35 @@ impl Chat {
         &self.inner.llm
     }
 
+    /// Asks, grants and severities.
+    pub fn permissions(&self) -> &Permissions {
+        &self.inner.permissions
+    }
+
+    /// What a tool call of `session` in `workspace` runs with; `cancel` stops it.
+    pub(crate) fn tool_env(
+        &self,
+        session: &crate::store::Session,
+        roots: WorkspaceRoots,
+        cancel: CancellationToken,
+    ) -> ToolEnv {
+        // The server owner's workspaces are the owner's machine; a user's or an app's are a
+        // confined virtual folder: no shell, no path outside it.
+        let owners = session.owner_id.is_none();
+        ToolEnv {
+            session_id: session.id.clone(),
+            roots,
+            confined: !owners,
+            allow_shell: owners,
+            env_file_keys: self.inner.env_file_keys.clone(),
+            web: self.inner.web.clone(),
+            todos: Arc::clone(&self.inner.todos),
+            tmp_dir: crate::tools::default_tmp_dir(),
+            upload_dir: None,
+            cancel,
+        }
+    }
+
     pub(crate) fn runs(&self) -> &Runs {
         &self.inner.runs
     }
@@ -146,24 +195,19 @@ impl Chat {
         self.inner.runs.is_running(session_id)
     }
 
-    /// The messages queued behind the session's running turn, oldest first.
-    pub fn queued(&self, session_id: &str) -> Vec<QueuedItem> {
-        self.inner.runs.queued(session_id)
-    }
-
-    /// Stop the session's running turn at once. Returns whether one was running.
-    pub fn interrupt(&self, session_id: &str) -> bool {
-        self.inner.runs.interrupt(session_id)
-    }
-
-    /// The session a queued message waits in, if it is still queued.
-    pub fn queued_in(&self, queue_id: &str) -> Option<String> {
-        self.inner.runs.session_of(queue_id)
-    }
-
-    /// Take a queued message out of its queue; returns its session if it was queued.
-    pub fn unqueue(&self, queue_id: &str) -> Option<String> {
-        self.inner.runs.remove(queue_id).map(|q| q.item.session_id)
+    /// Stop the session's running turn at once: what it had open (`PROTOCOL-AGENT.md` §8.4).
+    /// The turn itself ends its tool parts and its message; the caller reports the result.
+    pub fn interrupt(&self, session_id: &str) -> Interrupted {
+        // Listed before the cancel: the asks end (with `ask.timeout`) as the turn stops.
+        let rejected_asks = self.inner.permissions.pending_ids(session_id);
+        match self.inner.runs.interrupt(session_id) {
+            Some(tools) => Interrupted {
+                was_running: true,
+                interrupted_tools: tools,
+                rejected_asks,
+            },
+            None => Interrupted::default(),
+        }
     }
 
     /// Stop everything: cancel the turns (each records "the server shut down"), stop starting

@@ -11,7 +11,7 @@ use crate::config::LlmSettings;
 use crate::events::ServerEvent;
 use crate::llm::registry::{Registry, ResolveError, ResolvedModel};
 use crate::llm::{ChatMessage, ChatRequest};
-use crate::store::{Scope, Session, StoreError, Workspace};
+use crate::store::{Scope, Session, SessionStatus, StoreError, Workspace};
 
 /// Everything a turn needs that the pre-checks established.
 #[derive(Debug, Clone)]
@@ -38,6 +38,8 @@ impl Plan {
         r.temperature = self.temperature;
         r.max_tokens = self.max_tokens;
         r.tools = self.tool_specs.clone();
+        // The selected variant's provider options (e.g. a reasoning effort).
+        r.extra = m.options.clone();
         r
     }
 }
@@ -55,6 +57,11 @@ pub enum Refusal {
     NoApiKey(String),
     #[error("{0}")]
     UnknownProvider(String),
+    /// The session's queue is full.
+    #[error(
+        "The queue of this session is full ({0} messages wait); wait for the reply or remove a queued message"
+    )]
+    QueueFull(u32),
     /// The store failed (logged where it happened).
     #[error("Internal error")]
     Internal,
@@ -69,6 +76,7 @@ impl Refusal {
             Refusal::NoPreconfig(_) => "no_preconfig",
             Refusal::NoApiKey(_) => "no_api_key",
             Refusal::UnknownProvider(_) => "unknown_provider",
+            Refusal::QueueFull(_) => "queue_full",
             Refusal::Internal => "internal",
         }
     }
@@ -83,10 +91,10 @@ impl Refusal {
 pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Plan, Refusal> {
     let session = match chat.store().get_session(scope, session_id).await {
         Ok(s) => s,
-        Err(StoreError::NotFound) => return Err(Refusal::SessionNotFound),
+        Err(StoreError::NotFound(_)) => return Err(Refusal::SessionNotFound),
         Err(e) => return Err(internal(e)),
     };
-    if session.status == "closed" {
+    if session.status == SessionStatus::Closed {
         return Err(Refusal::SessionClosed);
     }
     let preconfig = preconfig_of(chat, &session).await?;
@@ -98,7 +106,7 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
         .await
     {
         Ok(w) => Some(w),
-        Err(StoreError::NotFound) => None,
+        Err(StoreError::NotFound(_)) => None,
         Err(e) => return Err(internal(e)),
     };
     let today = crate::time::now_iso();
@@ -112,6 +120,12 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
     })
     .await;
     let setting = |k: &str| preconfig.as_ref().and_then(|p| p.settings.get(k));
+    let tools = offered_tools(preconfig.as_ref(), session.owner_id.is_none());
+    let tool_specs = tools
+        .iter()
+        .filter_map(|t| crate::tools::definition(t))
+        .map(|d| d.openai_json())
+        .collect();
     Ok(Plan {
         model,
         system_prompt,
@@ -125,11 +139,32 @@ pub async fn prepare(chat: &Chat, scope: &Scope, session_id: &str) -> Result<Pla
                 .and_then(Value::as_u64)
                 .and_then(|n| u32::try_from(n).ok())
         }),
-        tools: Vec::new(),
-        tool_specs: Vec::new(),
+        tools,
+        tool_specs,
         workspace,
         session,
     })
+}
+
+/// The model a session's turns call (its choice, else its preconfig's, else the default), for
+/// a call of the server's own on the session (a compaction).
+pub async fn model_of(chat: &Chat, session: &Session) -> Result<ResolvedModel, Refusal> {
+    let preconfig = preconfig_of(chat, session).await?;
+    model_for(chat, &chat.llm_settings(), session, preconfig.as_ref()).await
+}
+
+/// The tools a turn offers: the preconfig's list, those installed, in its order; `shell` only
+/// in the server owner's sessions (users and apps work in a confined folder).
+fn offered_tools(preconfig: Option<&Preconfig>, owners_session: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in preconfig.map(|p| p.tools.as_slice()).unwrap_or_default() {
+        let installed = crate::tools::definition(name).is_some();
+        let allowed = owners_session || name != "shell";
+        if installed && allowed && !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
 }
 
 /// The session's preconfig: the one it names (which must exist), or the default one (or none)
@@ -170,8 +205,17 @@ async fn model_for(
         &session.selected_provider,
         preconfig.and_then(|p| p.provider.as_ref()),
     );
+    let variant = pick(
+        &session.selected_variant,
+        preconfig.and_then(|p| p.variant.as_ref()),
+    );
     registry
-        .resolve(llm, model_choice.as_deref(), provider_choice.as_deref())
+        .resolve_variant(
+            llm,
+            model_choice.as_deref(),
+            provider_choice.as_deref(),
+            variant.as_deref(),
+        )
         .map_err(|e| match e {
             ResolveError::NoApiKey(_) => Refusal::NoApiKey(e.to_string()),
             ResolveError::UnknownProvider(_) => Refusal::UnknownProvider(e.to_string()),

@@ -11,13 +11,22 @@ use crate::events::event::{ProviderError, Usage as WireUsage};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::llm::{LlmError, LlmErrorKind, RetryNotice};
 use crate::store::messages::{MessageTokens, MessageUpdate};
-use crate::store::{Message, Part, Session, StoreError};
+use crate::store::{Message, MessageStatus, Part, Session, StoreError};
 use crate::time::{now_iso, now_ms};
 
 /// What the turn produced, for the worker (title generation).
 pub struct Outcome {
     pub completed: bool,
     pub reply_text: String,
+    /// Whether the queue may drain after this turn: after a completed or interrupted turn, a
+    /// server error or a timeout; not after a rate limit or a fatal error (§10).
+    pub drain: bool,
+    /// The provider's message when the turn failed because the conversation no longer fits
+    /// the model's window (the worker then compacts and replays, §11.5).
+    pub overflow: Option<String>,
+    /// Input tokens of the turn's last step (reported, else estimated): what the automatic
+    /// compaction threshold is compared with.
+    pub input_tokens: Option<i64>,
 }
 
 /// Run steps 1–9. Store failures end the turn early (logged; the worker still clears
@@ -26,14 +35,27 @@ pub async fn run(
     chat: &Chat,
     plan: &Plan,
     content: &str,
-    origin: ConnId,
+    origin: Option<ConnId>,
+    cancel: &CancellationToken,
+) -> Result<Outcome, StoreError> {
+    run_with(chat, plan, content, None, origin, cancel).await
+}
+
+/// [`run`] for a message with attachments (`[{id, kind}]`): each becomes a part after the
+/// text part, and the model receives them ([`super::attachments`]).
+pub async fn run_with(
+    chat: &Chat,
+    plan: &Plan,
+    content: &str,
+    attachments: Option<&serde_json::Value>,
+    origin: Option<ConnId>,
     cancel: &CancellationToken,
 ) -> Result<Outcome, StoreError> {
     let sid = plan.session.id.as_str();
     let store = chat.store();
     let publish = |e: &ServerEvent| chat.hub().publish(Audience::Session(sid), e);
 
-    // 1–2: the user message and its text part.
+    // 1–2: the user message, its text part and one part per attachment.
     let now = now_ms();
     let user = store.create_message(&Message::user(sid, now)).await?;
     publish(&ServerEvent::MessageCreated {
@@ -48,14 +70,36 @@ pub async fn run(
         session_id: sid.to_owned(),
         part: Box::new(part),
     });
+    for part in super::attachments::user_parts(store, &user, now, attachments).await? {
+        publish(&ServerEvent::PartCreated {
+            session_id: sid.to_owned(),
+            part: Box::new(part),
+        });
+    }
+    respond(chat, plan, origin, cancel).await
+}
+
+/// Steps 3–9 for the session's last user message as stored (a turn on an edited message starts
+/// here, `PROTOCOL-AGENT.md` §11.3).
+pub async fn respond(
+    chat: &Chat,
+    plan: &Plan,
+    origin: Option<ConnId>,
+    cancel: &CancellationToken,
+) -> Result<Outcome, StoreError> {
+    let sid = plan.session.id.as_str();
+    let store = chat.store();
+    let publish = |e: &ServerEvent| chat.hub().publish(Audience::Session(sid), e);
 
     // 3: running, to everyone.
     let at = now_iso();
     let session = store.set_running(sid, Some(&at), &at).await?;
-    publish_session_updated(chat, session).await;
+    publish_session_updated(chat, session);
 
     // 4–5: the assistant message and its steps.
-    let messages = history::conversation(store, plan.system_prompt.as_deref(), sid).await?;
+    let media = Some((chat.data_dir(), plan.model.takes_images));
+    let system = plan.system_prompt.as_deref();
+    let messages = history::conversation_with(store, system, sid, media).await?;
     let m = &plan.model;
     let assistant = Message::assistant(sid, now_ms(), &m.model_id, &m.provider_id);
     let assistant = store.create_message(&assistant).await?;
@@ -66,8 +110,7 @@ pub async fn run(
     if result.is_err() {
         // The store failed mid-reply: still end the message, so no client waits on it.
         let update = MessageUpdate {
-            status: Some("error".into()),
-            completed_at: Some(now_ms()),
+            status: Some(MessageStatus::Error),
             error: Some("The reply could not be saved".into()),
             ..MessageUpdate::default()
         };
@@ -81,8 +124,8 @@ pub async fn run(
 }
 
 /// `session.updated` (the running state) to everyone who may see the session.
-pub(super) async fn publish_session_updated(chat: &Chat, session: Session) {
-    let owner = super::owner_of(chat.store(), &session.workspace_id).await;
+pub(super) fn publish_session_updated(chat: &Chat, session: Session) {
+    let owner = session.owner_id.clone();
     chat.hub().publish(
         Audience::Viewers {
             owner: owner.as_deref(),

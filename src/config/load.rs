@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::parse::{
-    check_url, is_llm_key_var, list, llm_provider_of, parse_bool, parse_num, parse_port,
+    check_url, is_llm_key_var, list, llm_provider_of, parse_bool, parse_networks, parse_num,
+    parse_port,
 };
+use super::secret::MIN_TOKEN_CHARS;
 use super::{
     CliOverrides, ConfigError, DEFAULT_HOST, DEFAULT_PORT, KNOWN_VARS, LlmSettings, LoadReport,
     OAuthSettings, Secret, Settings, TlsFiles,
@@ -122,13 +124,12 @@ impl Settings {
             }
         }
         let src = Sources { file, env };
-        let port = match cli.port {
-            Some(p) => p,
-            None => match src.non_empty("JEAN2_PORT") {
-                Some(v) => parse_port(&v)?,
-                None => DEFAULT_PORT,
-            },
+        // Checked even when a flag overrides it: the next start without the flag would fail.
+        let env_port = match src.non_empty("JEAN2_PORT") {
+            Some(v) => Some(parse_port(&v)?),
+            None => None,
         };
+        let port = cli.port.or(env_port).unwrap_or(DEFAULT_PORT);
         let settings = Settings {
             host: (cli.host.clone())
                 .or_else(|| src.non_empty("JEAN2_HOST"))
@@ -145,6 +146,10 @@ impl Settings {
                 1,
                 86_400,
             )?),
+            trusted_proxies: parse_networks(
+                "JEAN2_TRUSTED_PROXIES",
+                src.non_empty("JEAN2_TRUSTED_PROXIES"),
+            )?,
             tls: tls(&src, env)?,
             database_path: src
                 .non_empty("JEAN2_DATABASE_PATH")
@@ -156,12 +161,24 @@ impl Settings {
             max_connections: src.num("JEAN2_MAX_CONNECTIONS", 10_000usize, 16, 1_000_000)?,
             llm: llm(&src, file, env)?,
             oauth: oauth(&src)?,
+            header_timeout: Duration::from_secs(15),
             ws_heartbeat: Duration::from_secs(30),
+            terminal_shell: src.non_empty("JEAN2_TERMINAL_SHELL"),
+            client_dir: src
+                .non_empty("JEAN2_CLIENT_DIR")
+                .map(|p| expand_tilde(&p, env)),
             env_file_keys: file.keys().cloned().collect(),
             data_dir,
         };
         settings.check_exposure()?;
         settings.check_oauth_transport()?;
+        if let Some(token) = settings.auth_token.as_ref().filter(|t| t.is_short()) {
+            report.warnings.push(format!(
+                "JEAN2_AUTH_TOKEN is only {} characters long: use at least {MIN_TOKEN_CHARS} random ones \
+                 (e.g. `openssl rand -base64 32`), or a guesser has an easy job",
+                token.expose().chars().count()
+            ));
+        }
         if settings.auth_token.is_none() && !settings.host_is_loopback() {
             report.warnings.push(format!(
                 "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",
@@ -240,7 +257,8 @@ fn llm(
             3_600,
         )?),
         max_retries: src.num("JEAN2_LLM_MAX_RETRIES", 3u32, 0, 10)?,
-        max_steps: src.num("JEAN2_LLM_MAX_STEPS", 10u32, 1, 100)?,
+        // Up to 1000: the original's `jean2 init` writes 500 into `.env`.
+        max_steps: src.num("JEAN2_LLM_MAX_STEPS", 10u32, 1, 1000)?,
         ..LlmSettings::default()
     })
 }

@@ -4,6 +4,8 @@
 //! The `.env` file is read into a map and never copied into the process environment, so tests build
 //! [`Settings`] from plain maps with [`Settings::from_sources`].
 
+pub mod envfile;
+pub mod files;
 mod load;
 mod parse;
 mod secret;
@@ -48,7 +50,10 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_OAUTH_ENABLED",
     "JEAN2_PUBLIC_URL",
     "JEAN2_CLIENT_PORT",
+    "JEAN2_CLIENT_DIR",
     "JEAN2_WS_IDLE_TIMEOUT",
+    "JEAN2_TERMINAL_SHELL",
+    "JEAN2_TRUSTED_PROXIES",
 ];
 
 /// Certificate and key for HTTPS/WSS.
@@ -137,6 +142,9 @@ pub struct Settings {
     pub auth_max_failures: u32,
     /// `JEAN2_AUTH_FAILURE_WINDOW_SECS`: the window those failures are counted in (default 60 s).
     pub auth_failure_window: Duration,
+    /// `JEAN2_TRUSTED_PROXIES`: reverse proxies (addresses or CIDR networks; none by default)
+    /// whose `X-Forwarded-For` names the client for the limiters and the logs.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `JEAN2_TLS_ENABLED` + cert/key files.
     pub tls: Option<TlsFiles>,
     /// `JEAN2_DATABASE_PATH` (default `<data dir>/data/agent.db`).
@@ -149,8 +157,17 @@ pub struct Settings {
     pub llm: LlmSettings,
     /// OAuth 2.1.
     pub oauth: OAuthSettings,
+    /// How long a new connection may take to show an HTTP/1 request, and then each request head
+    /// (and an idle keep-alive connection) before it is closed (15 s; not an env var, tests
+    /// shorten it).
+    pub header_timeout: Duration,
     /// Interval of the JSON `ping` on every WebSocket (30 s, `PROTOCOL.md` §4.2; tests shorten it).
     pub ws_heartbeat: Duration,
+    /// `JEAN2_TERMINAL_SHELL`: the shell terminals start (default `$SHELL`, else bash).
+    pub terminal_shell: Option<String>,
+    /// `JEAN2_CLIENT_DIR`: a built Jean2 web client to serve at `/` (else `<data dir>/client/`
+    /// when it holds an `index.html`).
+    pub client_dir: Option<PathBuf>,
     /// The names set in `<data dir>/.env`: never passed on to child processes (shell tool,
     /// terminals), whatever they are called ([`crate::proc::child_env`]).
     pub env_file_keys: Vec<String>,

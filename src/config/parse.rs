@@ -92,3 +92,27 @@ pub(super) fn llm_provider_of(key: &str) -> Option<String> {
         .filter(|p| !p.is_empty())
         .map(str::to_ascii_lowercase)
 }
+
+/// `JEAN2_TRUSTED_PROXIES`: comma-separated addresses or CIDR networks.
+pub(super) fn parse_networks(
+    var: &'static str,
+    value: Option<String>,
+) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    var,
+                    value: s.to_owned(),
+                    expected: "IP addresses or CIDR networks separated by commas (e.g. 127.0.0.1, 10.0.0.0/8)".into(),
+                })
+        })
+        .collect()
+}

@@ -146,10 +146,37 @@ fn oauth_over_plain_http_on_a_public_bind_is_refused() {
 
 #[test]
 fn secret_debug_and_mask_hide_the_value() {
-    let s = Secret::new("s3cret-token");
+    let s = Secret::new("s3cret-token-0123456789");
     assert_eq!(format!("{s:?}"), "Secret(***)");
-    assert_eq!(s.masked(), "s3c…ken (12 chars)");
+    assert_eq!(s.masked(), "s3…89 (23 chars)");
     assert!(!Secret::new("short").masked().contains("sho"));
+    // Whatever the length, at most 4 characters of the token show.
+    for n in 0..80 {
+        let token: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let masked = Secret::new(token).masked();
+        let preview = masked.split(" (").next().unwrap();
+        let shown = preview.chars().filter(char::is_ascii_lowercase).count();
+        assert!(shown <= 4, "{n} chars: {masked}");
+    }
+}
+
+#[test]
+fn a_token_shorter_than_16_characters_is_warned_about() {
+    let warned = |token: &str| {
+        let (_, report) = Settings::from_sources(
+            "/d".into(),
+            &map(&[("JEAN2_AUTH_TOKEN", token)]),
+            &map(&[]),
+            &CliOverrides::default(),
+        )
+        .unwrap();
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("JEAN2_AUTH_TOKEN") && w.contains("16"))
+    };
+    assert!(warned("short-token"));
+    assert!(!warned("a-token-of-16-ch"));
 }
 
 #[test]
@@ -177,4 +204,45 @@ fn every_number_is_bounded_and_the_error_names_the_range() {
     )
     .unwrap();
     assert_eq!(s.auth_failure_window, Duration::from_secs(86_400));
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks_and_a_bad_entry_is_named() {
+    let s = load(
+        &[("JEAN2_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")],
+        &[],
+        CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.trusted_proxies.len(), 3);
+    assert!(
+        load(&[], &[], CliOverrides::default())
+            .unwrap()
+            .trusted_proxies
+            .is_empty()
+    );
+    for bad in ["proxy.local", "10.0.0.0/33"] {
+        let msg = load(
+            &[("JEAN2_TRUSTED_PROXIES", &format!("127.0.0.1,{bad}"))],
+            &[],
+            CliOverrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("JEAN2_TRUSTED_PROXIES") && msg.contains(bad),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_port_in_env_is_an_error_even_when_a_flag_overrides_it() {
+    let cli = CliOverrides {
+        port: Some(9000),
+        ..Default::default()
+    };
+    let err = load(&[("JEAN2_PORT", "eighty")], &[], cli.clone()).unwrap_err();
+    assert!(err.to_string().contains("JEAN2_PORT"), "{err}");
+    assert_eq!(load(&[("JEAN2_PORT", "80")], &[], cli).unwrap().port, 9000);
 }

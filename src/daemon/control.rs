@@ -219,16 +219,19 @@ pub fn reload() -> anyhow::Result<ExitCode> {
         );
     }
     // The server keeps its configuration when the new one is invalid; say why here and now.
-    // The flags the server was started with are unknown here: take its port, and leave the
-    // exposure check to the server (it refuses and logs why, which is reported below).
+    // Every value is checked, as `start` would (a broken JEAN2_PORT too, though the port cannot
+    // change live). The flags the server was started with are unknown here, so whether auth may
+    // be off is left to the server, which judges it by the address it is bound to (it refuses
+    // and logs why, which is reported below).
     let overrides = CliOverrides {
-        port: record.port,
+        port: None,
         allow_no_auth: true,
-        host: None,
+        host: Some(record.host.clone()),
     };
-    let (settings, _) = Settings::load(&overrides).context(
+    let (mut settings, _) = Settings::load(&overrides).context(
         "not reloading: the configuration has an error (the server keeps its current one)",
     )?;
+    settings.port = record.port.unwrap_or(settings.port);
     let log_offset = File::open(&paths.log_file)
         .and_then(|f| f.metadata())
         .map(|m| m.len())

@@ -1,10 +1,12 @@
 //! The daemon: an OS-locked pidfile ([`pidfile`]), `start` re-executing this binary as
 //! `jean2 server` detached with output to `server.log` ([`spawn`]), `status`/`stop`/`restart`/
-//! `reload` ([`control`]), `auth` ([`token`]), `logs` ([`log`]), and the loopback HTTP probe they share
-//! ([`probe`]). These commands run before (and without) the server's async runtime.
+//! `reload` ([`control`]), `auth` ([`token`]), `logs` ([`log`]), `open` ([`open`]), and the
+//! loopback HTTP probe they share ([`probe`]). These commands run before (and without) the
+//! server's async runtime.
 
 pub mod control;
 pub mod log;
+pub mod open;
 pub mod pidfile;
 pub mod probe;
 pub mod spawn;

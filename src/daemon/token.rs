@@ -28,6 +28,13 @@ pub fn auth() -> anyhow::Result<ExitCode> {
         Some(token) => {
             println!("auth: on");
             println!("  token:   {}", token.masked());
+            for w in report
+                .warnings
+                .iter()
+                .filter(|w| w.contains("JEAN2_AUTH_TOKEN"))
+            {
+                println!("  warning: {w}");
+            }
             if in_env {
                 let shadowed = if in_file {
                     ", which overrides the one in .env"

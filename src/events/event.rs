@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::messages::MessageTokens;
+use crate::store::queue::QueuedMessage;
 use crate::store::{Message, MessageWithParts, Part, Session};
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,11 +35,45 @@ pub enum ServerEvent {
     /// The answer to `session.resume`.
     #[serde(rename = "session.resumed")]
     SessionResumed(Box<Resumed>),
-    /// Pending `ask` requests of a session (none: this server asks nothing yet).
+    /// Every pending ask of a session, after `session.resume` (authoritative: the client
+    /// replaces its list with it).
     #[serde(rename = "ask.pending_sync", rename_all = "camelCase")]
     AskPendingSync {
         session_id: String,
         requests: Vec<Value>,
+    },
+    /// A tool asks for permission (`PROTOCOL-AGENT.md` §9.1); the body is one pending request.
+    #[serde(rename = "ask.request")]
+    AskRequest(Value),
+    /// An ask is no longer open (answered by timeout, ended with its tool, or interrupted).
+    #[serde(rename = "ask.timeout", rename_all = "camelCase")]
+    AskTimeout {
+        session_id: String,
+        tool_call_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+    /// An `ask.response` the server would not take (§9.3).
+    #[serde(rename = "ask.response_rejected")]
+    AskResponseRejected(Value),
+    /// The answer to `session.interrupt` (§8.4).
+    #[serde(rename = "session.interrupted", rename_all = "camelCase")]
+    SessionInterrupted { session_id: String, result: Value },
+    /// The grants of a workspace (`permission.list`, to the sender).
+    #[serde(rename = "permission.list", rename_all = "camelCase")]
+    PermissionList {
+        workspace_id: String,
+        grants: Vec<Value>,
+    },
+    #[serde(rename = "permission.revoked", rename_all = "camelCase")]
+    PermissionRevoked { grant_id: String },
+    #[serde(rename = "permission.all_revoked", rename_all = "camelCase")]
+    PermissionAllRevoked { workspace_id: String, count: u64 },
+    /// A queued message is taken off the queue to run now (§10).
+    #[serde(rename = "queue.sending", rename_all = "camelCase")]
+    QueueSending {
+        session_id: String,
+        queue_id: String,
     },
     /// A session changed (`runningAt`, model, preconfig…).
     #[serde(rename = "session.updated")]
@@ -101,18 +137,46 @@ pub enum ServerEvent {
     #[serde(rename = "queue.added", rename_all = "camelCase")]
     QueueAdded {
         session_id: String,
-        item: QueuedItem,
+        message: QueuedMessage,
     },
     #[serde(rename = "queue.removed", rename_all = "camelCase")]
     QueueRemoved {
         session_id: String,
         queue_id: String,
     },
+    // ---- session operations (`PROTOCOL-AGENT.md` §11) ----
+    /// Messages after one were deleted (`revertedTo: {messageId, messageCount}`,
+    /// `removed: {messageIds, partCount}`); the client only logs it.
+    #[serde(rename = "session.reverted", rename_all = "camelCase")]
+    SessionReverted {
+        session_id: String,
+        reverted_to: Value,
+        removed: Value,
+    },
+    /// The newest page of a transcript: the client replaces what it shows with it.
+    #[serde(rename = "session.state", rename_all = "camelCase")]
+    SessionState {
+        session_id: String,
+        messages: Vec<MessageWithParts>,
+    },
+    /// A fork of `originalSessionId`, with the newest page of its messages.
+    #[serde(rename = "session.forked", rename_all = "camelCase")]
+    SessionForked {
+        original_session_id: String,
+        forked_session: Box<Session>,
+        messages: Vec<MessageWithParts>,
+    },
+    /// A requested compaction finished (to its sender), with the summary call's usage.
+    #[serde(rename = "compaction.complete", rename_all = "camelCase")]
+    CompactionComplete {
+        session_id: String,
+        tokens_used: MessageTokens,
+    },
     /// The queue of a session (after `session.resume` when it is not empty).
     #[serde(rename = "queue.list", rename_all = "camelCase")]
     QueueList {
         session_id: String,
-        items: Vec<QueuedItem>,
+        messages: Vec<QueuedMessage>,
     },
 }
 
@@ -126,17 +190,6 @@ pub struct ProviderError {
     pub retry_after_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-}
-
-/// A message waiting behind a running turn (kept in memory only).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct QueuedItem {
-    pub id: String,
-    pub session_id: String,
-    pub content: String,
-    /// Unix ms.
-    pub created_at: i64,
 }
 
 /// The body of `session.resumed` (`PROTOCOL.md` §4.4).

@@ -179,6 +179,24 @@ impl Link {
 }
 
 #[cfg(test)]
+impl Link {
+    /// Tests: the next queued frame, waiting for one (not for a close).
+    pub async fn next_frame(&self) -> Frame {
+        loop {
+            if let Some(frame) = self.try_next_frame() {
+                return frame;
+            }
+            self.changed().await;
+        }
+    }
+
+    /// Tests: the next queued frame, if one is queued now.
+    pub fn try_next_frame(&self) -> Option<Frame> {
+        self.lock().frames.pop_front()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

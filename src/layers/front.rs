@@ -163,7 +163,7 @@ where
     let surface = front.surface;
     let work = async move {
         if let Some(surface) = surface {
-            let ip = peer_ip(&req);
+            let ip = peer_ip(&config.auth, &req);
             let checked = check(
                 &config.auth,
                 surface,

@@ -109,8 +109,21 @@ impl<'a> Scrubbed<'a> {
     }
 }
 
-impl fmt::Display for Scrubbed<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Scrubbed<'_> {
+    /// Whether an API key could hide in the URI: every key holds `jean_sk_`, written out or
+    /// percent-encoded. Most URIs hold neither, and are written without an allocation.
+    fn may_hold_api_key(&self) -> bool {
+        let suspect = |s: &str| {
+            s.contains('%')
+                || s.as_bytes()
+                    .windows(4)
+                    .any(|w| w.eq_ignore_ascii_case(b"jean"))
+        };
+        suspect(self.path) || self.query.is_some_and(suspect)
+    }
+
+    /// Secret parameters scrubbed (API keys anywhere are the caller's business).
+    fn write_params(&self, f: &mut impl fmt::Write) -> fmt::Result {
         f.write_str(self.path)?;
         let Some(q) = self.query else {
             return Ok(());
@@ -132,6 +145,17 @@ impl fmt::Display for Scrubbed<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Scrubbed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.may_hold_api_key() {
+            return self.write_params(f);
+        }
+        let mut plain = String::new();
+        self.write_params(&mut plain)?;
+        f.write_str(&crate::auth::oauth::secrets::scrub_api_keys(&plain))
     }
 }
 
@@ -202,6 +226,10 @@ mod tests {
         );
         assert_eq!(scrub_uri("/a", None), "/a");
         assert_eq!(scrub_uri("/a", Some("limit=5")), "/a?limit=5");
+        assert_eq!(
+            scrub_uri("/a/jean_sk_abc", Some("client_id=JEAN%5FSK%5Fxyz&token=t")),
+            "/a/***?client_id=***&token=***"
+        );
         assert_eq!(
             scrub_uri("/a", Some("to%6Ben=s3cret&&x")),
             "/a?to%6Ben=***&&x",

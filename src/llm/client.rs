@@ -11,35 +11,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::chunk::{DONE, Delta, parse_chunk};
 use super::error::{LlmError, LlmErrorKind, parse_retry_after};
-use super::message::{ChatMessage, ChatRequest};
+use super::message::ChatRequest;
 use super::sse::SseDecoder;
+use super::wire::WireRequest;
 use crate::config::LlmSettings;
-
-#[derive(Serialize)]
-struct WireRequest<'a> {
-    model: &'a str,
-    messages: &'a [ChatMessage],
-    stream: bool,
-    stream_options: StreamOptions,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    temperature: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_tokens: Option<u32>,
-    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
-    tools: &'a [Value],
-    #[serde(flatten)]
-    extra: &'a Map<String, Value>,
-}
-
-#[derive(Serialize)]
-struct StreamOptions {
-    include_usage: bool,
-}
 
 /// A retry being announced (`chat.retry`).
 #[derive(Debug, Clone)]
@@ -119,7 +97,7 @@ impl LlmClient {
         loop {
             match self.send_once(req).await {
                 Ok(stream) => return Ok(stream),
-                Err(e) if e.kind.retryable() && attempt < self.max_retries => {
+                Err(e) if e.retryable() && attempt < self.max_retries => {
                     attempt += 1;
                     let delay = e.retry_after.unwrap_or_else(|| self.backoff(attempt));
                     tracing::warn!(
@@ -140,7 +118,7 @@ impl LlmClient {
                     on_retry(notice(RetryPhase::Started));
                 }
                 Err(e) => {
-                    if e.kind.retryable() && self.max_retries > 0 {
+                    if e.retryable() && self.max_retries > 0 {
                         on_retry(RetryNotice {
                             phase: RetryPhase::Exhausted,
                             retry_number: attempt,
@@ -168,18 +146,7 @@ impl LlmClient {
 
     async fn send_once(&self, req: &ChatRequest) -> Result<ChatStream, LlmError> {
         let url = format!("{}/chat/completions", req.base_url.trim_end_matches('/'));
-        let body = WireRequest {
-            model: &req.model,
-            messages: &req.messages,
-            stream: true,
-            stream_options: StreamOptions {
-                include_usage: true,
-            },
-            temperature: req.temperature,
-            max_tokens: req.max_tokens,
-            tools: &req.tools,
-            extra: &extra_without_our_fields(&req.extra),
-        };
+        let body = WireRequest::new(req);
         let mut builder = self
             .http
             .post(&url)
@@ -210,24 +177,6 @@ impl LlmClient {
             state: State::Open,
         })
     }
-}
-
-/// Provider options may add fields but never replace the ones this client sets.
-fn extra_without_our_fields(extra: &Map<String, Value>) -> Map<String, Value> {
-    const OURS: &[&str] = &[
-        "model",
-        "messages",
-        "stream",
-        "stream_options",
-        "temperature",
-        "max_tokens",
-        "tools",
-    ];
-    extra
-        .iter()
-        .filter(|(k, _)| !OURS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 fn timeout_error(after: Duration, what: &str) -> LlmError {
@@ -309,7 +258,11 @@ impl ChatStream {
                 .map_err(|_| timeout_error(self.idle_timeout, "between chunks"))?;
             match item {
                 Some(Ok(bytes)) => {
-                    for data in self.decoder.feed(&bytes) {
+                    let events = self.decoder.feed(&bytes).map_err(|e| {
+                        self.state = State::Closed;
+                        LlmError::new(LlmErrorKind::Malformed, e.to_string())
+                    })?;
+                    for data in events {
                         self.take_event(&data)?;
                     }
                 }

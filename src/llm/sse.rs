@@ -6,6 +6,15 @@
 //! ends an event, `:` lines are comments (keep-alives), `\r\n`, `\r` and `\n` all end a line, and
 //! other fields (`event:`, `id:`, `retry:`) are ignored.
 
+/// The longest line, and the most `data` of one event, a provider may send: a stream that
+/// never ends a line must not grow memory without bound.
+pub const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+
+/// A line or an event longer than [`MAX_EVENT_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the provider sent a stream event over {MAX_EVENT_BYTES} bytes")]
+pub struct TooLong;
+
 /// Incremental decoder: feed it bytes, get back the `data` payload of each complete event.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
@@ -22,8 +31,9 @@ impl SseDecoder {
         Self::default()
     }
 
-    /// Feed some bytes; returns the data of every event they complete, in order.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
+    /// Feed some bytes; returns the data of every event they complete, in order, or
+    /// [`TooLong`] once a line or an event outgrows [`MAX_EVENT_BYTES`].
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<String>, TooLong> {
         let mut events = Vec::new();
         for &b in bytes {
             if self.after_cr {
@@ -40,8 +50,12 @@ impl SseDecoder {
                 }
                 _ => self.line.push(b),
             }
+            let pending = self.data.as_ref().map_or(0, String::len);
+            if self.line.len() + pending > MAX_EVENT_BYTES {
+                return Err(TooLong);
+            }
         }
-        events
+        Ok(events)
     }
 
     /// The stream ended: an event without its final blank line still counts.
@@ -93,7 +107,7 @@ mod tests {
         let mut d = SseDecoder::new();
         let mut out = Vec::new();
         for chunk in input.chunks(piece) {
-            out.extend(d.feed(chunk));
+            out.extend(d.feed(chunk).unwrap());
         }
         out.extend(d.finish());
         out
@@ -128,8 +142,24 @@ mod tests {
     #[test]
     fn an_event_cut_off_by_the_end_of_stream_is_still_delivered() {
         let mut d = SseDecoder::new();
-        assert!(d.feed(b"data: {\"x\":1}").is_empty());
+        assert!(d.feed(b"data: {\"x\":1}").unwrap().is_empty());
         assert_eq!(d.finish().as_deref(), Some("{\"x\":1}"));
         assert_eq!(d.finish(), None);
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_refused_before_it_grows_without_bound() {
+        let mut d = SseDecoder::new();
+        let piece = vec![b'x'; 64 * 1024];
+        let mut fed = 0;
+        let err = loop {
+            match d.feed(&piece) {
+                Ok(events) => assert!(events.is_empty()),
+                Err(e) => break e,
+            }
+            fed += piece.len();
+            assert!(fed <= MAX_EVENT_BYTES + piece.len(), "no limit");
+        };
+        assert_eq!(err, TooLong);
     }
 }

@@ -1,8 +1,8 @@
 //! What one TCP connection may cost. [`LimitAcceptor`] caps open connections
 //! (`JEAN2_MAX_CONNECTIONS`): beyond it, new connections are closed at once instead of exhausting
 //! file descriptors and memory; the permit lives as long as the connection's stream, upgraded
-//! WebSockets included. [`FirstByteAcceptor`] closes a connection that sends nothing at all
-//! (hyper's protocol sniffing would otherwise wait for a first byte forever).
+//! WebSockets included. A connection over the cap is closed at once, never left in the backlog
+//! (the cap is kept below the open-files limit, see [`super::fds`]).
 
 use std::io;
 use std::pin::Pin;
@@ -12,10 +12,7 @@ use std::task::{Context, Poll};
 
 use axum_server::accept::Accept;
 use futures_util::future::BoxFuture;
-use std::time::Duration;
-
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Clone)]
@@ -116,53 +113,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Limited<T> {
     }
 }
 
-/// Waits (at most `timeout`) for a new connection's first byte before handing it on.
-#[derive(Clone)]
-pub struct FirstByteAcceptor<A> {
-    inner: A,
-    timeout: Duration,
-}
-
-impl<A> FirstByteAcceptor<A> {
-    pub fn new(inner: A, timeout: Duration) -> Self {
-        Self { inner, timeout }
-    }
-}
-
-impl<A, S> Accept<TcpStream, S> for FirstByteAcceptor<A>
-where
-    A: Accept<TcpStream, S> + Clone + Send + Sync + 'static,
-    A::Future: Send + 'static,
-    S: Send + 'static,
-{
-    type Stream = A::Stream;
-    type Service = A::Service;
-    type Future = BoxFuture<'static, io::Result<(Self::Stream, Self::Service)>>;
-
-    fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
-        let inner = self.inner.clone();
-        let timeout = self.timeout;
-        Box::pin(async move {
-            let mut first = [0u8; 1];
-            match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
-                Ok(Ok(_)) => inner.accept(stream, service).await,
-                Ok(Err(e)) => Err(e),
-                Err(_) => Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "client sent nothing",
-                )),
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use axum_server::accept::DefaultAcceptor;
     use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
-    use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
 
@@ -204,35 +158,5 @@ mod tests {
             0,
             "the peer sees the end"
         );
-    }
-
-    /// A connected pair over loopback: (the server's end, the client's end).
-    async fn tcp_pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        (server, client)
-    }
-
-    #[tokio::test]
-    async fn a_connection_that_sends_nothing_is_dropped_after_the_timeout() {
-        let (server, _client) = tcp_pair().await;
-        let acceptor = FirstByteAcceptor::new(DefaultAcceptor::new(), Duration::from_millis(20));
-        let err = acceptor.accept(server, ()).await.expect_err("refused");
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-    }
-
-    #[tokio::test]
-    async fn the_first_byte_is_left_for_the_protocol() {
-        let (server, mut client) = tcp_pair().await;
-        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
-        // The timeout only bounds a hung test: the byte is already there.
-        let acceptor = FirstByteAcceptor::new(DefaultAcceptor::new(), Duration::from_secs(30));
-        let (mut stream, ()) = acceptor.accept(server, ()).await.expect("accepted");
-        let mut buf = [0u8; 3];
-        stream.read_exact(&mut buf).await.unwrap();
-        assert_eq!(&buf, b"GET", "peeked, not consumed");
     }
 }

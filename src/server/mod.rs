@@ -2,7 +2,11 @@
 //! with rustls, until `shutdown` resolves; then close every WebSocket with a close frame and let
 //! in-flight requests finish. Production passes signals; tests pass a oneshot.
 
+pub mod fds;
+pub mod head;
+pub mod headers;
 pub mod limit;
+mod reload;
 pub mod shutdown;
 pub mod tls;
 
@@ -23,13 +27,11 @@ use crate::auth::oauth::OAuth;
 use crate::config::{ConfigError, Settings};
 use crate::store::Store;
 use axum_server::accept::DefaultAcceptor;
-use limit::{FirstByteAcceptor, LimitAcceptor};
+use head::HeadAcceptor;
+use limit::LimitAcceptor;
 
 /// How long in-flight requests get to finish after shutdown begins.
 pub const GRACE: Duration = Duration::from_secs(10);
-/// A client must send its first byte, and then each request head, within this time; it is also
-/// how long an idle keep-alive connection is kept.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest request head (headers) accepted; more is answered 431.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
@@ -66,6 +68,14 @@ pub async fn serve(
     listener
         .set_nonblocking(true)
         .context("cannot make the listener non-blocking")?;
+    // Judged by the address actually bound, whatever name the configuration gave.
+    let auth_off = settings.auth_token.is_none() && !settings.oauth.enabled;
+    if auth_off && !local.ip().is_loopback() && !settings.allow_no_auth {
+        anyhow::bail!(
+            "refusing to serve on {local} without authentication: set JEAN2_AUTH_TOKEN, bind to \
+             127.0.0.1, or opt in with --allow-no-auth / JEAN2_ALLOW_NO_AUTH=true"
+        );
+    }
     let cancel = CancellationToken::new();
     let state = build_state(settings, local, cancel.clone()).await?;
 
@@ -80,7 +90,7 @@ pub async fn serve(
         });
     }
     if let Some(reloader) = reloader {
-        tokio::spawn(reload_loop(reloader, state.clone(), tls.clone()));
+        tokio::spawn(reload::run(reloader, state.clone(), tls.clone(), local));
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
@@ -109,8 +119,12 @@ async fn build_state(
     local: SocketAddr,
     cancel: CancellationToken,
 ) -> anyhow::Result<AppState> {
+    // The original server's database is migrated in place below: keep a copy of it first.
+    crate::config::files::backup_original_database(&settings.data_dir, &settings.database_path)
+        .context("cannot back up the original server's database before opening it")?;
     let store = Store::open(&settings.database_path).await?;
     crate::chat::recover::recover(&store).await?;
+    crate::chat::recover::sweep_attachments(&store, &settings.data_dir).await;
     let oauth = if settings.oauth.enabled {
         let oauth = OAuth::init(store.clone(), &settings, local.port())
             .await
@@ -122,7 +136,7 @@ async fn build_state(
         None
     };
     let auth = Auth::new(&settings, oauth);
-    Ok(AppState::new(settings, store, auth, cancel))
+    AppState::new(settings, store, auth, cancel)
 }
 
 /// Serve connections (through the limits, and TLS when on) until the handle shuts down.
@@ -132,76 +146,46 @@ async fn accept(
     tls: Option<RustlsConfig>,
     handle: Handle,
 ) -> std::io::Result<()> {
-    let max_connections = state.settings.max_connections;
-    let make =
-        crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let first_byte = FirstByteAcceptor::new(DefaultAcceptor::new(), HEADER_READ_TIMEOUT);
+    let max_connections = fds::plan(state.settings.max_connections);
+    let timeout = state.settings.header_timeout;
+    // Outside the route table's stack (router.rs), so every answer carries them.
+    let tls_on = tls.is_some();
+    let make = crate::router::build(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            tls_on,
+            headers::security_headers,
+        ))
+        .into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         Some(config) => {
-            let tls = RustlsAcceptor::new(config)
-                .handshake_timeout(HEADER_READ_TIMEOUT)
-                .acceptor(first_byte);
+            let tls = RustlsAcceptor::new(config).handshake_timeout(timeout);
+            let head = HeadAcceptor::new(tls, timeout);
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(LimitAcceptor::new(tls, max_connections))
+                .acceptor(LimitAcceptor::new(head, max_connections))
                 .handle(handle);
-            tune(server.http_builder());
+            tune(server.http_builder(), timeout);
             server.serve(make).await
         }
         None => {
+            let head = HeadAcceptor::new(DefaultAcceptor::new(), timeout);
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(LimitAcceptor::new(first_byte, max_connections))
+                .acceptor(LimitAcceptor::new(head, max_connections))
                 .handle(handle);
-            tune(server.http_builder());
+            tune(server.http_builder(), timeout);
             server.serve(make).await
         }
     }
 }
 
-fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+/// HTTP/1 only (see [`head`]), with the header timeout also bounding idle keep-alive.
+fn tune(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    header_timeout: Duration,
+) {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
-}
-
-async fn reload_loop(mut reloader: Reloader, state: AppState, tls: Option<RustlsConfig>) {
-    while reloader.signals.recv().await.is_some() {
-        match (reloader.load)() {
-            Ok(new) => {
-                state
-                    .auth
-                    .set_token(new.auth_token.as_ref().map(|t| t.expose()));
-                state.chat.set_llm_settings(new.llm.clone());
-                let mut what = vec!["token", "provider keys"];
-                match (&tls, &new.tls) {
-                    (Some(current), Some(files)) => match tls::load(files) {
-                        Ok(cfg) => {
-                            current.reload_from_config(cfg);
-                            what.push("certificate");
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "reload: keeping the old certificate")
-                        }
-                    },
-                    (None, Some(_)) | (Some(_), None) => tracing::warn!(
-                        "reload: turning TLS on or off needs a restart (jean2 restart)"
-                    ),
-                    (None, None) => {}
-                }
-                if new.host != state.settings.host || new.port != state.settings.port {
-                    tracing::warn!("reload: a new host or port needs a restart (jean2 restart)");
-                }
-                tracing::info!(
-                    auth = if state.auth_enabled() { "on" } else { "off" },
-                    "reloaded {}",
-                    what.join(" and ")
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "reload failed; keeping the current configuration")
-            }
-        }
-    }
 }

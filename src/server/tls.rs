@@ -1,11 +1,11 @@
 //! rustls configuration from PEM files: TLS 1.2 and 1.3 only, the `ring` provider, HTTP/1.1 ALPN.
 //! Errors name the file and what is wrong with it.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::ServerConfig;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::TlsFiles;
@@ -77,7 +77,7 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         path: path.to_owned(),
         reason,
     };
-    let certs = rustls_pemfile::certs(&mut BufReader::new(&bytes[..]))
+    let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| invalid(e.to_string()))?;
     if certs.is_empty() {
@@ -88,9 +88,11 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let bytes = open(path, "key", "KEY")?;
-    rustls_pemfile::private_key(&mut BufReader::new(&bytes[..]))
-        .map_err(|e| e.to_string())
-        .and_then(|k| k.ok_or_else(|| "no PRIVATE KEY block found".to_owned()))
+    PrivateKeyDer::from_pem_slice(&bytes)
+        .map_err(|e| match e {
+            pem::Error::NoItemsFound => "no PRIVATE KEY block found".to_owned(),
+            other => other.to_string(),
+        })
         .map_err(|reason| TlsError::Invalid {
             what: "key",
             var: "KEY",

@@ -6,11 +6,12 @@ use serde_json::{Value, json};
 
 use super::{Error, Sessions};
 use crate::chat::preconfigs;
-use crate::events::event::{QueuedItem, Resumed, Transcript, Usage};
+use crate::events::event::{Resumed, Transcript, Usage};
 use crate::events::{Audience, ConnId, ServerEvent};
 use crate::store::messages::TRANSCRIPT_PAGE;
+use crate::store::queue::QueuedMessage;
 use crate::store::sessions::{NewSession, SessionPatch};
-use crate::store::{Scope, Session, StoreError};
+use crate::store::{Entity, Scope, Session, SessionStatus};
 use crate::time::now_iso;
 
 /// A request for a new session.
@@ -29,7 +30,9 @@ pub struct NewSessionInput {
 pub struct Resumption {
     pub resumed: Resumed,
     /// Messages waiting behind the running turn (sent as `queue.list` when not empty).
-    pub queued: Vec<QueuedItem>,
+    pub queued: Vec<QueuedMessage>,
+    /// The open permission asks of the session (`ask.pending_sync`).
+    pub asks: Vec<Value>,
 }
 
 /// The control state we report: nobody controls a session, so no client is put in
@@ -47,7 +50,7 @@ impl Sessions {
         self.store()
             .get_session(scope, id)
             .await
-            .map_err(Error::store("Session"))
+            .map_err(Error::from)
     }
 
     /// Create a session; `session.created` goes to everyone who may see its workspace (the
@@ -63,10 +66,10 @@ impl Sessions {
                 .store()
                 .list_workspaces(scope)
                 .await
-                .map_err(Error::Store)?
+                .map_err(Error::from)?
                 .into_iter()
                 .next()
-                .ok_or(Error::NotFound("Workspace"))?,
+                .ok_or(Error::NotFound(Entity::Workspace))?,
         };
         let mut new = NewSession::new(&workspace.id);
         if let Some(id) = non_empty(input.id) {
@@ -77,20 +80,10 @@ impl Sessions {
         }
         new.preconfig_id = non_empty(input.preconfig_id);
         preconfigs::apply(&self.inner.data_dir, &mut new).await;
-        let session = self
-            .store()
-            .create_session(scope, new, &now_iso())
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    Error::Conflict("A session with this id already exists".into())
-                }
-                other => Error::store("Workspace")(other),
-            })?;
-        let owner = crate::chat::owner_of(self.store(), &session.workspace_id).await;
+        let session = self.store().create_session(scope, new, &now_iso()).await?;
         self.hub().publish(
             Audience::Viewers {
-                owner: owner.as_deref(),
+                owner: session.owner_id.as_deref(),
             },
             &ServerEvent::session_created(session.clone()),
         );
@@ -104,19 +97,26 @@ impl Sessions {
             .store()
             .newest_messages(&session.id, TRANSCRIPT_PAGE)
             .await
-            .map_err(Error::Store)?;
+            .map_err(Error::from)?;
         self.hub().join_session(conn, &session.id);
         let transcript = Transcript::from_page(page, TRANSCRIPT_PAGE);
-        let queued = self.chat().queued(&session.id);
+        let queued = self.store().queued(&session.id).await?;
+        let asks = self.chat().permissions().pending_for(&session.id);
         let resumed = Resumed {
             messages: transcript.messages.clone(),
             transcript,
             usage: Usage::of(&session),
-            is_running: session.running_at.is_some() || self.chat().is_running(&session.id),
+            // A compaction holds the session but is no reply: the client shows `compacting`.
+            is_running: session.running_at.is_some()
+                || (self.chat().is_running(&session.id) && !session.compacting),
             control: uncontrolled(&session.id),
             session,
         };
-        Ok(Resumption { resumed, queued })
+        Ok(Resumption {
+            resumed,
+            queued,
+            asks,
+        })
     }
 
     /// A page of the transcript: the newest `limit` messages, or those before a sequence.
@@ -132,7 +132,7 @@ impl Sessions {
             None => self.store().newest_messages(id, limit).await,
             Some(b) => self.store().messages_before(id, b, limit).await,
         }
-        .map_err(Error::Store)?;
+        .map_err(Error::from)?;
         Ok(Transcript::from_page(page, limit))
     }
 
@@ -146,7 +146,7 @@ impl Sessions {
         self.store()
             .update_session(scope, id, patch, &now_iso())
             .await
-            .map_err(Error::store("Session"))
+            .map_err(Error::from)
     }
 
     /// Rename; `session.renamed` goes to the session's participants only.
@@ -171,7 +171,7 @@ impl Sessions {
 
     /// Close (archive); `session.closed` to the participants and `origin`.
     pub async fn close(&self, scope: &Scope, id: &str, origin: ConnId) -> Result<Session, Error> {
-        let s = self.set_status(scope, id, "closed").await?;
+        let s = self.set_status(scope, id, SessionStatus::Closed).await?;
         let event = ServerEvent::SessionClosed {
             session_id: id.to_owned(),
         };
@@ -181,7 +181,7 @@ impl Sessions {
 
     /// Reopen; `session.reopened` to the participants and `origin`.
     pub async fn reopen(&self, scope: &Scope, id: &str, origin: ConnId) -> Result<Session, Error> {
-        let s = self.set_status(scope, id, "active").await?;
+        let s = self.set_status(scope, id, SessionStatus::Active).await?;
         let event = ServerEvent::SessionReopened {
             session: Box::new(s.clone()),
         };
@@ -189,16 +189,21 @@ impl Sessions {
         Ok(s)
     }
 
-    async fn set_status(&self, scope: &Scope, id: &str, status: &str) -> Result<Session, Error> {
+    async fn set_status(
+        &self,
+        scope: &Scope,
+        id: &str,
+        status: SessionStatus,
+    ) -> Result<Session, Error> {
         let patch = SessionPatch {
-            status: Some(status.to_owned()),
+            status: Some(status),
             ..SessionPatch::default()
         };
         self.update_session(scope, id, patch).await
     }
 
-    /// Delete; its turn stops, its queue goes with it, and the participants (and `origin`) hear
-    /// `session.deleted`.
+    /// Delete; its turn stops, its queue and attachment files go with it, and the participants
+    /// (and `origin`) hear `session.deleted`.
     pub async fn delete_session(
         &self,
         scope: &Scope,
@@ -208,8 +213,9 @@ impl Sessions {
         self.store()
             .delete_session(scope, id)
             .await
-            .map_err(Error::store("Session"))?;
+            .map_err(Error::from)?;
         self.forget_session(id, origin);
+        self.remove_attachments(&[id.to_owned()]).await;
         Ok(())
     }
 }

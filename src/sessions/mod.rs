@@ -1,12 +1,14 @@
 //! The session and workspace lifecycle, the one core that REST (`api/`) and the WebSocket
 //! (`ws/`) both call: create, read, update, close, reopen, delete and rename sessions; list
 //! (with upstream's default virtual workspace), create, update and delete workspaces; resume a
-//! session on a connection. Each operation returns a domain result and publishes its events
+//! session on a connection; and the session operations (revert, fork, edit and re-run,
+//! regenerate the title, compact: [`operations`]). Each operation returns a domain result and publishes its events
 //! through the hub with the workspace owner named ([`crate::events::Audience::Viewers`]), so a
 //! broadcast reaches only those who may see it. Failures are one [`Error`] type that the HTTP and
 //! WebSocket layers each translate once.
 
 mod lifecycle;
+mod operations;
 mod workspaces;
 
 use std::path::PathBuf;
@@ -14,9 +16,11 @@ use std::sync::Arc;
 
 use crate::chat::Chat;
 use crate::events::Hub;
-use crate::store::{Store, StoreError};
+use crate::store::{Entity, Store, StoreError};
+use crate::terminal::Terminals;
 
 pub use lifecycle::{NewSessionInput, Resumption};
+pub use operations::Refused;
 pub use workspaces::{CreateWorkspace, UpdateWorkspace, expand_home};
 
 /// Why an operation failed, in domain terms.
@@ -24,7 +28,7 @@ pub use workspaces::{CreateWorkspace, UpdateWorkspace, expand_home};
 pub enum Error {
     /// `"{what} not found"`: the id is unknown or not visible to the caller.
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Entity),
     /// The request is well-formed but not acceptable (the message says why).
     #[error("{0}")]
     Invalid(String),
@@ -38,11 +42,10 @@ pub enum Error {
     Store(StoreError),
 }
 
-impl Error {
-    /// A store error about `what`: its `NotFound` names the entity.
-    pub(crate) fn store(what: &'static str) -> impl Fn(StoreError) -> Error {
-        move |e| match e {
-            StoreError::NotFound => Error::NotFound(what),
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound(what) => Error::NotFound(what),
             StoreError::Conflict(m) => Error::Conflict(m),
             other => Error::Store(other),
         }
@@ -59,19 +62,21 @@ struct Inner {
     store: Store,
     hub: Hub,
     chat: Chat,
+    terminals: Terminals,
     data_dir: PathBuf,
     /// Serializes creation of the default workspace, so two first loads make only one.
     default_workspace: tokio::sync::Mutex<()>,
 }
 
 impl Sessions {
-    pub fn new(chat: Chat) -> Sessions {
+    pub fn new(chat: Chat, terminals: Terminals) -> Sessions {
         Sessions {
             inner: Arc::new(Inner {
                 store: chat.store().clone(),
                 hub: chat.hub().clone(),
                 data_dir: chat.data_dir().to_owned(),
                 chat,
+                terminals,
                 default_workspace: tokio::sync::Mutex::new(()),
             }),
         }

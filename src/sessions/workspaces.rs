@@ -55,7 +55,7 @@ impl Sessions {
             .store()
             .list_workspaces(scope)
             .await
-            .map_err(Error::Store)?;
+            .map_err(Error::from)?;
         if !list.is_empty() {
             return Ok(list);
         }
@@ -64,7 +64,7 @@ impl Sessions {
             .store()
             .list_workspaces(scope)
             .await
-            .map_err(Error::Store)?;
+            .map_err(Error::from)?;
         if !list.is_empty() {
             return Ok(list);
         }
@@ -84,7 +84,7 @@ impl Sessions {
         self.store()
             .get_workspace(scope, id)
             .await
-            .map_err(Error::store("Workspace"))
+            .map_err(Error::from)
     }
 
     pub async fn create_workspace(
@@ -108,7 +108,7 @@ impl Sessions {
         self.store()
             .create_workspace(scope, new, &now_iso())
             .await
-            .map_err(Error::store("Workspace"))
+            .map_err(Error::from)
     }
 
     pub async fn update_workspace(
@@ -132,7 +132,7 @@ impl Sessions {
         self.store()
             .update_workspace(scope, id, patch, &now_iso())
             .await
-            .map_err(Error::store("Workspace"))
+            .map_err(Error::from)
     }
 
     /// Delete a workspace with its sessions; returns the ids of the sessions removed. Their
@@ -142,11 +142,25 @@ impl Sessions {
             .store()
             .delete_workspace(scope, id)
             .await
-            .map_err(Error::store("Workspace"))?;
+            .map_err(Error::from)?;
         for s in &deleted {
             self.forget_session(s, None);
         }
+        self.remove_attachments(&deleted).await;
+        // Its terminals run in its folder: they end with it.
+        self.inner.terminals.close_workspace(id).await;
         Ok(deleted)
+    }
+
+    /// After sessions are gone from the store: their attachment files (a failure is logged;
+    /// the start-up sweep removes what is left).
+    pub(super) async fn remove_attachments(&self, session_ids: &[String]) {
+        let files = crate::files::attachments::AttachmentFiles::new(&self.inner.data_dir);
+        for id in session_ids {
+            if let Err(e) = files.remove_session(id).await {
+                tracing::warn!(session.id = %id, error = %e, "cannot remove attachment files");
+            }
+        }
     }
 
     /// After a session is gone from the store: stop its reply (it has nowhere to go), tell the

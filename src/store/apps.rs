@@ -1,7 +1,10 @@
 //! Applications (OAuth clients): their redirect URIs, API keys (hash only) and per-day request
 //! counts.
 
-use super::{Store, StoreError};
+use rusqlite::{Connection, Row, TransactionBehavior};
+
+use super::rows::{all, flag, int, one, opt_str, str};
+use super::{Entity, Fail, Store, StoreError};
 use crate::time::now_iso;
 
 #[derive(Debug, Clone)]
@@ -19,18 +22,7 @@ pub struct App {
     pub redirect_uris: Vec<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct AppRow {
-    id: String,
-    name: String,
-    confidential: bool,
-    secret_hash: Option<String>,
-    scopes: String,
-    revoked: bool,
-    created_at: String,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: String,
     pub app_id: String,
@@ -54,107 +46,134 @@ pub struct NewApp<'a> {
 const APP_COLS: &str = "id, name, confidential, secret_hash, scopes, revoked, created_at";
 const KEY_COLS: &str = "id, app_id, prefix, created_at, expires_at, revoked";
 
+/// An app row (without its redirect URIs).
+fn app_from_row(r: &Row<'_>) -> Result<App, Fail> {
+    Ok(App {
+        id: str(r, 0)?.to_owned(),
+        name: str(r, 1)?.to_owned(),
+        confidential: flag(r, 2)?,
+        secret_hash: opt_str(r, 3)?.map(str::to_owned),
+        scopes: str(r, 4)?.split_whitespace().map(str::to_owned).collect(),
+        revoked: flag(r, 5)?,
+        created_at: str(r, 6)?.to_owned(),
+        redirect_uris: Vec::new(),
+    })
+}
+
+fn key_from_row(r: &Row<'_>) -> Result<ApiKey, Fail> {
+    Ok(ApiKey {
+        id: str(r, 0)?.to_owned(),
+        app_id: str(r, 1)?.to_owned(),
+        prefix: str(r, 2)?.to_owned(),
+        created_at: str(r, 3)?.to_owned(),
+        expires_at: r.get(4)?,
+        revoked: flag(r, 5)?,
+    })
+}
+
+fn with_uris(c: &Connection, mut app: App) -> Result<App, Fail> {
+    let mut st =
+        c.prepare_cached("SELECT uri FROM app_redirect_uris WHERE app_id = ?1 ORDER BY uri")?;
+    app.redirect_uris = all(&mut st, [&app.id], |r| Ok(str(r, 0)?.to_owned()))?;
+    Ok(app)
+}
+
+fn app(c: &Connection, id: &str) -> Result<Option<App>, Fail> {
+    let mut st = c.prepare_cached(&format!("SELECT {APP_COLS} FROM apps WHERE id = ?1"))?;
+    match one(&mut st, [id], app_from_row)? {
+        Some(a) => Ok(Some(with_uris(c, a)?)),
+        None => Ok(None),
+    }
+}
+
+fn key_where(c: &Connection, column: &str, value: &str) -> Result<Option<ApiKey>, Fail> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {KEY_COLS} FROM api_keys WHERE {column} = ?1"
+    ))?;
+    one(&mut st, [value], key_from_row)
+}
+
 impl Store {
     pub async fn create_app(&self, new: NewApp<'_>) -> Result<App, StoreError> {
         let id = format!("app_{}", uuid::Uuid::new_v4().simple());
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO apps (id, name, confidential, secret_hash, scopes, revoked, created_at)
-             VALUES (?, ?, ?, ?, ?, 0, ?)",
-        )
-        .bind(&id)
-        .bind(new.name)
-        .bind(new.confidential)
-        .bind(new.secret_hash)
-        .bind(new.scopes.join(" "))
-        .bind(now_iso())
-        .execute(&mut *tx)
-        .await?;
-        for uri in new.redirect_uris {
-            sqlx::query("INSERT OR IGNORE INTO app_redirect_uris (app_id, uri) VALUES (?, ?)")
-                .bind(&id)
-                .bind(uri)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        self.app(&id).await?.ok_or(StoreError::NotFound)
+        let (name, confidential, secret_hash, scopes, uris) = (
+            new.name.to_owned(),
+            new.confidential,
+            new.secret_hash.map(str::to_owned),
+            new.scopes.join(" "),
+            new.redirect_uris.to_vec(),
+        );
+        self.write(move |c, _| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "INSERT INTO apps (id, name, confidential, secret_hash, scopes, revoked, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+            )?
+            .execute((&id, &name, confidential, &secret_hash, &scopes, now_iso()))?;
+            let mut st = tx.prepare_cached(
+                "INSERT OR IGNORE INTO app_redirect_uris (app_id, uri) VALUES (?1, ?2)",
+            )?;
+            for uri in &uris {
+                st.execute((&id, uri))?;
+            }
+            drop(st);
+            let created = app(&tx, &id)?.ok_or(Fail::Store(StoreError::NotFound(Entity::App)))?;
+            tx.commit()?;
+            Ok(created)
+        })
+        .await
     }
 
     pub async fn app(&self, id: &str) -> Result<Option<App>, StoreError> {
-        let row: Option<AppRow> =
-            sqlx::query_as(&format!("SELECT {APP_COLS} FROM apps WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-        match row {
-            Some(r) => Ok(Some(self.with_uris(r).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn with_uris(&self, r: AppRow) -> Result<App, StoreError> {
-        let uris: Vec<(String,)> =
-            sqlx::query_as("SELECT uri FROM app_redirect_uris WHERE app_id = ? ORDER BY uri")
-                .bind(&r.id)
-                .fetch_all(self.pool())
-                .await?;
-        Ok(App {
-            scopes: r.scopes.split_whitespace().map(str::to_owned).collect(),
-            redirect_uris: uris.into_iter().map(|(u,)| u).collect(),
-            id: r.id,
-            name: r.name,
-            confidential: r.confidential,
-            secret_hash: r.secret_hash,
-            revoked: r.revoked,
-            created_at: r.created_at,
-        })
+        let id = id.to_owned();
+        self.read(move |c| app(c, &id)).await
     }
 
     pub async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
-        let rows: Vec<AppRow> = sqlx::query_as(&format!(
-            "SELECT {APP_COLS} FROM apps ORDER BY created_at, id"
-        ))
-        .fetch_all(self.pool())
-        .await?;
-        let mut apps = Vec::with_capacity(rows.len());
-        for r in rows {
-            apps.push(self.with_uris(r).await?);
-        }
-        Ok(apps)
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {APP_COLS} FROM apps ORDER BY created_at, id"
+            ))?;
+            all(&mut st, [], app_from_row)?
+                .into_iter()
+                .map(|a| with_uris(c, a))
+                .collect()
+        })
+        .await
     }
 
     /// Revoke an application: its keys, codes and refresh tokens stop working.
     pub async fn revoke_app(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE apps SET revoked = 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        super::touched(&done)?;
-        sqlx::query("UPDATE api_keys SET revoked = 1 WHERE app_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE refresh_families SET revoked_at = ? WHERE app_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let id = id.to_owned();
+        self.write(move |c, _| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx
+                .prepare_cached("UPDATE apps SET revoked = 1 WHERE id = ?1")?
+                .execute([&id])?;
+            super::touched(n, Entity::App)?;
+            tx.prepare_cached("UPDATE api_keys SET revoked = 1 WHERE app_id = ?1")?
+                .execute([&id])?;
+            tx.prepare_cached(
+                "UPDATE refresh_families SET revoked_at = ?1 WHERE app_id = ?2 AND revoked_at IS NULL",
+            )?
+            .execute((now_ms, &id))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn set_app_secret(&self, id: &str, secret_hash: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE apps SET secret_hash = ? WHERE id = ? AND confidential = 1")
-            .bind(secret_hash)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        super::touched(&done)?;
-        Ok(())
+        let (id, hash) = (id.to_owned(), secret_hash.to_owned());
+        self.write(move |c, _| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE apps SET secret_hash = ?1 WHERE id = ?2 AND confidential = 1",
+                )?
+                .execute((hash, id))?;
+            super::touched(n, Entity::App)
+        })
+        .await
     }
 
     pub async fn create_api_key(
@@ -165,76 +184,72 @@ impl Store {
         expires_at: Option<i64>,
     ) -> Result<ApiKey, StoreError> {
         let id = format!("key_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(
-            "INSERT INTO api_keys (id, app_id, key_hash, prefix, created_at, expires_at, revoked)
-             VALUES (?, ?, ?, ?, ?, ?, 0)",
-        )
-        .bind(&id)
-        .bind(app_id)
-        .bind(key_hash)
-        .bind(prefix)
-        .bind(now_iso())
-        .bind(expires_at)
-        .execute(self.pool())
-        .await?;
-        sqlx::query_as(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?"))
-            .bind(&id)
-            .fetch_one(self.pool())
-            .await
-            .map_err(Into::into)
+        let (app_id, key_hash, prefix) =
+            (app_id.to_owned(), key_hash.to_owned(), prefix.to_owned());
+        self.write(move |c, _| {
+            c.prepare_cached(
+                "INSERT INTO api_keys (id, app_id, key_hash, prefix, created_at, expires_at, revoked) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+            )?
+            .execute((&id, &app_id, &key_hash, &prefix, now_iso(), expires_at))?;
+            key_where(c, "id", &id)?.ok_or(Fail::Store(StoreError::NotFound(Entity::ApiKey)))
+        })
+        .await
     }
 
     /// The key whose SHA-256 is `key_hash` (looked up by hash: the hash is the index).
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {KEY_COLS} FROM api_keys WHERE key_hash = ?"
-        ))
-        .bind(key_hash)
-        .fetch_optional(self.pool())
-        .await?)
+        let hash = key_hash.to_owned();
+        self.read(move |c| key_where(c, "key_hash", &hash)).await
     }
 
     pub async fn list_api_keys(&self, app_id: &str) -> Result<Vec<ApiKey>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {KEY_COLS} FROM api_keys WHERE app_id = ? ORDER BY created_at, id"
-        ))
-        .bind(app_id)
-        .fetch_all(self.pool())
-        .await?)
+        let app_id = app_id.to_owned();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {KEY_COLS} FROM api_keys WHERE app_id = ?1 ORDER BY created_at, id"
+            ))?;
+            all(&mut st, [app_id], key_from_row)
+        })
+        .await
     }
 
     pub async fn revoke_api_key(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE api_keys SET revoked = 1 WHERE id = ?")
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        super::touched(&done)?;
-        Ok(())
+        let id = id.to_owned();
+        self.write(move |c, _| {
+            let n = c
+                .prepare_cached("UPDATE api_keys SET revoked = 1 WHERE id = ?1")?
+                .execute([id])?;
+            super::touched(n, Entity::ApiKey)
+        })
+        .await
     }
 
     /// Add `n` requests to an application's count for `day` (`YYYY-MM-DD`).
     pub async fn add_usage(&self, app_id: &str, day: &str, n: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO app_usage (app_id, day, requests) VALUES (?, ?, ?)
-             ON CONFLICT(app_id, day) DO UPDATE SET requests = requests + excluded.requests",
-        )
-        .bind(app_id)
-        .bind(day)
-        .bind(n)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let (app_id, day) = (app_id.to_owned(), day.to_owned());
+        self.write(move |c, _| {
+            c.prepare_cached(
+                "INSERT INTO app_usage (app_id, day, requests) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(app_id, day) DO UPDATE SET requests = requests + excluded.requests",
+            )?
+            .execute((app_id, day, n))?;
+            Ok(())
+        })
+        .await
     }
 
     /// Requests per day for one application, newest day first.
     pub async fn usage(&self, app_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(
-            sqlx::query_as(
-                "SELECT day, requests FROM app_usage WHERE app_id = ? ORDER BY day DESC",
-            )
-            .bind(app_id)
-            .fetch_all(self.pool())
-            .await?,
-        )
+        let app_id = app_id.to_owned();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT day, requests FROM app_usage WHERE app_id = ?1 ORDER BY day DESC",
+            )?;
+            all(&mut st, [app_id], |r| {
+                Ok((str(r, 0)?.to_owned(), int(r, 1)?))
+            })
+        })
+        .await
     }
 }

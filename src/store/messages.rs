@@ -15,15 +15,19 @@
 //!   ascending order, each message with its parts ordered by `(createdAt, id)`.
 //!
 //! Session-level state of a turn lives in `sessions.rs`: [`Store::set_running`] (set/clear
-//! `runningAt`) and [`Store::add_session_tokens`].
+//! `runningAt`) and [`Store::set_session_tokens`].
 
+use std::sync::LazyLock;
+
+use rusqlite::{Row, ToSql};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
+use super::error::is_foreign_key_violation;
+use super::kinds::{MessageStatus, Role};
 pub use super::parts::Part;
-use super::{Store, StoreError, json_col};
+use super::rows::{all, int, json_col, one, opt_str, str};
+use super::{Entity, Fail, Store, StoreError};
 
 /// Messages in a transcript page unless asked otherwise (the newest page `session.resumed` sends).
 pub const TRANSCRIPT_PAGE: u32 = 50;
@@ -43,8 +47,7 @@ pub struct MessageTokens {
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AssistantFields {
-    /// `streaming`, `completed`, `error` or `interrupted`.
-    pub status: String,
+    pub status: MessageStatus,
     pub model_id: Option<String>,
     pub provider_id: Option<String>,
     pub tokens: MessageTokens,
@@ -57,6 +60,9 @@ pub struct AssistantFields {
     pub agent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// `true` on the summary a compaction writes (`mode: "compaction"`); left out otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub summary: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,8 +76,7 @@ pub struct AssistantFields {
 pub struct Message {
     pub id: String,
     pub session_id: String,
-    /// `user`, `assistant` or `system`.
-    pub role: String,
+    pub role: Role,
     /// Unix ms.
     pub created_at: i64,
     /// Position in the session (1, 2, …); allocated by [`Store::create_message`]. Not on the wire.
@@ -87,7 +92,7 @@ impl Message {
         Self {
             id: uuid::Uuid::new_v4().to_string(),
             session_id: session_id.to_owned(),
-            role: "user".into(),
+            role: Role::User,
             created_at,
             sequence: 0,
             assistant: None,
@@ -99,11 +104,11 @@ impl Message {
         Self {
             id: uuid::Uuid::new_v4().to_string(),
             session_id: session_id.to_owned(),
-            role: "assistant".into(),
+            role: Role::Assistant,
             created_at,
             sequence: 0,
             assistant: Some(AssistantFields {
-                status: "streaming".into(),
+                status: MessageStatus::Streaming,
                 model_id: Some(model_id.to_owned()),
                 provider_id: Some(provider_id.to_owned()),
                 ..AssistantFields::default()
@@ -133,43 +138,44 @@ pub struct TranscriptPage {
 /// The end state of an assistant message (`None` leaves a field unchanged).
 #[derive(Debug, Clone, Default)]
 pub struct MessageUpdate {
-    pub status: Option<String>,
+    pub status: Option<MessageStatus>,
     pub tokens: Option<MessageTokens>,
     pub cost: Option<f64>,
     pub completed_at: Option<i64>,
     pub error: Option<String>,
 }
 
-const MSG_COLS: &str = "id, session_id, role, created_at, status, model_id, provider_id, agent, \
-    tokens_prompt, tokens_completion, tokens_cache_read, tokens_cache_write, tokens_no_cache, \
-    cost, completed_at, error, mode, parent_id, structured_output, sequence";
+pub(super) const MSG_COLS: &str = "id, session_id, role, created_at, status, model_id, \
+    provider_id, agent, tokens_prompt, tokens_completion, tokens_cache_read, tokens_cache_write, \
+    tokens_no_cache, cost, completed_at, error, mode, parent_id, structured_output, sequence, \
+    summary";
 
-fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
-    let role: String = row.try_get("role")?;
-    let n =
-        |c: &str| -> Result<i64, StoreError> { Ok(row.try_get::<Option<i64>, _>(c)?.unwrap_or(0)) };
-    let assistant = if role == "assistant" {
-        let structured: Option<String> = row.try_get("structured_output")?;
+fn own(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+pub(super) fn message_from_row(row: &Row<'_>) -> Result<Message, Fail> {
+    let role = Role::from_db(str(row, 2)?);
+    let assistant = if role == Role::Assistant {
         Some(AssistantFields {
-            status: row
-                .try_get::<Option<String>, _>("status")?
-                .unwrap_or_else(|| "completed".into()),
-            model_id: row.try_get("model_id")?,
-            provider_id: row.try_get("provider_id")?,
+            status: MessageStatus::from_db(opt_str(row, 4)?),
+            model_id: own(opt_str(row, 5)?),
+            provider_id: own(opt_str(row, 6)?),
             tokens: MessageTokens {
-                prompt: n("tokens_prompt")?,
-                completion: n("tokens_completion")?,
-                cache_read: n("tokens_cache_read")?,
-                cache_write: n("tokens_cache_write")?,
-                no_cache: n("tokens_no_cache")?,
+                prompt: int(row, 8)?,
+                completion: int(row, 9)?,
+                cache_read: int(row, 10)?,
+                cache_write: int(row, 11)?,
+                no_cache: int(row, 12)?,
             },
-            cost: row.try_get::<Option<f64>, _>("cost")?.unwrap_or(0.0),
-            completed_at: row.try_get("completed_at")?,
-            error: row.try_get("error")?,
-            agent: row.try_get("agent")?,
-            mode: row.try_get("mode")?,
-            parent_id: row.try_get("parent_id")?,
-            structured_output: match structured.as_deref() {
+            cost: row.get::<_, Option<f64>>(13)?.unwrap_or(0.0),
+            completed_at: row.get(14)?,
+            error: own(opt_str(row, 15)?),
+            agent: own(opt_str(row, 7)?),
+            mode: own(opt_str(row, 16)?),
+            summary: super::rows::flag(row, 20)?,
+            parent_id: own(opt_str(row, 17)?),
+            structured_output: match opt_str(row, 18)? {
                 None | Some("") => None,
                 Some(t) => Some(json_col("messages.structured_output", t)?),
             },
@@ -178,110 +184,89 @@ fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
         None
     };
     Ok(Message {
-        id: row.try_get("id")?,
-        session_id: row.try_get("session_id")?,
+        id: str(row, 0)?.to_owned(),
+        session_id: str(row, 1)?.to_owned(),
         role,
-        created_at: row.try_get("created_at")?,
-        sequence: n("sequence")?,
+        created_at: int(row, 3)?,
+        sequence: int(row, 19)?,
         assistant,
     })
 }
 
 impl Store {
-    /// Insert `msg`, allocating its `sequence` as MAX+1 in its session atomically.
+    /// Insert `msg`, allocating its `sequence` as MAX+1 in its session in the same statement
+    /// (on the one writer, so two messages never get the same number).
     pub async fn create_message(&self, msg: &Message) -> Result<Message, StoreError> {
-        let a = msg.assistant.clone().unwrap_or_default();
-        let is_assistant = msg.assistant.is_some();
-        let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (id, session_id, role, created_at, status, model_id, provider_id, \
-             agent, tokens_prompt, tokens_completion, tokens_cache_read, tokens_cache_write, \
-             tokens_no_cache, cost, completed_at, error, mode, parent_id, structured_output, sequence) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-             (SELECT COALESCE(MAX(sequence), 0) + 1 FROM messages WHERE session_id = ?2)) \
-             RETURNING sequence",
-        )
-        .bind(&msg.id)
-        .bind(&msg.session_id)
-        .bind(&msg.role)
-        .bind(msg.created_at)
-        .bind(is_assistant.then_some(a.status.as_str()))
-        .bind(&a.model_id)
-        .bind(&a.provider_id)
-        .bind(&a.agent)
-        .bind(a.tokens.prompt)
-        .bind(a.tokens.completion)
-        .bind(a.tokens.cache_read)
-        .bind(a.tokens.cache_write)
-        .bind(a.tokens.no_cache)
-        .bind(a.cost)
-        .bind(a.completed_at)
-        .bind(&a.error)
-        .bind(&a.mode)
-        .bind(&a.parent_id)
-        .bind(a.structured_output.as_ref().map(Value::to_string))
-        .fetch_one(self.pool())
-        .await
-        .map_err(|e| match StoreError::from(e) {
-            // A missing session is a foreign-key failure; say it in domain terms.
-            StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                StoreError::NotFound
-            }
-            other => other,
-        })?;
         let mut out = msg.clone();
-        out.sequence = sequence;
+        let m = msg.clone();
+        out.sequence = self.write(move |c, _| insert_message(c, &m)).await?;
         Ok(out)
     }
 
     /// One message.
     pub async fn get_message(&self, id: &str) -> Result<Message, StoreError> {
-        let row = sqlx::query(&format!("SELECT {MSG_COLS} FROM messages WHERE id = ?"))
-            .bind(id)
-            .fetch_one(self.pool())
-            .await?;
-        message_from_row(&row)
+        let id = id.to_owned();
+        self.read(move |c| get_message(c, &id)).await
     }
 
     /// Update an assistant message's end state; returns the message as stored.
     pub async fn update_message(&self, id: &str, u: &MessageUpdate) -> Result<Message, StoreError> {
-        let t = u.tokens;
-        let done = sqlx::query(
-            "UPDATE messages SET status = COALESCE(?1, status), \
-             tokens_prompt = COALESCE(?2, tokens_prompt), tokens_completion = COALESCE(?3, tokens_completion), \
-             tokens_cache_read = COALESCE(?4, tokens_cache_read), tokens_cache_write = COALESCE(?5, tokens_cache_write), \
-             tokens_no_cache = COALESCE(?6, tokens_no_cache), cost = COALESCE(?7, cost), \
-             completed_at = COALESCE(?8, completed_at), error = COALESCE(?9, error) WHERE id = ?10",
-        )
-        .bind(&u.status)
-        .bind(t.map(|t| t.prompt))
-        .bind(t.map(|t| t.completion))
-        .bind(t.map(|t| t.cache_read))
-        .bind(t.map(|t| t.cache_write))
-        .bind(t.map(|t| t.no_cache))
-        .bind(u.cost)
-        .bind(u.completed_at)
-        .bind(&u.error)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        super::touched(&done)?;
-        self.get_message(id).await
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE messages SET status = COALESCE(?1, status), \
+                 tokens_prompt = COALESCE(?2, tokens_prompt), \
+                 tokens_completion = COALESCE(?3, tokens_completion), \
+                 tokens_cache_read = COALESCE(?4, tokens_cache_read), \
+                 tokens_cache_write = COALESCE(?5, tokens_cache_write), \
+                 tokens_no_cache = COALESCE(?6, tokens_no_cache), cost = COALESCE(?7, cost), \
+                 completed_at = COALESCE(?8, completed_at), error = COALESCE(?9, error) \
+                 WHERE id = ?10 RETURNING {MSG_COLS}"
+            )
+        });
+        let (id, u) = (id.to_owned(), u.clone());
+        self.write(move |c, _| {
+            let t = u.tokens;
+            let params: [&dyn ToSql; 10] = [
+                &u.status.map(MessageStatus::as_str),
+                &t.map(|t| t.prompt),
+                &t.map(|t| t.completion),
+                &t.map(|t| t.cache_read),
+                &t.map(|t| t.cache_write),
+                &t.map(|t| t.no_cache),
+                &u.cost,
+                &u.completed_at,
+                &u.error,
+                &id,
+            ];
+            let mut st = c.prepare_cached(&SQL)?;
+            one(&mut st, &params[..], message_from_row)?
+                .ok_or(Fail::Store(StoreError::NotFound(Entity::Message)))
+        })
+        .await
     }
 
     /// Assistant messages still `streaming` (left so by a crash), for recovery at start.
     pub async fn streaming_message_ids(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM messages WHERE role = 'assistant' AND status = 'streaming' ORDER BY id",
-        )
-        .fetch_all(self.pool())
-        .await?)
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM messages WHERE role = 'assistant' AND status = 'streaming' \
+                 ORDER BY id",
+            )?;
+            all(&mut st, [], |r| Ok(str(r, 0)?.to_owned()))
+        })
+        .await
     }
 
     /// One message with its parts.
     pub async fn message_with_parts(&self, id: &str) -> Result<MessageWithParts, StoreError> {
-        let message = self.get_message(id).await?;
-        let mut list = self.attach_parts(vec![message]).await?;
-        list.pop().ok_or(StoreError::NotFound)
+        let id = id.to_owned();
+        self.read(move |c| {
+            let message = get_message(c, &id)?;
+            let mut list = super::parts::attach_parts(c, vec![message])?;
+            list.pop()
+                .ok_or(Fail::Store(StoreError::NotFound(Entity::Message)))
+        })
+        .await
     }
 
     /// The newest `limit` messages of a session, ascending.
@@ -309,31 +294,87 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<TranscriptPage, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {MSG_COLS} FROM messages WHERE session_id = ?1 \
-             AND (?2 IS NULL OR sequence < ?2) ORDER BY sequence DESC LIMIT ?3"
-        ))
-        .bind(session_id)
-        .bind(before)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(self.pool())
-        .await?;
-        let mut messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let has_older = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
-        messages.reverse();
-        let oldest_sequence = messages.first().map(|m| m.sequence);
-        let newest_sequence = messages.last().map(|m| m.sequence);
-        Ok(TranscriptPage {
-            messages: self.attach_parts(messages).await?,
-            has_older,
-            oldest_sequence,
-            newest_sequence,
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {MSG_COLS} FROM messages WHERE session_id = ?1 \
+                 AND (?2 IS NULL OR sequence < ?2) ORDER BY sequence DESC LIMIT ?3"
+            )
+        });
+        let session_id = session_id.to_owned();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&SQL)?;
+            let mut messages = all(
+                &mut st,
+                (session_id, before, i64::from(limit) + 1),
+                message_from_row,
+            )?;
+            let has_older = messages.len() > limit as usize;
+            messages.truncate(limit as usize);
+            messages.reverse();
+            let oldest_sequence = messages.first().map(|m| m.sequence);
+            let newest_sequence = messages.last().map(|m| m.sequence);
+            Ok(TranscriptPage {
+                messages: super::parts::attach_parts(c, messages)?,
+                has_older,
+                oldest_sequence,
+                newest_sequence,
+            })
         })
+        .await
     }
+}
+
+/// Insert `msg` on `c` (a transaction's connection, or the writer), allocating its `sequence`
+/// as MAX+1 in its session; the sequence. A missing session is `NotFound(Session)`.
+pub(crate) fn insert_message(c: &rusqlite::Connection, msg: &Message) -> Result<i64, Fail> {
+    let a = msg.assistant.clone().unwrap_or_default();
+    let status = msg.assistant.as_ref().map(|a| a.status.as_str());
+    let structured = a.structured_output.as_ref().map(Value::to_string);
+    let mut st = c.prepare_cached(
+        "INSERT INTO messages (id, session_id, role, created_at, status, model_id, \
+         provider_id, agent, tokens_prompt, tokens_completion, tokens_cache_read, \
+         tokens_cache_write, tokens_no_cache, cost, completed_at, error, mode, \
+         parent_id, structured_output, summary, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+         ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+         (SELECT COALESCE(MAX(sequence), 0) + 1 FROM messages WHERE session_id = ?2)) \
+         RETURNING sequence",
+    )?;
+    let params: [&dyn ToSql; 20] = [
+        &msg.id,
+        &msg.session_id,
+        &msg.role.as_str(),
+        &msg.created_at,
+        &status,
+        &a.model_id,
+        &a.provider_id,
+        &a.agent,
+        &a.tokens.prompt,
+        &a.tokens.completion,
+        &a.tokens.cache_read,
+        &a.tokens.cache_write,
+        &a.tokens.no_cache,
+        &a.cost,
+        &a.completed_at,
+        &a.error,
+        &a.mode,
+        &a.parent_id,
+        &structured,
+        &a.summary,
+    ];
+    match one(&mut st, &params[..], |r| int(r, 0)) {
+        // A missing session is a foreign-key failure; say it in domain terms.
+        Err(f) if is_foreign_key_violation(&f) => {
+            Err(Fail::Store(StoreError::NotFound(Entity::Session)))
+        }
+        other => Ok(other?.unwrap_or(0)),
+    }
+}
+
+fn get_message(c: &rusqlite::Connection, id: &str) -> Result<Message, Fail> {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {MSG_COLS} FROM messages WHERE id = ?1"));
+    let mut st = c.prepare_cached(&SQL)?;
+    one(&mut st, [id], message_from_row)?.ok_or(Fail::Store(StoreError::NotFound(Entity::Message)))
 }
 
 #[cfg(test)]

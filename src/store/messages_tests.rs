@@ -3,10 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::store::Scope;
 use crate::store::sessions::{NewSession, TokenTotals};
 use crate::store::testing::store;
 use crate::store::workspaces::NewWorkspace;
+use crate::store::{Entity, Scope};
 
 fn obj(v: Value) -> Map<String, Value> {
     match v {
@@ -110,7 +110,7 @@ async fn messages_and_parts_serialize_as_the_protocol_says() {
         .await
         .unwrap();
     let done = MessageUpdate {
-        status: Some("completed".into()),
+        status: Some(MessageStatus::Completed),
         completed_at: Some(9),
         tokens: Some(MessageTokens {
             prompt: 3,
@@ -164,7 +164,7 @@ async fn pages_are_ascending_and_know_whether_older_exist() {
 }
 
 #[tokio::test]
-async fn running_state_and_token_totals_are_kept_on_the_session() {
+async fn running_state_and_the_last_usage_are_kept_on_the_session() {
     let (store, _d) = store().await;
     let s = session(&store).await;
     let run = store
@@ -184,11 +184,18 @@ async fn running_state_and_token_totals_are_kept_on_the_session() {
         ..Default::default()
     };
     store
-        .add_session_tokens(&s, t, "2026-01-01T00:00:02.000Z")
+        .set_session_tokens(&s, t, "2026-01-01T00:00:02.000Z")
         .await
         .unwrap();
+    // The last step's usage replaces the session's figures (a sum would give 17, 25, 1).
+    let last = TokenTotals {
+        prompt: 7,
+        completion: 3,
+        cache_read: 0,
+        ..Default::default()
+    };
     let after = store
-        .add_session_tokens(&s, t, "2026-01-01T00:00:02.000Z")
+        .set_session_tokens(&s, last, "2026-01-01T00:00:02.000Z")
         .await
         .unwrap();
     assert_eq!(
@@ -197,7 +204,7 @@ async fn running_state_and_token_totals_are_kept_on_the_session() {
             after.total_tokens,
             after.cache_read_tokens
         ),
-        (20, 30, 2)
+        (7, 10, 0)
     );
     let idle = store
         .set_running(&s, None, "2026-01-01T00:00:03.000Z")
@@ -214,5 +221,8 @@ async fn a_message_for_an_unknown_session_is_not_found() {
         .create_message(&Message::user("nope", 1))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(
+        matches!(err, StoreError::NotFound(Entity::Session)),
+        "{err:?}"
+    );
 }

@@ -3,10 +3,14 @@
 //! secret is looked up by its hash; single use is enforced by conditional updates, so two
 //! concurrent requests cannot both win.
 
-use super::{Store, StoreError};
+use rusqlite::{Row, TransactionBehavior};
+
+pub use super::oauth_keys::SigningKeyRow;
+use super::rows::{all, int, one, str};
+use super::{Fail, Store, StoreError};
 use crate::time::now_iso;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CodeRow {
     pub app_id: String,
     pub user_id: String,
@@ -28,7 +32,7 @@ pub enum CodeUse {
     Unknown,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Family {
     pub id: String,
     pub app_id: String,
@@ -39,36 +43,61 @@ pub struct Family {
     pub revoked_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RefreshRow {
     pub family_id: String,
     pub created_at: i64,
     pub used_at: Option<i64>,
 }
 
-#[derive(Clone, sqlx::FromRow)]
-pub struct SigningKeyRow {
-    pub kid: String,
-    pub pkcs8: Vec<u8>,
-    pub public_key: Vec<u8>,
-    pub created_at: i64,
-    pub retired_at: Option<i64>,
-}
-
 const CODE_COLS: &str =
     "app_id, user_id, redirect_uri, code_challenge, scope, expires_at, used_at, family_id";
 const FAMILY_COLS: &str = "id, app_id, user_id, scope, created_at, expires_at, revoked_at";
+const REFRESH_COLS: &str = "family_id, created_at, used_at";
+
+fn code_from_row(r: &Row<'_>) -> Result<CodeRow, Fail> {
+    Ok(CodeRow {
+        app_id: str(r, 0)?.to_owned(),
+        user_id: str(r, 1)?.to_owned(),
+        redirect_uri: str(r, 2)?.to_owned(),
+        code_challenge: str(r, 3)?.to_owned(),
+        scope: str(r, 4)?.to_owned(),
+        expires_at: int(r, 5)?,
+        used_at: r.get(6)?,
+        family_id: r.get(7)?,
+    })
+}
+
+fn family_from_row(r: &Row<'_>) -> Result<Family, Fail> {
+    Ok(Family {
+        id: str(r, 0)?.to_owned(),
+        app_id: str(r, 1)?.to_owned(),
+        user_id: str(r, 2)?.to_owned(),
+        scope: str(r, 3)?.to_owned(),
+        created_at: int(r, 4)?,
+        expires_at: int(r, 5)?,
+        revoked_at: r.get(6)?,
+    })
+}
+
+fn refresh_from_row(r: &Row<'_>) -> Result<RefreshRow, Fail> {
+    Ok(RefreshRow {
+        family_id: str(r, 0)?.to_owned(),
+        created_at: int(r, 1)?,
+        used_at: r.get(2)?,
+    })
+}
 
 impl Store {
     /// The scopes `user_id` already granted `app_id`, if any.
     pub async fn grant(&self, user_id: &str, app_id: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT scopes FROM grants WHERE user_id = ? AND app_id = ?")
-                .bind(user_id)
-                .bind(app_id)
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(row.map(|(s,)| s))
+        let (user_id, app_id) = (user_id.to_owned(), app_id.to_owned());
+        self.read(move |c| {
+            let mut st =
+                c.prepare_cached("SELECT scopes FROM grants WHERE user_id = ?1 AND app_id = ?2")?;
+            one(&mut st, (user_id, app_id), |r| Ok(str(r, 0)?.to_owned()))
+        })
+        .await
     }
 
     pub async fn save_grant(
@@ -77,32 +106,35 @@ impl Store {
         app_id: &str,
         scopes: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO grants (user_id, app_id, scopes, created_at) VALUES (?, ?, ?, ?)
+        self.exec(
+            "INSERT INTO grants (user_id, app_id, scopes, created_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT(user_id, app_id) DO UPDATE SET scopes = excluded.scopes",
+            (
+                user_id.to_owned(),
+                app_id.to_owned(),
+                scopes.to_owned(),
+                now_iso(),
+            ),
         )
-        .bind(user_id)
-        .bind(app_id)
-        .bind(scopes)
-        .bind(now_iso())
-        .execute(self.pool())
         .await?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn insert_code(&self, code_hash: &str, row: &CodeRow) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO auth_codes (code_hash, {CODE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
-        ))
-        .bind(code_hash)
-        .bind(&row.app_id)
-        .bind(&row.user_id)
-        .bind(&row.redirect_uri)
-        .bind(&row.code_challenge)
-        .bind(&row.scope)
-        .bind(row.expires_at)
-        .execute(self.pool())
+        self.exec(
+            "INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, code_challenge, \
+             scope, expires_at, used_at, family_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL)",
+            (
+                code_hash.to_owned(),
+                row.app_id.clone(),
+                row.user_id.clone(),
+                row.redirect_uri.clone(),
+                row.code_challenge.clone(),
+                row.scope.clone(),
+                row.expires_at,
+            ),
+        )
         .await?;
         Ok(())
     }
@@ -110,33 +142,33 @@ impl Store {
     /// Mark a code used (once, atomically) and say whether this was its first use.
     #[tracing::instrument(skip_all)]
     pub async fn redeem_code(&self, code_hash: &str, now_ms: i64) -> Result<CodeUse, StoreError> {
-        let first: Option<CodeRow> = sqlx::query_as(&format!(
-            "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL RETURNING {CODE_COLS}"
-        ))
-        .bind(now_ms)
-        .bind(code_hash)
-        .fetch_optional(self.pool())
-        .await?;
-        if let Some(row) = first {
-            return Ok(CodeUse::First(row));
-        }
-        let again: Option<CodeRow> = sqlx::query_as(&format!(
-            "SELECT {CODE_COLS} FROM auth_codes WHERE code_hash = ?"
-        ))
-        .bind(code_hash)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(again.map_or(CodeUse::Unknown, CodeUse::Reused))
+        let hash = code_hash.to_owned();
+        self.write(move |c, _| {
+            let mut st = c.prepare_cached(&format!(
+                "UPDATE auth_codes SET used_at = ?1 WHERE code_hash = ?2 AND used_at IS NULL \
+                 RETURNING {CODE_COLS}"
+            ))?;
+            if let Some(row) = one(&mut st, (now_ms, &hash), code_from_row)? {
+                return Ok(CodeUse::First(row));
+            }
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {CODE_COLS} FROM auth_codes WHERE code_hash = ?1"
+            ))?;
+            Ok(one(&mut st, [&hash], code_from_row)?.map_or(CodeUse::Unknown, CodeUse::Reused))
+        })
+        .await
     }
 
     /// A code as stored, without using it.
     pub async fn code_by_hash(&self, code_hash: &str) -> Result<Option<CodeRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {CODE_COLS} FROM auth_codes WHERE code_hash = ?"
-        ))
-        .bind(code_hash)
-        .fetch_optional(self.pool())
-        .await?)
+        let hash = code_hash.to_owned();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {CODE_COLS} FROM auth_codes WHERE code_hash = ?1"
+            ))?;
+            one(&mut st, [hash], code_from_row)
+        })
+        .await
     }
 
     pub async fn set_code_family(
@@ -144,11 +176,11 @@ impl Store {
         code_hash: &str,
         family_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE auth_codes SET family_id = ? WHERE code_hash = ?")
-            .bind(family_id)
-            .bind(code_hash)
-            .execute(self.pool())
-            .await?;
+        self.exec(
+            "UPDATE auth_codes SET family_id = ?1 WHERE code_hash = ?2",
+            (family_id.to_owned(), code_hash.to_owned()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -156,47 +188,50 @@ impl Store {
     /// reuse is still recognised), ended sign-in sessions, lapsed revocations and families
     /// (with their refresh tokens) past their absolute lifetime. Returns the rows removed.
     pub async fn prune_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let mut n = 0;
-        for (sql, cutoff) in [
-            (
-                "DELETE FROM auth_codes WHERE expires_at < ?",
-                now_ms - 86_400_000,
-            ),
-            ("DELETE FROM login_sessions WHERE expires_at < ?", now_ms),
-            ("DELETE FROM revoked_tokens WHERE expires_at < ?", now_ms),
-            ("DELETE FROM refresh_families WHERE expires_at < ?", now_ms),
-        ] {
-            n += sqlx::query(sql)
-                .bind(cutoff)
-                .execute(self.pool())
-                .await?
-                .rows_affected();
-        }
-        Ok(n)
+        self.write(move |c, _| {
+            let mut n = 0;
+            for (sql, cutoff) in [
+                (
+                    "DELETE FROM auth_codes WHERE expires_at < ?1",
+                    now_ms - 86_400_000,
+                ),
+                ("DELETE FROM login_sessions WHERE expires_at < ?1", now_ms),
+                ("DELETE FROM revoked_tokens WHERE expires_at < ?1", now_ms),
+                ("DELETE FROM refresh_families WHERE expires_at < ?1", now_ms),
+            ] {
+                n += c.prepare_cached(sql)?.execute([cutoff])? as u64;
+            }
+            Ok(n)
+        })
+        .await
     }
 
     pub async fn create_family(&self, f: &Family) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO refresh_families ({FAMILY_COLS}) VALUES (?, ?, ?, ?, ?, ?, NULL)"
-        ))
-        .bind(&f.id)
-        .bind(&f.app_id)
-        .bind(&f.user_id)
-        .bind(&f.scope)
-        .bind(f.created_at)
-        .bind(f.expires_at)
-        .execute(self.pool())
+        self.exec(
+            "INSERT INTO refresh_families (id, app_id, user_id, scope, created_at, expires_at, \
+             revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+            (
+                f.id.clone(),
+                f.app_id.clone(),
+                f.user_id.clone(),
+                f.scope.clone(),
+                f.created_at,
+                f.expires_at,
+            ),
+        )
         .await?;
         Ok(())
     }
 
     pub async fn family(&self, id: &str) -> Result<Option<Family>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {FAMILY_COLS} FROM refresh_families WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?)
+        let id = id.to_owned();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {FAMILY_COLS} FROM refresh_families WHERE id = ?1"
+            ))?;
+            one(&mut st, [id], family_from_row)
+        })
+        .await
     }
 
     /// Revoke every refresh token of a family, and remember the family as revoked until
@@ -208,14 +243,21 @@ impl Store {
         now_ms: i64,
         remember_until: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE refresh_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(now_ms)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        self.insert_revoked(id, remember_until).await
+        let id = id.to_owned();
+        self.write(move |c, _| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "UPDATE refresh_families SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+            )?
+            .execute((now_ms, &id))?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO revoked_tokens (id, expires_at) VALUES (?1, ?2)",
+            )?
+            .execute((&id, remember_until))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn insert_refresh(
@@ -224,12 +266,12 @@ impl Store {
         family_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, created_at, used_at) VALUES (?, ?, ?, NULL)")
-            .bind(token_hash)
-            .bind(family_id)
-            .bind(now_ms)
-            .execute(self.pool())
-            .await?;
+        self.exec(
+            "INSERT INTO refresh_tokens (token_hash, family_id, created_at, used_at) \
+             VALUES (?1, ?2, ?3, NULL)",
+            (token_hash.to_owned(), family_id.to_owned(), now_ms),
+        )
+        .await?;
         Ok(())
     }
 
@@ -240,24 +282,21 @@ impl Store {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<(RefreshRow, bool)>, StoreError> {
-        let first: Option<RefreshRow> = sqlx::query_as(
-            "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL
-             RETURNING family_id, created_at, used_at",
-        )
-        .bind(now_ms)
-        .bind(token_hash)
-        .fetch_optional(self.pool())
-        .await?;
-        if let Some(row) = first {
-            return Ok(Some((row, true)));
-        }
-        let row: Option<RefreshRow> = sqlx::query_as(
-            "SELECT family_id, created_at, used_at FROM refresh_tokens WHERE token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|r| (r, false)))
+        let hash = token_hash.to_owned();
+        self.write(move |c, _| {
+            let mut st = c.prepare_cached(&format!(
+                "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL \
+                 RETURNING {REFRESH_COLS}"
+            ))?;
+            if let Some(row) = one(&mut st, (now_ms, &hash), refresh_from_row)? {
+                return Ok(Some((row, true)));
+            }
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {REFRESH_COLS} FROM refresh_tokens WHERE token_hash = ?1"
+            ))?;
+            Ok(one(&mut st, [&hash], refresh_from_row)?.map(|r| (r, false)))
+        })
+        .await
     }
 
     /// The refresh token with this hash, without using it (introspection, revocation).
@@ -265,104 +304,36 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT family_id, created_at, used_at FROM refresh_tokens WHERE token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(self.pool())
-        .await?)
+        let hash = token_hash.to_owned();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {REFRESH_COLS} FROM refresh_tokens WHERE token_hash = ?1"
+            ))?;
+            one(&mut st, [hash], refresh_from_row)
+        })
+        .await
     }
 
     /// Remember that an access token (`jti`) or a family is revoked until `expires_at`.
     pub async fn insert_revoked(&self, id: &str, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO revoked_tokens (id, expires_at) VALUES (?, ?)")
-            .bind(id)
-            .bind(expires_at)
-            .execute(self.pool())
-            .await?;
+        self.exec(
+            "INSERT OR IGNORE INTO revoked_tokens (id, expires_at) VALUES (?1, ?2)",
+            (id.to_owned(), expires_at),
+        )
+        .await?;
         Ok(())
     }
 
-    /// Revocations that still matter at `now_ms`.
-    /// `(id, remembered until)` of every revocation still in force.
+    /// `(id, remembered until)` of every revocation still in force at `now_ms`.
     pub async fn revoked_since(&self, now_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT id, expires_at FROM revoked_tokens WHERE expires_at > ?")
-                .bind(now_ms)
-                .fetch_all(self.pool())
-                .await?,
-        )
-    }
-
-    /// Signing keys, newest first.
-    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT kid, pkcs8, public_key, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid DESC",
-        )
-        .fetch_all(self.pool())
-        .await?)
-    }
-
-    /// Add a signing key and retire the others (they keep verifying until their tokens expire).
-    pub async fn add_signing_key(&self, row: &SigningKeyRow) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL")
-            .bind(row.created_at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, pkcs8, public_key, created_at, retired_at) VALUES (?, ?, ?, ?, NULL)",
-        )
-        .bind(&row.kid)
-        .bind(&row.pkcs8)
-        .bind(&row.public_key)
-        .bind(row.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn create_login_session(
-        &self,
-        id_hash: &str,
-        user_id: &str,
-        now_ms: i64,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO login_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(id_hash)
-        .bind(user_id)
-        .bind(now_ms)
-        .bind(expires_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// The user of a live sign-in session.
-    pub async fn login_session_user(
-        &self,
-        id_hash: &str,
-        now_ms: i64,
-    ) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT user_id FROM login_sessions WHERE id_hash = ? AND expires_at > ?",
-        )
-        .bind(id_hash)
-        .bind(now_ms)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|(u,)| u))
-    }
-
-    pub async fn delete_login_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_sessions WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, expires_at FROM revoked_tokens WHERE expires_at > ?1",
+            )?;
+            all(&mut st, [now_ms], |r| {
+                Ok((str(r, 0)?.to_owned(), int(r, 1)?))
+            })
+        })
+        .await
     }
 }

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use rusqlite::{Connection, Row};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
+use super::error::bad_json;
 use super::messages::{Message, MessageWithParts};
-use super::{Store, StoreError, json_col};
+use super::rows::{int, json_col, str};
+use super::{Entity, Fail, Store, StoreError};
 
 /// A part: `{id, messageId, createdAt}` merged flat with its `data` (which holds `type`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,35 +44,36 @@ impl Part {
     }
 }
 
-fn part_from_row(row: &SqliteRow) -> Result<Part, StoreError> {
-    let data: String = row.try_get("data")?;
+pub(super) fn part_from_row(row: &Row<'_>) -> Result<Part, Fail> {
     Ok(Part {
-        id: row.try_get("id")?,
-        message_id: row.try_get("message_id")?,
-        session_id: row.try_get("session_id")?,
-        created_at: row.try_get("created_at")?,
-        data: json_col("parts.data", &data)?,
+        id: str(row, 0)?.to_owned(),
+        message_id: str(row, 1)?.to_owned(),
+        session_id: str(row, 2)?.to_owned(),
+        data: json_col("parts.data", str(row, 3)?)?,
+        created_at: int(row, 4)?,
     })
 }
 
 impl Store {
     /// Insert a part (its message must exist).
     pub async fn create_part(&self, part: &Part) -> Result<(), StoreError> {
-        let call_id = part.data.get("callId").and_then(Value::as_str);
-        sqlx::query(
-            "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        let part = part.clone();
+        self.write(move |c, _| insert_part(c, &part)).await
+    }
+
+    /// At start-up: every tool part a turn left `pending` or `running` ends `interrupted` with
+    /// `reason: "error"` (its turn is gone; nothing it started is touched). How many.
+    pub async fn interrupt_open_tool_parts(&self, now_ms: i64) -> Result<usize, StoreError> {
+        self.exec(
+            "UPDATE parts SET data = json_set(data, \
+                '$.state.status', 'interrupted', '$.state.reason', 'error', \
+                '$.state.interruptedAt', ?1, \
+                '$.state.startedAt', COALESCE(json_extract(data, '$.state.startedAt'), ?1)) \
+             WHERE type = 'tool' \
+               AND json_extract(data, '$.state.status') IN ('pending', 'running')",
+            [now_ms],
         )
-        .bind(&part.id)
-        .bind(&part.message_id)
-        .bind(&part.session_id)
-        .bind(part.kind())
-        .bind(call_id)
-        .bind(Value::Object(part.data.clone()).to_string())
-        .bind(part.created_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Replace a part's data (e.g. the text streamed so far).
@@ -80,53 +82,82 @@ impl Store {
         part_id: &str,
         data: &Map<String, Value>,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE parts SET data = ? WHERE id = ?")
-            .bind(Value::Object(data.clone()).to_string())
-            .bind(part_id)
-            .execute(self.pool())
-            .await?;
-        super::touched(&done)?;
-        Ok(())
+        let data = serde_json::to_string(data).map_err(bad_json("parts.data"))?;
+        let id = part_id.to_owned();
+        self.write(move |c, _| {
+            let n = c
+                .prepare_cached("UPDATE parts SET data = ?1 WHERE id = ?2")?
+                .execute((data, id))?;
+            super::touched(n, Entity::Part)
+        })
+        .await
     }
+}
 
-    /// Each message with its parts, ordered by `(createdAt, id)`; messages keep their order.
-    pub(crate) async fn attach_parts(
-        &self,
-        messages: Vec<Message>,
-    ) -> Result<Vec<MessageWithParts>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-        let ids = serde_json::to_string(&ids).map_err(|source| StoreError::BadJson {
-            column: "messages.id",
-            source,
-        })?;
-        let rows = sqlx::query(
-            "SELECT id, message_id, session_id, data, created_at FROM parts \
-             WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
-        )
-        .bind(ids)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out: Vec<MessageWithParts> = messages
-            .into_iter()
-            .map(|message| MessageWithParts {
-                message,
-                parts: Vec::new(),
-            })
-            .collect();
-        let index: HashMap<String, usize> = out
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.message.id.clone(), i))
-            .collect();
-        for row in &rows {
-            let part = part_from_row(row)?;
-            if let Some(&i) = index.get(&part.message_id) {
-                out[i].parts.push(part);
-            }
-        }
-        Ok(out)
+/// The text of the `text` parts among `parts`, joined by newlines.
+pub fn texts_of(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .filter(|p| p.kind() == "text")
+        .filter_map(|p| p.data.get("text").and_then(Value::as_str))
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Insert `part` on `c` (a transaction's connection, or the writer).
+pub(crate) fn insert_part(c: &Connection, part: &Part) -> Result<(), Fail> {
+    let data = serde_json::to_string(&part.data).map_err(bad_json("parts.data"))?;
+    let call_id = part.data.get("callId").and_then(Value::as_str);
+    c.prepare_cached(
+        "INSERT INTO parts (id, message_id, session_id, type, call_id, data, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute((
+        &part.id,
+        &part.message_id,
+        &part.session_id,
+        part.kind(),
+        call_id,
+        data,
+        part.created_at,
+    ))?;
+    Ok(())
+}
+
+/// Each message with its parts, ordered by `(createdAt, id)`; messages keep their order.
+pub(crate) fn attach_parts(
+    c: &Connection,
+    messages: Vec<Message>,
+) -> Result<Vec<MessageWithParts>, Fail> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
     }
+    // One bound JSON array instead of one parameter per message: any page size fits.
+    let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    let ids = serde_json::to_string(&ids).map_err(bad_json("messages.id"))?;
+    let mut out: Vec<MessageWithParts> = messages
+        .into_iter()
+        .map(|message| MessageWithParts {
+            message,
+            parts: Vec::new(),
+        })
+        .collect();
+    let index: HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.message.id.clone(), i))
+        .collect();
+    let mut st = c.prepare_cached(
+        "SELECT id, message_id, session_id, data, created_at FROM parts \
+         WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
+    )?;
+    let mut rows = st.query([ids])?;
+    while let Some(row) = rows.next()? {
+        let part = part_from_row(row)?;
+        if let Some(&i) = index.get(&part.message_id) {
+            out[i].parts.push(part);
+        }
+    }
+    Ok(out)
 }

@@ -1,27 +1,30 @@
-//! Sessions (`sessions`). [`Session`] serializes to the JSON of `PROTOCOL.md` §5 with every
-//! field. Listing is keyset-paged on `(updated_at DESC, id DESC)`; the wire cursor encoding
-//! belongs to the API layer. Every update bumps `updatedAt`.
+//! Sessions (`sessions`): the types, and the one definition of a session's JSON (`PROTOCOL.md`
+//! §5, every field, `null` where unset) shared by an owned [`Session`] and a row serialized
+//! straight into a response ([`Wire`]). Reads are here; writes in `session_writes.rs`; listing
+//! in `sessions_list.rs` and `sessions_json.rs`. Every update bumps `updatedAt`.
 
-use serde::Serialize;
+use std::sync::LazyLock;
+
+use rusqlite::Row;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use serde_json::value::RawValue;
 
-use super::{Scope, Store, StoreError, json_col};
+use super::kinds::SessionStatus;
+use super::rows::{flag, int, json_col, one, opt_raw_json, opt_str, raw_json, str};
+use super::{Entity, Fail, Scope, Store, StoreError};
 
 /// The title of a new session (upstream's default, which title generation replaces).
 pub const DEFAULT_TITLE: &str = "New Session";
 
-/// A session as the clients see it (every field, `null` where unset).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+/// A session as the clients see it, plus the owner of its workspace (not on the wire).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub id: String,
     pub preconfig_id: Option<String>,
     pub workspace_id: String,
     pub title: String,
-    /// `active` or `closed`.
-    pub status: String,
+    pub status: SessionStatus,
     pub created_at: String,
     pub updated_at: String,
     pub metadata: Option<Value>,
@@ -43,6 +46,74 @@ pub struct Session {
     pub tags: Vec<String>,
     pub auto_approve_severity: Option<String>,
     pub agent_id: Option<String>,
+    /// The `owner_id` of the session's workspace (`None`: the server owner's), filled on every
+    /// read so an event about the session can be routed without a second query. Never sent.
+    pub owner_id: Option<String>,
+}
+
+/// A session's JSON, field by field in wire order, borrowing its values. `M` is the metadata
+/// (an owned `Option<Value>` or raw stored text), `T` the tags (a list or raw stored text).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Wire<'a, M, T> {
+    pub id: &'a str,
+    pub preconfig_id: Option<&'a str>,
+    pub workspace_id: &'a str,
+    pub title: &'a str,
+    pub status: SessionStatus,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+    pub metadata: M,
+    pub selected_model: Option<&'a str>,
+    pub selected_provider: Option<&'a str>,
+    pub selected_variant: Option<&'a str>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub no_cache_tokens: i64,
+    pub parent_id: Option<&'a str>,
+    pub agent_name: Option<&'a str>,
+    pub subagent_status: Option<&'a str>,
+    pub running_at: Option<&'a str>,
+    pub compacting: bool,
+    pub tags: T,
+    pub auto_approve_severity: Option<&'a str>,
+    pub agent_id: Option<&'a str>,
+}
+
+impl Serialize for Session {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Wire {
+            id: &self.id,
+            preconfig_id: self.preconfig_id.as_deref(),
+            workspace_id: &self.workspace_id,
+            title: &self.title,
+            status: self.status,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            metadata: &self.metadata,
+            selected_model: self.selected_model.as_deref(),
+            selected_provider: self.selected_provider.as_deref(),
+            selected_variant: self.selected_variant.as_deref(),
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            total_tokens: self.total_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            no_cache_tokens: self.no_cache_tokens,
+            parent_id: self.parent_id.as_deref(),
+            agent_name: self.agent_name.as_deref(),
+            subagent_status: self.subagent_status.as_deref(),
+            running_at: self.running_at.as_deref(),
+            compacting: self.compacting,
+            tags: &self.tags,
+            auto_approve_severity: self.auto_approve_severity.as_deref(),
+            agent_id: self.agent_id.as_deref(),
+        }
+        .serialize(s)
+    }
 }
 
 /// A new session. Use [`NewSession::new`] and set what differs.
@@ -81,7 +152,7 @@ impl NewSession {
 #[derive(Debug, Clone, Default)]
 pub struct SessionPatch {
     pub title: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
     pub tags: Option<Vec<String>>,
     pub auto_approve_severity: Option<Option<String>>,
     pub preconfig_id: Option<Option<String>>,
@@ -98,8 +169,7 @@ pub struct SessionQuery {
     pub workspace_id: Option<String>,
     /// Only sessions without a parent in the page; their children are appended after it.
     pub root_only: bool,
-    /// `active` or `closed`.
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
     /// Page size; `None` lists everything.
     pub limit: Option<u32>,
     /// Start after this `(updatedAt, id)` (exclusive).
@@ -124,208 +194,115 @@ pub struct TokenTotals {
     pub no_cache: i64,
 }
 
-pub(super) const COLS: &str = "id, preconfig_id, workspace_id, title, status, created_at, updated_at, metadata, \
-    selected_model, selected_provider, selected_variant, prompt_tokens, completion_tokens, \
-    total_tokens, cache_read_tokens, cache_write_tokens, no_cache_tokens, parent_id, agent_name, \
-    subagent_status, running_at, compacting, tags, auto_approve_severity, agent_id";
+/// The columns of [`Wire`], in its order.
+pub(super) const WIRE_COLS: &str = "id, preconfig_id, workspace_id, title, status, created_at, \
+    updated_at, metadata, selected_model, selected_provider, selected_variant, prompt_tokens, \
+    completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, no_cache_tokens, \
+    parent_id, agent_name, subagent_status, running_at, compacting, tags, auto_approve_severity, \
+    agent_id";
 
-/// Sessions of workspaces `?1` can see (`?1` is the owner filter).
-const VISIBLE: &str =
-    "workspace_id IN (SELECT id FROM workspaces WHERE ?1 IS NULL OR owner_id = ?1)";
+/// [`WIRE_COLS`] and the workspace's owner: what [`from_row`] reads. Usable in `RETURNING`.
+pub(super) static COLS: LazyLock<String> = LazyLock::new(|| {
+    format!("{WIRE_COLS}, (SELECT w.owner_id FROM workspaces w WHERE w.id = sessions.workspace_id)")
+});
 
-pub(super) fn from_row(row: &SqliteRow) -> Result<Session, StoreError> {
-    let metadata: Option<String> = row.try_get("metadata")?;
-    let tags: Option<String> = row.try_get("tags")?;
-    let num =
-        |c: &str| -> Result<i64, StoreError> { Ok(row.try_get::<Option<i64>, _>(c)?.unwrap_or(0)) };
+/// Sessions of workspaces `?2` can see (`?2` is the owner filter, NULL for all).
+pub(super) const VISIBLE: &str =
+    "(?2 IS NULL OR workspace_id IN (SELECT id FROM workspaces WHERE owner_id = ?2))";
+
+/// A row of [`WIRE_COLS`] as borrowed wire values.
+pub(super) fn wire<'r>(
+    row: &'r Row<'_>,
+) -> Result<Wire<'r, Option<&'r RawValue>, &'r RawValue>, Fail> {
+    Ok(Wire {
+        id: str(row, 0)?,
+        preconfig_id: opt_str(row, 1)?,
+        workspace_id: str(row, 2)?,
+        title: opt_str(row, 3)?.unwrap_or(DEFAULT_TITLE),
+        status: SessionStatus::from_db(opt_str(row, 4)?.unwrap_or("active")),
+        created_at: opt_str(row, 5)?.unwrap_or_default(),
+        updated_at: opt_str(row, 6)?.unwrap_or_default(),
+        metadata: opt_raw_json(row, 7, "sessions.metadata")?,
+        selected_model: opt_str(row, 8)?,
+        selected_provider: opt_str(row, 9)?,
+        selected_variant: opt_str(row, 10)?,
+        prompt_tokens: int(row, 11)?,
+        completion_tokens: int(row, 12)?,
+        total_tokens: int(row, 13)?,
+        cache_read_tokens: int(row, 14)?,
+        cache_write_tokens: int(row, 15)?,
+        no_cache_tokens: int(row, 16)?,
+        parent_id: opt_str(row, 17)?,
+        agent_name: opt_str(row, 18)?,
+        subagent_status: opt_str(row, 19)?,
+        running_at: opt_str(row, 20)?,
+        compacting: flag(row, 21)?,
+        tags: raw_json(row, 22, "sessions.tags", "[]")?,
+        auto_approve_severity: opt_str(row, 23)?,
+        agent_id: opt_str(row, 24)?,
+    })
+}
+
+/// A row of [`COLS`] as an owned [`Session`].
+pub(super) fn from_row(row: &Row<'_>) -> Result<Session, Fail> {
+    let w = wire(row)?;
+    let own = |s: Option<&str>| s.map(str::to_owned);
     Ok(Session {
-        id: row.try_get("id")?,
-        preconfig_id: row.try_get("preconfig_id")?,
-        workspace_id: row.try_get("workspace_id")?,
-        title: row
-            .try_get::<Option<String>, _>("title")?
-            .unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
-        status: row.try_get("status")?,
-        created_at: row
-            .try_get::<Option<String>, _>("created_at")?
-            .unwrap_or_default(),
-        updated_at: row
-            .try_get::<Option<String>, _>("updated_at")?
-            .unwrap_or_default(),
-        metadata: match metadata.as_deref() {
-            None | Some("") | Some("null") => None,
-            Some(text) => Some(json_col("sessions.metadata", text)?),
+        id: w.id.to_owned(),
+        preconfig_id: own(w.preconfig_id),
+        workspace_id: w.workspace_id.to_owned(),
+        title: w.title.to_owned(),
+        status: w.status,
+        created_at: w.created_at.to_owned(),
+        updated_at: w.updated_at.to_owned(),
+        metadata: match w.metadata {
+            Some(raw) => Some(json_col("sessions.metadata", raw.get())?),
+            None => None,
         },
-        selected_model: row.try_get("selected_model")?,
-        selected_provider: row.try_get("selected_provider")?,
-        selected_variant: row.try_get("selected_variant")?,
-        prompt_tokens: num("prompt_tokens")?,
-        completion_tokens: num("completion_tokens")?,
-        total_tokens: num("total_tokens")?,
-        cache_read_tokens: num("cache_read_tokens")?,
-        cache_write_tokens: num("cache_write_tokens")?,
-        no_cache_tokens: num("no_cache_tokens")?,
-        parent_id: row.try_get("parent_id")?,
-        agent_name: row.try_get("agent_name")?,
-        subagent_status: row.try_get("subagent_status")?,
-        running_at: row.try_get("running_at")?,
-        compacting: row.try_get("compacting")?,
-        tags: match tags.as_deref() {
-            None | Some("") => Vec::new(),
-            Some(text) => json_col("sessions.tags", text)?,
-        },
-        auto_approve_severity: row.try_get("auto_approve_severity")?,
-        agent_id: row.try_get("agent_id")?,
+        selected_model: own(w.selected_model),
+        selected_provider: own(w.selected_provider),
+        selected_variant: own(w.selected_variant),
+        prompt_tokens: w.prompt_tokens,
+        completion_tokens: w.completion_tokens,
+        total_tokens: w.total_tokens,
+        cache_read_tokens: w.cache_read_tokens,
+        cache_write_tokens: w.cache_write_tokens,
+        no_cache_tokens: w.no_cache_tokens,
+        parent_id: own(w.parent_id),
+        agent_name: own(w.agent_name),
+        subagent_status: own(w.subagent_status),
+        running_at: own(w.running_at),
+        compacting: w.compacting,
+        tags: json_col("sessions.tags", w.tags.get())?,
+        auto_approve_severity: own(w.auto_approve_severity),
+        agent_id: own(w.agent_id),
+        owner_id: own(opt_str(row, 25)?),
     })
 }
 
 impl Store {
-    /// One session, or [`StoreError::NotFound`] if it does not exist or `scope` cannot see it.
+    /// One session, or `NotFound(Session)` if it does not exist or `scope` cannot see it.
     pub async fn get_session(&self, scope: &Scope, id: &str) -> Result<Session, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLS} FROM sessions WHERE id = ?2 AND {VISIBLE}"
-        ))
-        .bind(scope.owner())
-        .bind(id)
-        .fetch_one(self.pool())
-        .await?;
-        from_row(&row)
-    }
-
-    /// Insert a session at time `now` (ISO). The workspace must exist and be visible
-    /// ([`StoreError::NotFound`] otherwise); a taken id is [`StoreError::Conflict`].
-    pub async fn create_session(
-        &self,
-        scope: &Scope,
-        new: NewSession,
-        now: &str,
-    ) -> Result<Session, StoreError> {
-        self.get_workspace(scope, &new.workspace_id).await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, workspace_id, preconfig_id, title, status, created_at, \
-             updated_at, metadata, selected_model, selected_provider, selected_variant, parent_id, \
-             auto_approve_severity) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, 'low')",
-        )
-        .bind(&new.id)
-        .bind(&new.workspace_id)
-        .bind(&new.preconfig_id)
-        .bind(&new.title)
-        .bind(now)
-        .bind(now)
-        .bind(new.metadata.as_ref().map(Value::to_string))
-        .bind(&new.selected_model)
-        .bind(&new.selected_provider)
-        .bind(&new.selected_variant)
-        .bind(&new.parent_id)
-        .execute(self.pool())
-        .await?;
-        self.get_session(scope, &new.id).await
-    }
-
-    /// Apply `patch` and bump `updatedAt`. Token totals and `runningAt` are not touched.
-    pub async fn update_session(
-        &self,
-        scope: &Scope,
-        id: &str,
-        patch: SessionPatch,
-        now: &str,
-    ) -> Result<Session, StoreError> {
-        let s = self.get_session(scope, id).await?;
-        let tags = serde_json::to_string(&patch.tags.unwrap_or(s.tags)).map_err(|source| {
-            StoreError::BadJson {
-                column: "sessions.tags",
-                source,
-            }
-        })?;
-        let metadata = patch.metadata.unwrap_or(s.metadata).map(|m| m.to_string());
-        sqlx::query(
-            "UPDATE sessions SET title = ?, status = ?, tags = ?, auto_approve_severity = ?, \
-             preconfig_id = ?, selected_model = ?, selected_provider = ?, selected_variant = ?, \
-             metadata = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(patch.title.unwrap_or(s.title))
-        .bind(patch.status.unwrap_or(s.status))
-        .bind(tags)
-        .bind(
-            patch
-                .auto_approve_severity
-                .unwrap_or(s.auto_approve_severity),
-        )
-        .bind(patch.preconfig_id.unwrap_or(s.preconfig_id))
-        .bind(patch.selected_model.unwrap_or(s.selected_model))
-        .bind(patch.selected_provider.unwrap_or(s.selected_provider))
-        .bind(patch.selected_variant.unwrap_or(s.selected_variant))
-        .bind(metadata)
-        .bind(now)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        self.get_session(scope, id).await
-    }
-
-    /// Delete a session (its messages and parts go with it).
-    pub async fn delete_session(&self, scope: &Scope, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query(&format!("DELETE FROM sessions WHERE id = ?2 AND {VISIBLE}"))
-            .bind(scope.owner())
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        super::touched(&done)?;
-        Ok(())
-    }
-
-    /// Mark a turn as running (`Some(iso)`) or finished (`None`); bumps `updatedAt` to `now`.
-    pub async fn set_running(
-        &self,
-        id: &str,
-        running_at: Option<&str>,
-        now: &str,
-    ) -> Result<Session, StoreError> {
-        let done = sqlx::query("UPDATE sessions SET running_at = ?, updated_at = ? WHERE id = ?")
-            .bind(running_at)
-            .bind(now)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        super::touched(&done)?;
-        self.get_session(&Scope::All, id).await
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| format!("SELECT {} FROM sessions WHERE id = ?1 AND {VISIBLE}", *COLS));
+        let (id, owner) = (id.to_owned(), scope.owner().map(str::to_owned));
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&SQL)?;
+            one(&mut st, (id, owner), from_row)?
+                .ok_or(Fail::Store(StoreError::NotFound(Entity::Session)))
+        })
+        .await
     }
 
     /// Sessions still marked running (e.g. left so by a crash), for recovery at start.
     pub async fn running_session_ids(&self) -> Result<Vec<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM sessions WHERE running_at IS NOT NULL ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
-        )
-    }
-
-    /// Add a turn's token counts to the session totals (`totalTokens` += prompt + completion).
-    pub async fn add_session_tokens(
-        &self,
-        id: &str,
-        t: TokenTotals,
-        now: &str,
-    ) -> Result<Session, StoreError> {
-        let done = sqlx::query(
-            "UPDATE sessions SET prompt_tokens = COALESCE(prompt_tokens, 0) + ?1, \
-             completion_tokens = COALESCE(completion_tokens, 0) + ?2, \
-             total_tokens = COALESCE(total_tokens, 0) + ?1 + ?2, \
-             cache_read_tokens = COALESCE(cache_read_tokens, 0) + ?3, \
-             cache_write_tokens = COALESCE(cache_write_tokens, 0) + ?4, \
-             no_cache_tokens = COALESCE(no_cache_tokens, 0) + ?5, updated_at = ?6 WHERE id = ?7",
-        )
-        .bind(t.prompt)
-        .bind(t.completion)
-        .bind(t.cache_read)
-        .bind(t.cache_write)
-        .bind(t.no_cache)
-        .bind(now)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        super::touched(&done)?;
-        self.get_session(&Scope::All, id).await
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id FROM sessions WHERE running_at IS NOT NULL ORDER BY id",
+            )?;
+            super::rows::all(&mut st, [], |r| Ok(str(r, 0)?.to_owned()))
+        })
+        .await
     }
 }
 

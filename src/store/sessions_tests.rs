@@ -1,4 +1,5 @@
-//! Unit tests of the session store: JSON shape, listing order and pages, scope, the lock.
+//! Unit tests of the session store: JSON shape, listing order and pages, scope, field-wise and
+//! conditional writes.
 
 use serde_json::{Map, json};
 
@@ -6,7 +7,7 @@ use super::*;
 use crate::store::testing::store;
 use crate::store::workspaces::NewWorkspace;
 
-async fn workspace(store: &Store, scope: &Scope, id: &str) {
+pub(super) async fn workspace(store: &Store, scope: &Scope, id: &str) {
     let ws = NewWorkspace {
         id: id.into(),
         name: "W".into(),
@@ -41,6 +42,33 @@ async fn a_new_session_has_every_field_of_the_protocol() {
           "parentId":null,"agentName":null,"subagentStatus":null,"runningAt":null,"compacting":false,"tags":[],
           "autoApproveSeverity":"low","agentId":null})
     );
+    assert_eq!(s.owner_id, None);
+}
+
+#[tokio::test]
+async fn a_taken_id_is_a_conflict_and_an_unknown_workspace_not_found() {
+    let (store, _d) = store().await;
+    workspace(&store, &Scope::All, "w").await;
+    let mut new = NewSession::new("w");
+    new.id = "s".into();
+    let now = "2026-01-01T00:00:00.000Z";
+    store
+        .create_session(&Scope::All, new.clone(), now)
+        .await
+        .unwrap();
+    let err = store
+        .create_session(&Scope::All, new, now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = store
+        .create_session(&Scope::All, NewSession::new("nope"), now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound(Entity::Workspace)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -70,6 +98,8 @@ async fn listing_is_newest_first_and_pages_without_gaps() {
     let mut seen = Vec::new();
     loop {
         let page = store.list_sessions(&Scope::All, &q).await.unwrap();
+        let json = store.list_sessions_json(&Scope::All, &q).await.unwrap();
+        assert_eq!(json.next, page.next, "both listings page alike");
         seen.extend(page.sessions.iter().map(|s| s.id.clone()));
         match page.next {
             Some(next) => q.after = Some(next),
@@ -113,10 +143,55 @@ async fn root_only_appends_the_children_of_the_page() {
 }
 
 #[tokio::test]
+async fn the_json_listing_is_byte_for_byte_the_serialized_sessions() {
+    let (store, _d) = store().await;
+    workspace(&store, &Scope::All, "w").await;
+    let mut odd = NewSession::new("w");
+    odd.title = "Ünïcode \"quoted\" \\ title\n\u{1}".into();
+    odd.metadata = Some(json!({"z": [1, 2.5, null], "a": {"b": "c"}}));
+    let odd = store
+        .create_session(&Scope::All, odd, "2026-01-01T00:00:01.000Z")
+        .await
+        .unwrap();
+    let patch = SessionPatch {
+        tags: Some(vec!["x".into(), "y\"z".into()]),
+        selected_model: Some(Some("m".into())),
+        ..Default::default()
+    };
+    store
+        .update_session(&Scope::All, &odd.id, patch, "2026-01-01T00:00:03.000Z")
+        .await
+        .unwrap();
+    let mut child = NewSession::new("w");
+    child.parent_id = Some(odd.id.clone());
+    store
+        .create_session(&Scope::All, child, "2026-01-01T00:00:02.000Z")
+        .await
+        .unwrap();
+    for root_only in [false, true] {
+        let q = SessionQuery {
+            workspace_id: Some("w".into()),
+            root_only,
+            limit: Some(10),
+            ..Default::default()
+        };
+        let owned = store.list_sessions(&Scope::All, &q).await.unwrap();
+        let straight = store.list_sessions_json(&Scope::All, &q).await.unwrap();
+        assert_eq!(straight.len, owned.sessions.len());
+        assert_eq!(
+            String::from_utf8(straight.json).unwrap(),
+            serde_json::to_string(&owned.sessions).unwrap(),
+            "root_only {root_only}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_owner_sees_only_sessions_of_its_workspaces() {
     let (store, _d) = store().await;
     let bob = Scope::Owner("bob".into());
     workspace(&store, &Scope::All, "w").await;
+    workspace(&store, &bob, "wb").await;
     let s = store
         .create_session(
             &Scope::All,
@@ -127,36 +202,35 @@ async fn an_owner_sees_only_sessions_of_its_workspaces() {
         .unwrap();
     assert!(matches!(
         store.get_session(&bob, &s.id).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(Entity::Session))
     ));
     assert!(matches!(
         store
             .create_session(&bob, NewSession::new("w"), "2026-01-01T00:00:01.000Z")
             .await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(Entity::Workspace))
     ));
-    assert!(
-        store
-            .list_sessions(&bob, &SessionQuery::default())
-            .await
-            .unwrap()
-            .sessions
-            .is_empty()
+    let mine = store
+        .create_session(&bob, NewSession::new("wb"), "2026-01-01T00:00:01.000Z")
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.owner_id.as_deref(),
+        Some("bob"),
+        "the owner is read along"
     );
+    let listed = store
+        .list_sessions(&bob, &SessionQuery::default())
+        .await
+        .unwrap()
+        .sessions;
+    assert_eq!(listed, vec![mine]);
+    let json = store
+        .list_sessions_json(&bob, &SessionQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(json.len, 1);
 }
 
-#[tokio::test]
-async fn a_second_store_on_the_same_file_is_refused_until_the_first_closes() {
-    let (first, dir) = store().await;
-    let err = Store::open(&dir.path().join("t.db")).await.unwrap_err();
-    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
-    assert!(err.to_string().contains("another jean2 server"), "{err}");
-    let beside = Store::open_unlocked(&dir.path().join("t.db")).await;
-    assert!(
-        beside.is_ok(),
-        "an admin command may open it beside the server: {beside:?}"
-    );
-    first.close().await;
-    let again = Store::open(&dir.path().join("t.db")).await;
-    assert!(again.is_ok(), "{again:?}");
-}
+#[path = "sessions_writes_tests.rs"]
+mod writes;

@@ -1,13 +1,16 @@
 //! People: users (permanent UUID, unique case-insensitive email, argon2id hash, disabled flag)
 //! and their sign-in identities keyed by (issuer, subject).
 
-use super::{Store, StoreError};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::rows::{all, flag, one, opt_str, str};
+use super::{Entity, Fail, Store, StoreError};
 use crate::time::now_iso;
 
 /// The issuer of local (password) identities.
 pub const LOCAL_ISSUER: &str = "local";
 
-#[derive(Clone, sqlx::FromRow)]
+#[derive(Clone)]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -30,9 +33,67 @@ impl std::fmt::Debug for User {
 
 const COLS: &str = "id, email, email_verified, password_hash, disabled, created_at";
 
+fn user_from_row(r: &Row<'_>) -> Result<User, Fail> {
+    Ok(User {
+        id: str(r, 0)?.to_owned(),
+        email: str(r, 1)?.to_owned(),
+        email_verified: flag(r, 2)?,
+        password_hash: opt_str(r, 3)?.map(str::to_owned),
+        disabled: flag(r, 4)?,
+        created_at: str(r, 5)?.to_owned(),
+    })
+}
+
 /// Emails are unique without regard to case.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+fn user_where(c: &Connection, column: &str, value: &str) -> Result<Option<User>, Fail> {
+    let mut st = c.prepare_cached(&format!("SELECT {COLS} FROM users WHERE {column} = ?1"))?;
+    one(&mut st, [value], user_from_row)
+}
+
+/// Insert a user (and a local identity when it has a password) on `c`; returns its id.
+fn insert_user(
+    c: &Connection,
+    email: &str,
+    password_hash: Option<&str>,
+    email_verified: bool,
+) -> Result<String, Fail> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now_iso();
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO users (id, email, email_norm, email_verified, password_hash, disabled, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+        )?
+        .execute((
+            &id,
+            email.trim(),
+            normalize_email(email),
+            email_verified,
+            password_hash,
+            &now,
+        ));
+    inserted.map_err(|e| match Fail::from(e).into_store() {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("a user with email {} already exists", email.trim()))
+        }
+        other => other,
+    })?;
+    if password_hash.is_some() {
+        c.prepare_cached(
+            "INSERT INTO identities (issuer, subject, user_id, email, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute((LOCAL_ISSUER, &id, &id, email.trim(), &now))?;
+    }
+    Ok(id)
+}
+
+fn user_by_id(c: &Connection, id: &str) -> Result<User, Fail> {
+    user_where(c, "id", id)?.ok_or(Fail::Store(StoreError::NotFound(Entity::User)))
 }
 
 impl Store {
@@ -44,123 +105,105 @@ impl Store {
         password_hash: Option<&str>,
         email_verified: bool,
     ) -> Result<User, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let now = now_iso();
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, email_norm, email_verified, password_hash, disabled, created_at)
-             VALUES (?, ?, ?, ?, ?, 0, ?)",
-        )
-        .bind(&id)
-        .bind(email.trim())
-        .bind(normalize_email(email))
-        .bind(email_verified)
-        .bind(password_hash)
-        .bind(&now)
-        .execute(&mut *tx)
+        let (email, hash) = (email.to_owned(), password_hash.map(str::to_owned));
+        self.write(move |c, _| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let id = insert_user(&tx, &email, hash.as_deref(), email_verified)?;
+            let user = user_by_id(&tx, &id)?;
+            tx.commit()?;
+            Ok(user)
+        })
         .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("a user with email {} already exists", email.trim()))
-            }
-            other => other,
-        })?;
-        if password_hash.is_some() {
-            sqlx::query(
-                "INSERT INTO identities (issuer, subject, user_id, email, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(LOCAL_ISSUER)
-            .bind(&id)
-            .bind(&id)
-            .bind(email.trim())
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        self.user_by_id(&id).await?.ok_or(StoreError::NotFound)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(
-            sqlx::query_as::<_, User>(&format!("SELECT {COLS} FROM users WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        let id = id.to_owned();
+        self.read(move |c| user_where(c, "id", &id)).await
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        Ok(
-            sqlx::query_as::<_, User>(&format!("SELECT {COLS} FROM users WHERE email_norm = ?"))
-                .bind(normalize_email(email))
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        let norm = normalize_email(email);
+        self.read(move |c| user_where(c, "email_norm", &norm)).await
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        Ok(sqlx::query_as::<_, User>(&format!(
-            "SELECT {COLS} FROM users ORDER BY created_at, email_norm"
-        ))
-        .fetch_all(self.pool())
-        .await?)
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COLS} FROM users ORDER BY created_at, email_norm"
+            ))?;
+            all(&mut st, [], user_from_row)
+        })
+        .await
     }
 
-    /// Disable or enable the user with this email. `NotFound` when there is none.
+    /// Disable or enable the user with this email. `NotFound(User)` when there is none.
     pub async fn set_user_disabled(&self, email: &str, disabled: bool) -> Result<User, StoreError> {
-        let done = sqlx::query("UPDATE users SET disabled = ? WHERE email_norm = ?")
-            .bind(disabled)
-            .bind(normalize_email(email))
-            .execute(self.pool())
-            .await?;
-        super::touched(&done)?;
-        if disabled {
-            // A disabled person's browser sessions end now.
-            sqlx::query(
-                "DELETE FROM login_sessions WHERE user_id IN (SELECT id FROM users WHERE email_norm = ?)",
-            )
-            .bind(normalize_email(email))
-            .execute(self.pool())
-            .await?;
-        }
-        self.user_by_email(email).await?.ok_or(StoreError::NotFound)
+        let norm = normalize_email(email);
+        self.write(move |c, _| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx
+                .prepare_cached("UPDATE users SET disabled = ?1 WHERE email_norm = ?2")?
+                .execute((disabled, &norm))?;
+            super::touched(n, Entity::User)?;
+            if disabled {
+                // A disabled person's browser sessions end now.
+                tx.prepare_cached(
+                    "DELETE FROM login_sessions WHERE user_id IN \
+                     (SELECT id FROM users WHERE email_norm = ?1)",
+                )?
+                .execute([&norm])?;
+            }
+            let user = user_where(&tx, "email_norm", &norm)?
+                .ok_or(Fail::Store(StoreError::NotFound(Entity::User)))?;
+            tx.commit()?;
+            Ok(user)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn set_password(&self, email: &str, password_hash: &str) -> Result<(), StoreError> {
-        let user = self
-            .user_by_email(email)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO identities (issuer, subject, user_id, email, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(LOCAL_ISSUER)
-        .bind(&user.id)
-        .bind(&user.id)
-        .bind(&user.email)
-        .bind(now_iso())
-        .execute(&mut *tx)
-        .await?;
-        // A new password ends every existing browser session.
-        sqlx::query("DELETE FROM login_sessions WHERE user_id = ?")
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let (norm, hash) = (normalize_email(email), password_hash.to_owned());
+        self.write(move |c, _| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let user = user_where(&tx, "email_norm", &norm)?
+                .ok_or(Fail::Store(StoreError::NotFound(Entity::User)))?;
+            tx.prepare_cached("UPDATE users SET password_hash = ?1 WHERE id = ?2")?
+                .execute((&hash, &user.id))?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO identities (issuer, subject, user_id, email, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute((LOCAL_ISSUER, &user.id, &user.id, &user.email, now_iso()))?;
+            // A new password ends every existing browser session.
+            tx.prepare_cached("DELETE FROM login_sessions WHERE user_id = ?1")?
+                .execute([&user.id])?;
+            // ... and every grant made under the old one: refresh families (remembered as
+            // revoked until they would have expired, so their access tokens stop too) and
+            // remembered consents.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO revoked_tokens (id, expires_at) \
+                 SELECT id, expires_at FROM refresh_families \
+                 WHERE user_id = ?1 AND revoked_at IS NULL",
+            )?
+            .execute([&user.id])?;
+            tx.prepare_cached(
+                "UPDATE refresh_families SET revoked_at = ?1 \
+                 WHERE user_id = ?2 AND revoked_at IS NULL",
+            )?
+            .execute((crate::time::now_ms(), &user.id))?;
+            tx.prepare_cached("DELETE FROM grants WHERE user_id = ?1")?
+                .execute([&user.id])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
     }
 
     /// The user behind an outside provider's (issuer, subject), linking or creating as needed.
     /// An email links to an existing user only when the provider says it is verified; an
-    /// unverified email that is already taken gets a new, separate user without it.
+    /// unverified email that is already taken gets a new, separate user without it. One
+    /// transaction, so two first sign-ins of the same person make one user.
     pub async fn resolve_identity(
         &self,
         issuer: &str,
@@ -168,35 +211,37 @@ impl Store {
         email: &str,
         email_verified: bool,
     ) -> Result<User, StoreError> {
-        let known: Option<(String,)> =
-            sqlx::query_as("SELECT user_id FROM identities WHERE issuer = ? AND subject = ?")
-                .bind(issuer)
-                .bind(subject)
-                .fetch_optional(self.pool())
-                .await?;
-        if let Some((user_id,)) = known {
-            return self.user_by_id(&user_id).await?.ok_or(StoreError::NotFound);
-        }
-        let user = match self.user_by_email(email).await? {
-            Some(existing) if email_verified => existing,
-            Some(_) => {
-                // Keep the person apart; the placeholder email keeps uniqueness honest.
-                let placeholder = format!("{subject}@{}", issuer.replace('/', "_"));
-                self.create_user(&placeholder, None, false).await?
+        let (issuer, subject, email) = (issuer.to_owned(), subject.to_owned(), email.to_owned());
+        self.write(move |c, _| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let known: Option<String> = tx
+                .prepare_cached(
+                    "SELECT user_id FROM identities WHERE issuer = ?1 AND subject = ?2",
+                )?
+                .query_row((&issuer, &subject), |r| r.get(0))
+                .optional()?;
+            if let Some(user_id) = known {
+                return user_by_id(&tx, &user_id);
             }
-            None => self.create_user(email, None, email_verified).await?,
-        };
-        sqlx::query(
-            "INSERT INTO identities (issuer, subject, user_id, email, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .bind(&user.id)
-        .bind(email)
-        .bind(now_iso())
-        .execute(self.pool())
-        .await?;
-        Ok(user)
+            let user_id = match user_where(&tx, "email_norm", &normalize_email(&email))? {
+                Some(existing) if email_verified => existing.id,
+                Some(_) => {
+                    // Keep the person apart; the placeholder email keeps uniqueness honest.
+                    let placeholder = format!("{subject}@{}", issuer.replace('/', "_"));
+                    insert_user(&tx, &placeholder, None, false)?
+                }
+                None => insert_user(&tx, &email, None, email_verified)?,
+            };
+            tx.prepare_cached(
+                "INSERT INTO identities (issuer, subject, user_id, email, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute((&issuer, &subject, &user_id, &email, now_iso()))?;
+            let user = user_by_id(&tx, &user_id)?;
+            tx.commit()?;
+            Ok(user)
+        })
+        .await
     }
 }
 

@@ -10,7 +10,7 @@ use crate::sessions::Error;
 use crate::store::Scope;
 
 use super::protocol::{self, ClientMessage};
-use super::{chat, session};
+use super::{chat, session, session_ops};
 
 /// Per-connection state the handlers see.
 pub struct ConnCtx {
@@ -98,29 +98,36 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
         | M::SessionUpdate { .. }
         | M::SessionUpdateModel { .. } => session::handle(ctx, msg).await,
         M::ChatMessage(f) | M::QueueAdd(f) => {
-            chat::message(ctx, &f.session_id, f.content.clone()).await
+            let (content, attachments) = (f.content.clone(), f.attachments.clone());
+            let queue_add = matches!(msg, M::QueueAdd(_));
+            chat::message(ctx, &f.session_id, content, attachments, queue_add).await
+        }
+        M::AskResponse {
+            tool_call_id,
+            request_id,
+            response,
+        } => chat::ask_response(ctx, tool_call_id, request_id.as_deref(), response),
+        M::PermissionList {
+            workspace_id,
+            include_revoked,
+        } => chat::permission_list(ctx, workspace_id, *include_revoked).await,
+        M::PermissionRevoke { grant_id } => chat::permission_revoke(ctx, grant_id).await,
+        M::PermissionRevokeAll { workspace_id } => {
+            chat::permission_revoke_all(ctx, workspace_id).await
         }
         M::QueueRemove { queue_id } => chat::queue_remove(ctx, queue_id).await,
         M::SessionInterrupt { session_id } => chat::interrupt(ctx, session_id).await,
         M::NotificationAcknowledge {}
-        | M::PermissionList {}
-        | M::PermissionRevoke {}
-        | M::PermissionRevokeAll {}
-        | M::AskResponse {}
         | M::SandboxRespond {}
         | M::ControlClaim {}
         | M::ControlRelease {}
         | M::ControlRequestTakeover {}
         | M::ControlRespondTakeover {} => {}
-        M::SessionGenerateTitle(_)
-        | M::SessionCompact(_)
-        | M::SessionRevert(_)
-        | M::SessionFork(_)
-        | M::SessionEditMessage(_) => not_implemented(
-            ctx,
-            &msg,
-            "This session action is not supported by this server yet",
-        ),
+        M::SessionGenerateTitle { .. }
+        | M::SessionCompact { .. }
+        | M::SessionRevert { .. }
+        | M::SessionFork { .. }
+        | M::SessionEditMessage { .. } => session_ops::handle(ctx, msg).await,
         M::ProviderConnect {} | M::ProviderDisconnect {} => not_implemented(
             ctx,
             &msg,

@@ -1,13 +1,16 @@
 //! The WebSocket endpoint `/ws`: client message parsing ([`protocol`]), one task per socket
 //! ([`connection`]), one task for all sockets (heartbeat, shutdown, revocations: [`ticker`]),
-//! the handlers for each message type ([`dispatch`]) and the session lifecycle messages
-//! ([`session`]).
+//! the handlers for each message type ([`dispatch`]), the session lifecycle messages
+//! ([`session`]), the session operations ([`session_ops`]) and the terminal sockets
+//! ([`terminal`]).
 
 pub mod chat;
 pub mod connection;
 pub mod dispatch;
 pub mod protocol;
 pub mod session;
+pub mod session_ops;
+pub mod terminal;
 pub mod ticker;
 
 use axum::Router;
@@ -33,9 +36,13 @@ pub const READ_BUFFER: usize = 256;
 /// Bytes of queued frames gathered before they are written (also flushed at each batch's end).
 pub const WRITE_BUFFER: usize = 4 * 1024;
 
-/// `GET /ws`. Authentication happens in the layer in front of it (before the upgrade).
+/// `GET /ws`, and the terminal sockets. Authentication happens in the layer in front of them
+/// (before the upgrade).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+    Router::new()
+        .route("/ws", get(upgrade))
+        .route("/ws/terminal", get(terminal::terminal_upgrade))
+        .route("/ws/terminal/events", get(terminal::events_upgrade))
 }
 
 async fn upgrade(

@@ -13,13 +13,8 @@ use serde_json::Value;
 pub struct ChatFields {
     pub session_id: String,
     pub content: String,
-}
-
-/// The fields of a message that names a session (the unsupported actions may not).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MaybeSession {
-    pub session_id: Option<String>,
+    /// `[{id, kind}]` of uploaded attachments (kept with a queued message).
+    pub attachments: Option<Value>,
 }
 
 /// Every message a client may send. Fields a type does not list are ignored.
@@ -73,14 +68,22 @@ pub enum ClientMessage {
     // reply; permission lists and control claims come with opening a session).
     #[serde(rename = "notification.acknowledge")]
     NotificationAcknowledge {},
-    #[serde(rename = "permission.list")]
-    PermissionList {},
-    #[serde(rename = "permission.revoke")]
-    PermissionRevoke {},
-    #[serde(rename = "permission.revoke_all")]
-    PermissionRevokeAll {},
-    #[serde(rename = "ask.response")]
-    AskResponse {},
+    #[serde(rename = "permission.list", rename_all = "camelCase")]
+    PermissionList {
+        workspace_id: String,
+        #[serde(default)]
+        include_revoked: bool,
+    },
+    #[serde(rename = "permission.revoke", rename_all = "camelCase")]
+    PermissionRevoke { grant_id: String },
+    #[serde(rename = "permission.revoke_all", rename_all = "camelCase")]
+    PermissionRevokeAll { workspace_id: String },
+    #[serde(rename = "ask.response", rename_all = "camelCase")]
+    AskResponse {
+        tool_call_id: String,
+        request_id: Option<String>,
+        response: Value,
+    },
     #[serde(rename = "sandbox.respond")]
     SandboxRespond {},
     #[serde(rename = "session.control.claim")]
@@ -91,17 +94,28 @@ pub enum ClientMessage {
     ControlRequestTakeover {},
     #[serde(rename = "session.control.respond_takeover")]
     ControlRespondTakeover {},
-    // Session actions not supported yet: answered plainly, with the session id.
-    #[serde(rename = "session.generate_title")]
-    SessionGenerateTitle(MaybeSession),
-    #[serde(rename = "session.compact")]
-    SessionCompact(MaybeSession),
-    #[serde(rename = "session.revert")]
-    SessionRevert(MaybeSession),
-    #[serde(rename = "session.fork")]
-    SessionFork(MaybeSession),
-    #[serde(rename = "session.edit_message")]
-    SessionEditMessage(MaybeSession),
+    // The session operations (`PROTOCOL-AGENT.md` §11).
+    #[serde(rename = "session.generate_title", rename_all = "camelCase")]
+    SessionGenerateTitle { session_id: String },
+    #[serde(rename = "session.compact", rename_all = "camelCase")]
+    SessionCompact { session_id: String },
+    #[serde(rename = "session.revert", rename_all = "camelCase")]
+    SessionRevert {
+        session_id: String,
+        message_id: String,
+    },
+    #[serde(rename = "session.fork", rename_all = "camelCase")]
+    SessionFork {
+        session_id: String,
+        message_id: String,
+        title: Option<String>,
+    },
+    #[serde(rename = "session.edit_message", rename_all = "camelCase")]
+    SessionEditMessage {
+        session_id: String,
+        message_id: String,
+        content: String,
+    },
     #[serde(rename = "provider.connect")]
     ProviderConnect {},
     #[serde(rename = "provider.disconnect")]
@@ -130,20 +144,20 @@ impl ClientMessage {
             M::QueueRemove { .. } => "queue.remove",
             M::SessionInterrupt { .. } => "session.interrupt",
             M::NotificationAcknowledge {} => "notification.acknowledge",
-            M::PermissionList {} => "permission.list",
-            M::PermissionRevoke {} => "permission.revoke",
-            M::PermissionRevokeAll {} => "permission.revoke_all",
-            M::AskResponse {} => "ask.response",
+            M::PermissionList { .. } => "permission.list",
+            M::PermissionRevoke { .. } => "permission.revoke",
+            M::PermissionRevokeAll { .. } => "permission.revoke_all",
+            M::AskResponse { .. } => "ask.response",
             M::SandboxRespond {} => "sandbox.respond",
             M::ControlClaim {} => "session.control.claim",
             M::ControlRelease {} => "session.control.release",
             M::ControlRequestTakeover {} => "session.control.request_takeover",
             M::ControlRespondTakeover {} => "session.control.respond_takeover",
-            M::SessionGenerateTitle(_) => "session.generate_title",
-            M::SessionCompact(_) => "session.compact",
-            M::SessionRevert(_) => "session.revert",
-            M::SessionFork(_) => "session.fork",
-            M::SessionEditMessage(_) => "session.edit_message",
+            M::SessionGenerateTitle { .. } => "session.generate_title",
+            M::SessionCompact { .. } => "session.compact",
+            M::SessionRevert { .. } => "session.revert",
+            M::SessionFork { .. } => "session.fork",
+            M::SessionEditMessage { .. } => "session.edit_message",
             M::ProviderConnect {} => "provider.connect",
             M::ProviderDisconnect {} => "provider.disconnect",
             M::Unknown => "unknown",
@@ -160,7 +174,7 @@ impl ClientMessage {
                 | M::Register { .. }
                 | M::SessionResume { .. }
                 | M::NotificationAcknowledge {}
-                | M::PermissionList {}
+                | M::PermissionList { .. }
                 | M::ControlClaim {}
                 | M::ControlRelease {}
                 | M::ControlRequestTakeover {}
@@ -179,13 +193,13 @@ impl ClientMessage {
             | M::SessionDelete { session_id }
             | M::SessionUpdate { session_id, .. }
             | M::SessionUpdateModel { session_id, .. }
-            | M::SessionInterrupt { session_id } => Some(session_id),
+            | M::SessionInterrupt { session_id }
+            | M::SessionGenerateTitle { session_id }
+            | M::SessionCompact { session_id }
+            | M::SessionRevert { session_id, .. }
+            | M::SessionFork { session_id, .. }
+            | M::SessionEditMessage { session_id, .. } => Some(session_id),
             M::ChatMessage(f) | M::QueueAdd(f) => Some(&f.session_id),
-            M::SessionGenerateTitle(f)
-            | M::SessionCompact(f)
-            | M::SessionRevert(f)
-            | M::SessionFork(f)
-            | M::SessionEditMessage(f) => f.session_id.as_deref(),
             _ => None,
         }
     }
@@ -301,6 +315,16 @@ mod tests {
         let m = parse(r#"{"type":"session.fork","sessionId":"s","messageId":"m"}"#).unwrap();
         assert_eq!((m.kind(), m.session_id()), ("session.fork", Some("s")));
         assert!(m.needs_write());
+        let Err(ParseError::Fields { session_id, .. }) =
+            parse(r#"{"type":"session.revert","sessionId":"s"}"#)
+        else {
+            panic!("a revert without messageId is a field error")
+        };
+        assert_eq!(
+            session_id.as_deref(),
+            Some("s"),
+            "the error names the session"
+        );
     }
 
     #[test]

@@ -82,12 +82,12 @@ async fn resume(ctx: &mut ConnCtx, session_id: &str) {
     if !r.queued.is_empty() {
         ctx.send(&ServerEvent::QueueList {
             session_id: session_id.clone(),
-            items: r.queued,
+            messages: r.queued,
         });
     }
     ctx.send(&ServerEvent::AskPendingSync {
         session_id,
-        requests: Vec::new(),
+        requests: r.asks,
     });
 }
 

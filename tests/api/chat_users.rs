@@ -147,7 +147,7 @@ async fn another_user_cannot_resume_chat_in_stop_or_dequeue_a_users_session() {
     send_chat(&mut alice_ws, &sid, "second").await;
     first.extend(recv_until(&mut alice_ws, "queue.added").await);
     let queued = first.pop().unwrap();
-    let queue_id = queued["item"]["id"].as_str().unwrap().to_owned();
+    let queue_id = queued["message"]["id"].as_str().unwrap().to_owned();
 
     // Bob knows both ids and tries everything while alice's turn runs.
     let attempts = [
@@ -166,10 +166,11 @@ async fn another_user_cannot_resume_chat_in_stop_or_dequeue_a_users_session() {
             json!({"type": "queue.add", "sessionId": sid, "content": "mine now"}),
             None,
         ),
+        // PROTOCOL-AGENT.md §8.4: an unknown session is `not_found` without a `sessionId`.
         (
             "session.interrupt",
             json!({"type": "session.interrupt", "sessionId": sid}),
-            Some(sid.as_str()),
+            None,
         ),
         (
             "queue.remove",
@@ -196,7 +197,7 @@ async fn another_user_cannot_resume_chat_in_stop_or_dequeue_a_users_session() {
     assert_eq!(done["message"]["status"], "completed", "not stopped by bob");
     let mut second = recv_turn(&mut alice_ws).await;
     second.retain(|e| e["type"] != "session.renamed");
-    assert_eq!(second[0]["type"], "queue.removed", "{:?}", types(&second));
+    assert_eq!(second[0]["type"], "queue.sending", "{:?}", types(&second));
     assert_eq!(second[0]["queueId"], queue_id.as_str());
     assert_eq!(second[2]["part"]["text"], "second");
     assert_eq!(

@@ -2,7 +2,7 @@
 //! `logs`, `auth` on a temporary `JEAN2_DATA_DIR` with `-p 0`, with the inherited environment
 //! cleared. Every wait is a poll with a deadline.
 
-mod harness;
+pub mod harness;
 
 use harness::{Daemon, status_of, wait_until_lock_released};
 
@@ -44,7 +44,7 @@ async fn lifecycle_start_status_rotate_token_restart_stop() {
     assert!(
         restarted
             .stdout
-            .contains("auth:  on (token fir…789 (22 chars))"),
+            .contains("auth:  on (token fi…89 (22 chars))"),
         "{restarted:?}"
     );
     assert!(
@@ -220,7 +220,7 @@ async fn environment_wins_over_env_file_through_the_binary() {
 
     let auth = d.ok(&["auth"]);
     assert!(
-        auth.stdout.contains("auth: on") && auth.stdout.contains("sec…210 (23 chars)"),
+        auth.stdout.contains("auth: on") && auth.stdout.contains("se…10 (23 chars)"),
         "{auth:?}"
     );
     assert!(auth.stdout.contains("environment"), "{auth:?}");

@@ -24,13 +24,19 @@
 )]
 mod helpers;
 
+mod agent;
+mod attachments;
 mod auth;
+mod carryover;
 mod catalog;
 mod chat;
 mod chat_users;
+mod client_serving;
 mod daemon;
 #[allow(dead_code, reason = "each test module scripts a different behaviour")]
 mod fake_llm;
+mod files;
+mod hardening;
 mod llm_client;
 mod meta;
 mod oauth;
@@ -40,10 +46,19 @@ mod oauth_resource;
 mod oauth_support;
 mod oauth_users;
 mod persistence;
+mod pins;
 mod revocation;
 mod revocation_cli;
+mod session_ops;
 mod sessions;
+mod sessions_views;
+mod settings;
+mod settings_models;
+mod settings_preconfigs;
+mod settings_tools;
+mod terminal;
 mod tls;
+mod workspace_settings;
 mod workspaces;
 mod ws;
 mod ws_hygiene;

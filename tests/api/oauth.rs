@@ -75,7 +75,8 @@ async fn a_concurrent_refresh_within_the_grace_period_is_not_a_replay() {
 async fn a_remembered_grant_skips_consent_and_logout_ends_the_session() {
     let s = spawn_oauth().await;
     s.add_user("a@example.com").await;
-    let app = s.public_app(&[]).await;
+    // Confidential: a public client sees the consent page every time (RFC 8252 §8.6).
+    let app = s.create_app(true, &[]).await;
     let mut browser = Browser::new();
     s.code_for(&mut browser, &app.client_id, "a@example.com")
         .await;
@@ -230,16 +231,6 @@ async fn rotated_signing_keys_are_published_and_old_tokens_keep_verifying() {
         "new tokens use the new key"
     );
     assert_eq!(s.me(t2["access_token"].as_str().unwrap()).await.0, 200);
-}
-
-#[tokio::test]
-async fn an_api_key_may_stand_in_for_the_client_id_of_a_public_app() {
-    let s = spawn_oauth().await;
-    s.add_user("a@example.com").await;
-    let app = s.public_app(&[]).await;
-    let t = s.tokens_for(&app.api_key, "a@example.com").await;
-    let (status, me) = s.me(t["access_token"].as_str().unwrap()).await;
-    assert_eq!(status, 200, "{me}");
 }
 
 #[tokio::test]

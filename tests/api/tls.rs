@@ -1,6 +1,7 @@
 //! HTTPS and WSS with rustls on the same port, start-up errors for bad certificate files, and
 //! certificate rotation without dropping open connections.
 
+use rustls::pki_types::pem::PemObject;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +48,7 @@ fn https_client(c: &Cert) -> reqwest::Client {
 
 fn wss_connector(c: &Cert) -> Connector {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut c.cert_pem.as_bytes()) {
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(c.cert_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(

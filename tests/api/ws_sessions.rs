@@ -221,10 +221,8 @@ async fn routine_client_messages_are_accepted_silently() {
     let mut ws = connected(&app).await;
     for msg in [
         json!({"type": "notification.acknowledge", "eventId": "message:x:completed", "sessionId": "s"}),
-        json!({"type": "permission.list", "workspaceId": "w"}),
-        json!({"type": "permission.revoke", "grantId": "g"}),
-        json!({"type": "permission.revoke_all", "workspaceId": "w"}),
-        json!({"type": "ask.response", "toolCallId": "t", "response": "yes"}),
+        // An answer to no open ask is ignored, as upstream (PROTOCOL-AGENT.md §9.2).
+        json!({"type": "ask.response", "toolCallId": "t", "response": {"type": "permission", "grant": "once"}}),
         json!({"type": "session.control.claim", "sessionId": "s"}),
         json!({"type": "session.control.release", "sessionId": "s"}),
         json!({"type": "session.control.request_takeover", "sessionId": "s"}),
@@ -239,23 +237,24 @@ async fn routine_client_messages_are_accepted_silently() {
 }
 
 #[tokio::test]
-async fn unsupported_session_actions_answer_not_implemented() {
-    // chat.message, queue.* and session.interrupt are handled by the chat (tests/api/chat).
+async fn incomplete_session_operations_and_provider_connect_are_answered_with_errors() {
+    // chat.message, queue.* and session.interrupt are handled by the chat (tests/api/chat); the
+    // session operations themselves by tests/api/session_ops.
     let app = spawn_app().await;
     let mut ws = connected(&app).await;
-    for (kind, sid) in [("session.fork", Some("s")), ("session.compact", Some("s"))] {
+    for (kind, code, sid) in [
+        ("session.fork", "invalid_message", Some("s")),
+        ("session.compact", "not_found", Some("s")),
+        ("provider.connect", "not_implemented", None),
+    ] {
         let mut msg = json!({"type": kind, "content": "Hello", "queueId": "q"});
         if let Some(s) = sid {
             msg["sessionId"] = json!(s);
         }
         ws.send_json(&msg).await;
         let err: Value = ws.expect("error").await;
-        assert_eq!(err["code"], "not_implemented", "{kind}");
+        assert_eq!(err["code"], code, "{kind}: {err}");
         assert_eq!(err["sessionId"].as_str(), sid, "{kind}");
-        assert!(
-            err["message"].as_str().unwrap().contains(kind),
-            "{kind}: {err}"
-        );
     }
     ws.send_json(&json!({"type": "no.such.thing"})).await;
     assert_eq!(ws.expect("error").await["code"], "unknown_message");

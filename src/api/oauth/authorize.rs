@@ -175,7 +175,12 @@ pub async fn login(
     let login_page =
         |status, error: Option<&str>| html::login(status, &v.app.name, &p, csrf, error, email);
     match oauth
-        .sign_in(peer.ip(), email, password, Instant::now())
+        .sign_in(
+            app.auth.client_ip(peer.ip(), &headers),
+            email,
+            password,
+            Instant::now(),
+        )
         .await
     {
         Ok(SignIn::Started { session, .. }) => {
@@ -190,6 +195,10 @@ pub async fn login(
             res
         }
         Ok(SignIn::Refused) => login_page(StatusCode::UNAUTHORIZED, Some(WRONG_CREDENTIALS)),
+        Ok(SignIn::EmailTooLong) => login_page(
+            StatusCode::BAD_REQUEST,
+            Some("That is longer than any email address can be."),
+        ),
         Ok(SignIn::TooMany(retry)) => {
             let secs = retry.as_secs().max(1);
             let text = format!("Too many failed sign-ins. Try again in {secs} seconds.");

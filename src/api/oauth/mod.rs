@@ -11,10 +11,15 @@ pub mod token;
 pub mod userinfo;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::auth::oauth::OAuth;
+
+/// Largest body of an OAuth form or token request: they carry a few short fields, so anything
+/// bigger is refused (413) before it is read, whatever the server-wide limit.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The public OAuth routes.
 pub fn router() -> Router<AppState> {
@@ -36,6 +41,7 @@ pub fn router() -> Router<AppState> {
             get(discovery::protected_resource),
         )
         .route("/.well-known/jwks.json", get(discovery::jwks))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
 /// Routes under `/api` (relative paths) that need OAuth.

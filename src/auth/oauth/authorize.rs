@@ -88,6 +88,14 @@ pub async fn validate(oauth: &OAuth, p: &AuthzParams) -> Result<ValidAuthz, Auth
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| AuthzError::Page("The request has no client_id.".into()))?;
+    if secrets::is_api_key(client_id) {
+        return Err(AuthzError::Page(
+            "The client_id of this request is an API key. API keys are secrets and must never be \
+             put in a URL; the application should use its client_id (app_…). Whoever sent you \
+             here should revoke that key."
+                .into(),
+        ));
+    }
     let app = oauth.find_client(client_id).await?.ok_or_else(|| {
         AuthzError::Page(
             "The application asking to sign you in is not known to this server.".into(),

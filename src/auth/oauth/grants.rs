@@ -2,9 +2,11 @@
 //! the request and the time ([`check_code`], [`check_refresh`]); [`exchange_code`] and
 //! [`refresh`] apply them against the store and issue tokens.
 //!
-//! Codes: single use, 60 s, bound to client, `redirect_uri` and PKCE challenge; a second use
-//! revokes what the first issued. Refresh tokens: rotated on every use; a used token presented
-//! again after [`REFRESH_GRACE_MS`] revokes its whole family; a family lives 30 days at most.
+//! Codes: single use, 60 s, bound to client, `redirect_uri` and PKCE challenge, all checked before
+//! the code is marked used (so whoever sees a code cannot spoil the real exchange); a second use
+//! revokes what the first issued. Refresh tokens: rotated on every use; the same token presented
+//! again within [`REFRESH_GRACE_MS`] gets the same successor pair (see [`super::successors`]),
+//! after it revokes its whole family; a family lives 30 days at most.
 
 use super::errors::TokenError;
 use super::{OAuth, TokenResponse, pkce, secrets};
@@ -59,6 +61,9 @@ pub enum RefreshDecision {
     Rotate,
     /// Reuse after the grace period: revoke the family.
     RevokeFamily,
+    /// Reuse within the grace period whose first answer is not known here (it failed, or the
+    /// server restarted since): refuse, without revoking.
+    Twin,
     /// Refuse, without side effects.
     Refuse(&'static str),
 }
@@ -84,7 +89,7 @@ pub fn check_refresh(
         return RefreshDecision::Rotate;
     }
     match row.used_at {
-        Some(used) if now_ms - used <= REFRESH_GRACE_MS => RefreshDecision::Rotate,
+        Some(used) if now_ms - used <= REFRESH_GRACE_MS => RefreshDecision::Twin,
         _ => RefreshDecision::RevokeFamily,
     }
 }
@@ -120,13 +125,21 @@ pub async fn exchange_code(
     let code = code.ok_or_else(|| TokenError::InvalidRequest("code is required".into()))?;
     let now = oauth.now_ms();
     let code_hash = secrets::hash(code);
+    let unknown = || TokenError::InvalidGrant("the authorization code is unknown".into());
+    let peek = oauth
+        .store()
+        .code_by_hash(&code_hash)
+        .await?
+        .ok_or_else(unknown)?;
     // Another client presenting this code must not burn it for its rightful owner.
-    if let Some(peek) = oauth.store().code_by_hash(&code_hash).await?
-        && peek.app_id != app.id
-    {
+    if peek.app_id != app.id {
         return Err(TokenError::InvalidGrant(
             "the authorization code was issued to another client".into(),
         ));
+    }
+    // Nor may a wrong redirect_uri or verifier: check everything before marking it used.
+    if peek.used_at.is_none() {
+        check_code(&peek, &app.id, redirect_uri, verifier, now)?;
     }
     let row = match oauth.store().redeem_code(&code_hash, now).await? {
         CodeUse::First(row) => row,
@@ -139,13 +152,8 @@ pub async fn exchange_code(
                 "the authorization code has already been used".into(),
             ));
         }
-        CodeUse::Unknown => {
-            return Err(TokenError::InvalidGrant(
-                "the authorization code is unknown".into(),
-            ));
-        }
+        CodeUse::Unknown => return Err(unknown()),
     };
-    check_code(&row, &app.id, redirect_uri, verifier, now)?;
     let user = oauth.store().user_by_id(&row.user_id).await?;
     if user.is_none_or(|u| u.disabled) {
         return Err(TokenError::InvalidGrant("the user is disabled".into()));
@@ -184,7 +192,7 @@ pub async fn refresh(
         .refresh_by_hash(&hash)
         .await?
         .ok_or_else(unknown)?;
-    let mut family = oauth
+    let family = oauth
         .store()
         .family(&peek.family_id)
         .await?
@@ -194,14 +202,37 @@ pub async fn refresh(
     if let RefreshDecision::Refuse(why) = check_refresh(&peek, true, &family, &app.id, now) {
         return Err(TokenError::InvalidGrant(why.into()));
     }
+    let slot = oauth.successor_slot(&hash, now);
+    let answer = slot
+        .get_or_try_init(|| rotate(oauth, app, &hash, family, scope, now))
+        .await?;
+    Ok(answer.clone())
+}
+
+/// Mark the refresh token used and issue its successor pair (the first request of the grace
+/// period; its twins receive the same answer).
+async fn rotate(
+    oauth: &OAuth,
+    app: &App,
+    hash: &str,
+    mut family: Family,
+    scope: Option<&str>,
+    now: i64,
+) -> Result<TokenResponse, TokenError> {
     let (row, first) = oauth
         .store()
-        .use_refresh(&hash, now)
+        .use_refresh(hash, now)
         .await?
-        .ok_or_else(unknown)?;
+        .ok_or_else(|| TokenError::InvalidGrant("the refresh token is unknown".into()))?;
     match check_refresh(&row, first, &family, &app.id, now) {
         RefreshDecision::Rotate => {}
         RefreshDecision::Refuse(why) => return Err(TokenError::InvalidGrant(why.into())),
+        RefreshDecision::Twin => {
+            return Err(TokenError::InvalidGrant(
+                "the refresh token was used a moment ago; use the tokens that request received"
+                    .into(),
+            ));
+        }
         RefreshDecision::RevokeFamily => {
             oauth.revoke_family(&family.id).await?;
             tracing::warn!(client.id = %app.id, "refresh token reused: its family is revoked");
@@ -223,146 +254,5 @@ pub async fn refresh(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-    fn code(now: i64) -> CodeRow {
-        CodeRow {
-            app_id: "app_1".into(),
-            user_id: "u1".into(),
-            redirect_uri: "https://app.example/cb".into(),
-            code_challenge: CHALLENGE.into(),
-            scope: "read".into(),
-            expires_at: now + CODE_TTL_MS,
-            used_at: None,
-            family_id: None,
-        }
-    }
-
-    #[test]
-    fn a_code_is_bound_to_client_redirect_uri_challenge_and_time() {
-        let now = 1_000_000;
-        let c = code(now);
-        let cb = Some("https://app.example/cb");
-        assert_eq!(check_code(&c, "app_1", cb, Some(VERIFIER), now), Ok(()));
-        type Case<'a> = (
-            &'a str,
-            &'a str,
-            Option<&'a str>,
-            Option<&'a str>,
-            i64,
-            &'a str,
-        );
-        let cases: [Case; 6] = [
-            (
-                "expired",
-                "app_1",
-                cb,
-                Some(VERIFIER),
-                now + CODE_TTL_MS,
-                "invalid_grant",
-            ),
-            (
-                "other client",
-                "app_2",
-                cb,
-                Some(VERIFIER),
-                now,
-                "invalid_grant",
-            ),
-            (
-                "other redirect",
-                "app_1",
-                Some("https://app.example/x"),
-                Some(VERIFIER),
-                now,
-                "invalid_grant",
-            ),
-            (
-                "no redirect",
-                "app_1",
-                None,
-                Some(VERIFIER),
-                now,
-                "invalid_request",
-            ),
-            (
-                "wrong verifier",
-                "app_1",
-                cb,
-                Some(&CHALLENGE[..43]),
-                now,
-                "invalid_grant",
-            ),
-            ("no verifier", "app_1", cb, None, now, "invalid_request"),
-        ];
-        for (label, client, uri, v, at, want) in cases {
-            let err = check_code(&c, client, uri, v, at).unwrap_err();
-            assert_eq!(err.code(), want, "{label}");
-        }
-    }
-
-    #[test]
-    fn refresh_rotates_once_tolerates_a_concurrent_twin_and_revokes_on_replay() {
-        let now = 10_000_000;
-        let fam = Family {
-            id: "f".into(),
-            app_id: "app_1".into(),
-            user_id: "u".into(),
-            scope: "read".into(),
-            created_at: now,
-            expires_at: now + FAMILY_LIFETIME_MS,
-            revoked_at: None,
-        };
-        let fresh = RefreshRow {
-            family_id: "f".into(),
-            created_at: now,
-            used_at: Some(now),
-        };
-        assert_eq!(
-            check_refresh(&fresh, true, &fam, "app_1", now),
-            RefreshDecision::Rotate
-        );
-        assert_eq!(
-            check_refresh(&fresh, false, &fam, "app_1", now + 1_000),
-            RefreshDecision::Rotate
-        );
-        assert_eq!(
-            check_refresh(&fresh, false, &fam, "app_1", now + REFRESH_GRACE_MS + 1),
-            RefreshDecision::RevokeFamily
-        );
-        assert!(matches!(
-            check_refresh(&fresh, true, &fam, "app_2", now),
-            RefreshDecision::Refuse(_)
-        ));
-        let old = now + FAMILY_LIFETIME_MS;
-        assert!(matches!(
-            check_refresh(&fresh, true, &fam, "app_1", old),
-            RefreshDecision::Refuse(_)
-        ));
-        let revoked = Family {
-            revoked_at: Some(now),
-            ..fam
-        };
-        assert!(matches!(
-            check_refresh(&fresh, true, &revoked, "app_1", now),
-            RefreshDecision::Refuse(_)
-        ));
-    }
-
-    #[test]
-    fn scopes_narrow_to_a_subset_of_the_allowed() {
-        let allowed = vec!["read".to_owned(), "write".to_owned()];
-        assert_eq!(narrow_scope(None, &allowed).unwrap(), allowed);
-        assert_eq!(narrow_scope(Some("write read"), &allowed).unwrap(), allowed);
-        assert_eq!(narrow_scope(Some("read"), &allowed).unwrap(), vec!["read"]);
-        assert!(
-            narrow_scope(Some("read admin"), &allowed)
-                .unwrap_err()
-                .contains("admin")
-        );
-    }
-}
+#[path = "grants_tests.rs"]
+mod tests;

@@ -20,6 +20,7 @@ pub mod resource;
 pub mod revocation;
 pub mod secrets;
 pub mod signin;
+pub mod successors;
 pub mod usage;
 
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
-use crate::auth::limiter::FailureLimiter;
+use crate::auth::limiter::{AccountKey, FailureLimiter};
 use crate::config::Settings;
 use crate::store::oauth_tokens::Family;
 use crate::store::{Store, StoreError};
@@ -47,7 +48,7 @@ pub const ACCOUNT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const LOGIN_SESSION_MS: i64 = 12 * 3600 * 1000;
 
 /// The token endpoint's success answer (RFC 6749 §5.1). `Debug` hides the tokens.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -91,10 +92,12 @@ struct Inner {
     users: TtlCache<bool>,
     apps: TtlCache<Option<Vec<String>>>,
     login_by_ip: FailureLimiter<IpAddr>,
-    login_by_account: FailureLimiter<String>,
+    login_by_account: FailureLimiter<AccountKey>,
     usage: Mutex<HashMap<(String, String), i64>>,
     /// Revocation reaching open WebSockets and the caches ([`revocation`]).
     revocation: revocation::State,
+    /// The answers of the refresh grace period.
+    successors: successors::Successors,
 }
 
 impl OAuth {
@@ -128,6 +131,7 @@ impl OAuth {
                 login_by_account: FailureLimiter::new(ACCOUNT_MAX_FAILURES, ACCOUNT_FAILURE_WINDOW),
                 usage: Mutex::new(HashMap::new()),
                 revocation: revocation::State::new(&settings.database_path),
+                successors: successors::Successors::default(),
             }),
         })
     }
@@ -176,22 +180,32 @@ impl OAuth {
         }
     }
 
-    /// `Err(retry_after)` when this address or account has failed too often.
-    pub fn check_login_allowed(
+    /// Start a sign-in attempt: `Err(retry_after)` when this address or account has failed too
+    /// often; otherwise the attempt is counted against both at once (see
+    /// [`OAuth::login_succeeded`]), so parallel guesses cannot all pass the check.
+    pub fn begin_login(
         &self,
         ip: IpAddr,
-        account: &str,
+        account: AccountKey,
         now: Instant,
     ) -> Result<(), Duration> {
-        self.inner.login_by_ip.check(ip, now)?;
-        self.inner.login_by_account.check(account.to_owned(), now)
+        self.inner.login_by_ip.attempt(ip, now)?;
+        if let Err(retry) = self.inner.login_by_account.attempt(account, now) {
+            self.inner.login_by_ip.forgive(ip);
+            return Err(retry);
+        }
+        Ok(())
     }
 
-    pub fn record_login_failure(&self, ip: IpAddr, account: &str, now: Instant) {
-        self.inner.login_by_ip.record_failure(ip, now);
-        self.inner
-            .login_by_account
-            .record_failure(account.to_owned(), now);
+    /// The attempt begun by [`OAuth::begin_login`] succeeded: it no longer counts.
+    pub fn login_succeeded(&self, ip: IpAddr, account: AccountKey) {
+        self.inner.login_by_ip.forgive(ip);
+        self.inner.login_by_account.forgive(account);
+    }
+
+    /// The answer shared by every refresh with this token hash within the grace period.
+    pub fn successor_slot(&self, token_hash: &str, now_ms: i64) -> successors::Slot {
+        self.inner.successors.slot(token_hash, now_ms)
     }
 
     /// Issue an access token and a new refresh token of `family`.

@@ -8,6 +8,9 @@ use super::{KeyedApp, OAuth, secrets};
 use crate::store::StoreError;
 use crate::store::apps::App;
 
+/// Why an API key is refused where a `client_id` goes.
+pub const API_KEY_AS_CLIENT_ID: &str = "an API key is not a client_id: send the application's client_id (app_…), and keep the key out of URLs";
+
 impl OAuth {
     /// Check a JWT access token: signature and claims (CPU only), then the revocation list, then
     /// that the user and the application are still active (cached briefly).
@@ -88,22 +91,13 @@ impl OAuth {
         Some(app)
     }
 
-    /// The application a `client_id` names: its id, or (public apps only) one of its API keys.
+    /// The active application a `client_id` names. An API key is never a `client_id` (it would
+    /// end up in URLs, browser history and logs): callers refuse it before asking here.
     pub async fn find_client(&self, client_id: &str) -> Result<Option<App>, StoreError> {
-        let app_id = if secrets::is_api_key(client_id) {
-            match self.verify_api_key(client_id).await {
-                Some(k) => k.app_id,
-                None => return Ok(None),
-            }
-        } else {
-            client_id.to_owned()
-        };
-        Ok(self
-            .store()
-            .app(&app_id)
-            .await?
-            // An API key names only a public client; confidential ones authenticate by secret.
-            .filter(|a| !(a.revoked || a.confidential && secrets::is_api_key(client_id))))
+        if secrets::is_api_key(client_id) {
+            return Ok(None);
+        }
+        Ok(self.store().app(client_id).await?.filter(|a| !a.revoked))
     }
 
     /// Authenticate the client of a token, revocation or introspection request.
@@ -115,6 +109,9 @@ impl OAuth {
         let client_id = client_id.ok_or_else(|| {
             TokenError::InvalidClient("client authentication is required: send client_id (and client_secret for confidential clients)".into())
         })?;
+        if secrets::is_api_key(client_id) {
+            return Err(TokenError::InvalidClient(API_KEY_AS_CLIENT_ID.into()));
+        }
         let unknown =
             || TokenError::InvalidClient("unknown client or wrong client credentials".into());
         let app = self.find_client(client_id).await?.ok_or_else(unknown)?;

@@ -28,6 +28,33 @@ pub fn is_api_key(s: &str) -> bool {
     s.starts_with(API_KEY_PREFIX)
 }
 
+/// `text` (a URL path and query, as logged) with every `/`, `?`, `&` or `=`-separated piece that
+/// holds an API key, percent-encoded or not, replaced by `***`.
+pub fn scrub_api_keys(text: &str) -> std::borrow::Cow<'_, str> {
+    if !holds_api_key(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive(['/', '?', '&', '=']) {
+        let (body, delimiter) = match piece.char_indices().last() {
+            Some((i, '/' | '?' | '&' | '=')) => piece.split_at(i),
+            _ => (piece, ""),
+        };
+        out.push_str(if holds_api_key(body) { "***" } else { body });
+        out.push_str(delimiter);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `raw`, percent-decoded, contains an API key prefix (in any case).
+fn holds_api_key(raw: &str) -> bool {
+    let decoded: String = url::form_urlencoded::parse(format!("x={raw}").as_bytes())
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    decoded.to_ascii_lowercase().contains(API_KEY_PREFIX)
+        || raw.to_ascii_lowercase().contains(API_KEY_PREFIX)
+}
+
 /// The part of a key safe to show in listings: `jean_sk_AbCd`.
 pub fn key_prefix(key: &str) -> String {
     key.chars().take(API_KEY_PREFIX.len() + 4).collect()
@@ -67,5 +94,27 @@ mod tests {
         assert!(matches_hash(&a, &hash(&a)));
         assert!(!matches_hash(&b, &hash(&a)));
         assert_eq!(key_prefix(&a).len(), 12);
+    }
+
+    #[test]
+    fn api_keys_are_scrubbed_from_logged_urls_however_encoded() {
+        let key = new_api_key();
+        let encoded = key.replace('_', "%5F");
+        let cases = [
+            (
+                format!("/oauth/authorize?client_id={key}&x=1"),
+                "/oauth/authorize?client_id=***&x=1",
+            ),
+            (format!("/a?client_id={encoded}"), "/a?client_id=***"),
+            (format!("/a/{key}/b"), "/a/***/b"),
+            (format!("/a?{key}"), "/a?***"),
+            (
+                "/a?client_id=app_1&limit=5".to_owned(),
+                "/a?client_id=app_1&limit=5",
+            ),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(scrub_api_keys(&uri), want, "{uri}");
+        }
     }
 }

@@ -6,6 +6,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::auth::limiter::AccountKey;
+
 use super::authorize::{self as az, AuthzError, ValidAuthz};
 use super::{LOGIN_SESSION_MS, OAuth, passwords, secrets};
 use crate::store::StoreError;
@@ -18,9 +20,14 @@ pub enum SignIn {
     Started { session: String, user: User },
     /// Wrong email or password, or a disabled account (indistinguishable on purpose).
     Refused,
+    /// The e-mail is longer than any address can be ([`MAX_EMAIL_BYTES`]).
+    EmailTooLong,
     /// This address or account failed too often: try again after this long.
     TooMany(Duration),
 }
+
+/// The longest e-mail address there can be (RFC 5321: a 256-byte path, less the brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// Where a signed-in person goes next on an authorization request.
 #[derive(Debug)]
@@ -32,8 +39,8 @@ pub enum Next {
 }
 
 impl OAuth {
-    /// Check a password and start a browser session. Failures count against the address and
-    /// the account.
+    /// Check a password and start a browser session. Each attempt counts against the address
+    /// and the account from the start (taken back if it succeeds).
     pub async fn sign_in(
         &self,
         ip: IpAddr,
@@ -41,8 +48,11 @@ impl OAuth {
         password: String,
         now: Instant,
     ) -> Result<SignIn, StoreError> {
-        let account = normalize_email(email);
-        if let Err(retry) = self.check_login_allowed(ip, &account, now) {
+        if email.len() > MAX_EMAIL_BYTES {
+            return Ok(SignIn::EmailTooLong);
+        }
+        let account = AccountKey::of(&normalize_email(email));
+        if let Err(retry) = self.begin_login(ip, account, now) {
             return Ok(SignIn::TooMany(retry));
         }
         let user = self.store().user_by_email(email).await?;
@@ -52,10 +62,10 @@ impl OAuth {
             .and_then(|u| u.password_hash.clone());
         let ok = passwords::verify_password(password, hash).await;
         let Some(user) = user.filter(|_| ok) else {
-            self.record_login_failure(ip, &account, now);
             tracing::info!(client.ip = %ip, "sign-in failed");
             return Ok(SignIn::Refused);
         };
+        self.login_succeeded(ip, account);
         let session = secrets::random_token();
         let now_ms = self.now_ms();
         self.store()
@@ -95,8 +105,13 @@ impl OAuth {
         }
     }
 
-    /// A signed-in person reached a valid authorization request.
+    /// A signed-in person reached a valid authorization request. A remembered grant skips the
+    /// consent page for confidential clients only: anyone can claim a public client's id and
+    /// listen on a loopback port (RFC 8252 §8.6), so there a person confirms every time.
     pub async fn continue_as(&self, v: &ValidAuthz, user: &User) -> Result<Next, AuthzError> {
+        if !v.app.confidential {
+            return Ok(Next::Consent);
+        }
         let granted = self.store().grant(&user.id, &v.app.id).await.ok().flatten();
         if granted.is_some_and(|g| az::grant_covers(&g, &v.scopes)) {
             return az::issue_code(self, v, &user.id).await.map(Next::Redirect);

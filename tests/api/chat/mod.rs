@@ -2,7 +2,7 @@
 //! interrupt, queue, provider failures, pre-checks, titles, and crash recovery with the binary.
 
 mod failures;
-mod recovery;
+pub mod recovery;
 mod shutdown;
 mod turn;
 

@@ -9,9 +9,9 @@ use super::*;
 use crate::fake_llm::{Gate, Script};
 use crate::helpers::{WsClient, wait_until};
 
-struct Server {
-    child: Child,
-    port: u16,
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
     /// What the binary wrote to its terminal (`jean2` at debug), printed if the test fails.
     log: PathBuf,
 }
@@ -39,7 +39,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start(data_dir: &Path, fake: &FakeLlm) -> Server {
+pub async fn start(data_dir: &Path, fake: &FakeLlm) -> Server {
     let port = free_port();
     let log = data_dir.join(format!("terminal-{port}.log"));
     let out = std::fs::File::create(&log).expect("terminal log");
@@ -71,7 +71,7 @@ async fn start(data_dir: &Path, fake: &FakeLlm) -> Server {
     server
 }
 
-async fn connect(port: u16) -> WsClient {
+pub async fn connect(port: u16) -> WsClient {
     let (stream, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
         .await
         .expect("ws connect");

@@ -138,6 +138,41 @@ async fn reasoning_streams_into_a_reasoning_part_before_the_text() {
 }
 
 #[tokio::test]
+async fn the_session_keeps_the_last_turns_usage_as_its_context_size_not_a_sum() {
+    let fake = FakeLlm::start().await;
+    for usage in [(100, 20, 0), (130, 7, 50)] {
+        fake.push(Script::Reply {
+            reasoning: vec![],
+            content: vec!["ok".into()],
+            usage,
+            delay: Duration::ZERO,
+        });
+    }
+    let app = app_for(&fake).await;
+    let (mut ws, sid) = client_with_session(&app).await;
+    send_chat(&mut ws, &sid, "one").await;
+    recv_turn(&mut ws).await;
+    send_chat(&mut ws, &sid, "two").await;
+    let events = recv_turn(&mut ws).await;
+    let idle = events.last().unwrap();
+    assert_eq!(idle["type"], "session.updated");
+    let session = &idle["session"];
+    assert_eq!(
+        (
+            session["promptTokens"].clone(),
+            session["completionTokens"].clone(),
+            session["totalTokens"].clone(),
+            session["cacheReadTokens"].clone()
+        ),
+        (json!(130), json!(7), json!(137), json!(50)),
+        "{session}"
+    );
+    let resumed = resume(&mut ws, &sid).await;
+    assert_eq!(resumed["usage"]["totalTokens"], 137, "{resumed}");
+    assert_eq!(resumed["usage"]["promptTokens"], 130);
+}
+
+#[tokio::test]
 async fn the_whole_conversation_and_the_system_prompt_go_to_the_provider() {
     let fake = FakeLlm::start().await;
     fake.push(Script::reply(&["First", " answer"]));
@@ -242,7 +277,10 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
         "both queued at once: {:?}",
         types(&first)
     );
-    assert_eq!(queued[0]["item"]["content"], "second");
+    // PROTOCOL-AGENT.md §10: the SDK reads `message`.
+    assert_eq!(queued[0]["message"]["content"], "second");
+    assert_eq!(queued[0]["message"]["position"], 0);
+    assert_eq!(queued[1]["message"]["position"], 1);
     assert_eq!(queued[0]["sessionId"], sid.as_str());
     assert_eq!(
         find(&first, "message.updated")["message"]["status"],
@@ -250,7 +288,7 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
     );
     assert_eq!(streamed_text(&first, "text"), "abc");
     // Remove the third while the second runs.
-    let third = queued[1]["item"]["id"].as_str().unwrap().to_owned();
+    let third = queued[1]["message"]["id"].as_str().unwrap().to_owned();
     ws.send_json(&json!({"type": "queue.remove", "queueId": third}))
         .await;
     let mut second = Vec::new();
@@ -264,7 +302,17 @@ async fn a_message_sent_while_a_turn_runs_is_queued_and_runs_after_it() {
     }
     second_gate.open();
     second.extend(recv_turn(&mut ws).await);
-    second.retain(|e| e["type"] != "session.renamed" && e["type"] != "queue.removed");
+    let sending = find(&second, "queue.sending");
+    assert_eq!(
+        sending["queueId"], queued[0]["message"]["id"],
+        "§10: taken off the queue"
+    );
+    second.retain(|e| {
+        !matches!(
+            e["type"].as_str(),
+            Some("session.renamed" | "queue.removed" | "queue.sending")
+        )
+    });
     assert_eq!(second[0]["type"], "message.created");
     assert_eq!(second[1]["part"]["text"], "second");
     assert_eq!(streamed_text(&second, "text"), "second reply");

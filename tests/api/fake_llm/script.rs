@@ -51,6 +51,12 @@ pub enum Script {
     Disconnect { content: Vec<String> },
     /// Send the headers, then these deltas, then nothing at all (for idle timeouts).
     Stall { content: Vec<String> },
+    /// Stream these content deltas, then these tool calls `(id, name, arguments)`, each call's
+    /// arguments split in two pieces as providers do, then `finish_reason: "tool_calls"`.
+    Tools {
+        content: Vec<String>,
+        calls: Vec<(String, String, String)>,
+    },
     /// Stream the first `sent` content deltas (waiting `delay` before each), wait until `gate`
     /// opens, then stream the rest and end like [`Script::Reply`].
     Held {
@@ -71,6 +77,17 @@ impl Script {
         }
     }
 
+    /// A step that calls tools: `calls` are `(id, name, arguments JSON)`.
+    pub fn tools(content: &[&str], calls: &[(&str, &str, Value)]) -> Script {
+        Script::Tools {
+            content: content.iter().map(|s| s.to_string()).collect(),
+            calls: calls
+                .iter()
+                .map(|(id, name, args)| (id.to_string(), name.to_string(), args.to_string()))
+                .collect(),
+        }
+    }
+
     /// A reply that stops after `sent` deltas until `gate` opens.
     pub fn held(content: &[&str], sent: usize, gate: &Gate) -> Script {
         Script::Held {
@@ -79,6 +96,20 @@ impl Script {
             gate: gate.clone(),
             delay: Duration::ZERO,
         }
+    }
+
+    /// An error answer with this status and provider message.
+    pub fn message(status: u16, message: &str) -> Script {
+        Script::Status {
+            status,
+            retry_after: None,
+            message: message.to_owned(),
+        }
+    }
+
+    /// What a provider answers to a conversation that does not fit its window.
+    pub fn overflow() -> Script {
+        Script::message(400, &super::overflow_message(1000, 1500))
     }
 
     pub fn status(status: u16, retry_after: Option<&str>) -> Script {
@@ -158,7 +189,14 @@ fn async_stream(
     )
 }
 
-pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response {
+/// The response to `script`; `prompt_tokens` replaces the usage's prompt count when set (a
+/// fake with a window reports each request's size).
+pub(super) fn respond(
+    script: Script,
+    mut guard: Option<LiveGuard>,
+    prompt_tokens: Option<i64>,
+) -> Response {
+    let usage_of = |(p, c, cached): (i64, i64, i64)| (prompt_tokens.unwrap_or(p), c, cached);
     let content_frames = |content: &[String]| -> Vec<(Before, String)> {
         content
             .iter()
@@ -185,7 +223,7 @@ pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response 
             for c in &content {
                 frames.push((Before::Sleep(delay), chunk(json!({"content": c}), None)));
             }
-            frames.extend(ending(usage));
+            frames.extend(ending(usage_of(usage)));
             sse(frames, None, guard)
         }
         Script::Held {
@@ -199,8 +237,23 @@ pub(super) fn respond(script: Script, mut guard: Option<LiveGuard>) -> Response 
                 frames.push((Before::Sleep(delay), chunk(json!({"content": c}), None)));
             }
             let usage = (10, content.len() as i64, 0);
-            frames.extend(ending(usage));
+            frames.extend(ending(usage_of(usage)));
             frames[sent + 1].0 = Before::Gate(gate);
+            sse(frames, None, guard)
+        }
+        Script::Tools { content, calls } => {
+            let mut frames = content_frames(&content);
+            for (i, (id, name, args)) in calls.iter().enumerate() {
+                let (head, tail) = args.split_at(args.len() / 2);
+                let first = json!({"tool_calls": [{"index": i, "id": id, "type": "function",
+                    "function": {"name": name, "arguments": head}}]});
+                let rest = json!({"tool_calls": [{"index": i, "function": {"arguments": tail}}]});
+                frames.push((Before::Sleep(Duration::ZERO), chunk(first, None)));
+                frames.push((Before::Sleep(Duration::ZERO), chunk(rest, None)));
+            }
+            let mut end = ending(usage_of((10, 5, 0)));
+            end[0].1 = chunk(json!({}), Some("tool_calls"));
+            frames.extend(end);
             sse(frames, None, guard)
         }
         Script::Status {
