@@ -4,8 +4,10 @@
 //! authentication where the route needs it ([`crate::auth::layer::check`]), the request timeout
 //! and the default body limit.
 //!
-//! The timeout costs nothing for a handler that answers at its first poll: the timer is only
-//! armed when the work is still pending (most requests never touch the timer wheel).
+//! The timeout grows with a declared request body ([`time_allowed`]): an attachment upload on
+//! a slow link is not cut off. It costs nothing for a handler that answers at its first poll:
+//! the timer is only armed when the work is still pending (most requests never touch the timer
+//! wheel).
 //!
 //! [`Front`] is applied per route (with `Router::layer`), so the matched route is known; the
 //! router gives the public routes [`Front::open`], `/api` [`Front::guarding`] `Rest` and `/ws`
@@ -161,6 +163,7 @@ where
         Verdict::Pass(allow_origin) => allow_origin,
     };
     let surface = front.surface;
+    let deadline = start + time_allowed(config.timeout, req.headers());
     let work = async move {
         if let Some(surface) = surface {
             let ip = peer_ip(&config.auth, &req);
@@ -191,13 +194,32 @@ where
             Err(never) => match never {},
         }
     };
-    let mut res = within(start + config.timeout, work)
+    let mut res = within(deadline, work)
         .await
         .unwrap_or_else(|| StatusCode::REQUEST_TIMEOUT.into_response());
     if let Some(v) = allow_origin {
         add_cors(&mut res, v);
     }
     res
+}
+
+/// The slowest upload the request timeout waits for: a body declared with `Content-Length` adds
+/// a second per this many bytes to it, so a 20 MiB attachment sent at 64 KiB/s is not cut off at
+/// 30 s (only the attachment route accepts bodies over 2 MiB; the others answer 413 at once).
+const SLOWEST_UPLOAD_BYTES_PER_SEC: u64 = 64 * 1024;
+/// However large the declared body, the request ends after this.
+const LONGEST_REQUEST: Duration = Duration::from_secs(10 * 60);
+
+/// The time a request gets: `base`, plus the time its declared body takes at the slowest rate
+/// waited for.
+fn time_allowed(base: Duration, headers: &axum::http::HeaderMap) -> Duration {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let upload = Duration::from_secs(declared / SLOWEST_UPLOAD_BYTES_PER_SEC);
+    base.saturating_add(upload).min(LONGEST_REQUEST.max(base))
 }
 
 /// `fut`'s output, or `None` at `deadline`. The timer is armed only once `fut` has returned
@@ -223,6 +245,22 @@ pub async fn within<F: Future>(deadline: Instant, fut: F) -> Option<F::Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_declared_body_extends_the_request_timeout_up_to_a_bound() {
+        let base = Duration::from_secs(30);
+        let with_length = |n: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(axum::http::header::CONTENT_LENGTH, n.parse().unwrap());
+            time_allowed(base, &h)
+        };
+        assert_eq!(time_allowed(base, &axum::http::HeaderMap::new()), base);
+        assert_eq!(with_length("1000"), base, "small bodies change nothing");
+        let twenty_mib = (20 * 1024 * 1024).to_string();
+        assert_eq!(with_length(&twenty_mib), Duration::from_secs(30 + 320));
+        assert_eq!(with_length("18446744073709551615"), LONGEST_REQUEST);
+        assert_eq!(with_length("not a number"), base);
+    }
 
     #[tokio::test]
     async fn within_gives_the_output_or_none_at_the_deadline() {
