@@ -17,7 +17,8 @@ use crate::ws;
 
 /// Largest request body accepted (JSON bodies are small; attachments come later with their own limit).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// A request that takes longer than this is answered 408 (WebSocket upgrades are exempt once upgraded).
+/// A request that takes longer than this (plus the time its declared body may take to arrive,
+/// `layers::front`) is answered 408 (WebSocket upgrades are exempt once upgraded).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn build(state: AppState) -> Router {

@@ -2,7 +2,8 @@
 //! it was opened with, and a bounded outbound queue per connection ([`Link`]). An event is
 //! serialized once and offered to each recipient's queue; a connection whose queue is full is
 //! told to close (a client that does not read is disconnected rather than slowing anyone else).
-//! Revoking a credential ([`Hub::revoke`]) closes the connections opened with it; one shared
+//! Revoking a credential ([`Hub::revoke`]) closes the connections opened with it, the terminal
+//! sockets included (they are only watched, [`Hub::watch`]: no events, no heartbeat); one shared
 //! heartbeat ([`Hub::heartbeat`]) pings every connection, instead of a timer per connection.
 //!
 //! Each person's events are theirs: a connection registers with the [`Scope`] of what it may
@@ -53,12 +54,19 @@ struct Conn {
     sessions: HashSet<String>,
 }
 
+struct Watched {
+    link: Arc<Link>,
+    credential: Credential,
+}
+
 #[derive(Default)]
 struct Inner {
     /// Boxed: a table of 10,000 connections has up to twice as many slots, and an empty slot
     /// then costs a pointer, not a whole entry.
     conns: HashMap<ConnId, Box<Conn>>,
     sessions: HashMap<String, HashSet<ConnId>>,
+    /// Sockets that hear no events but must close when their credential is revoked (terminals).
+    watched: HashMap<ConnId, Watched>,
     /// Set at shutdown: a connection registering later is closed at once.
     closing: Option<CloseReason>,
 }
@@ -108,9 +116,29 @@ impl Hub {
         Registration { id, link }
     }
 
+    /// Watch a socket opened with `credential` that hears no events: its link only ever carries
+    /// a close (revocation, shutdown). [`Hub::unregister`] ends the watch.
+    pub fn watch(&self, credential: Credential) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let link = Arc::new(Link::default());
+        let mut inner = self.lock();
+        if let Some(reason) = inner.closing {
+            link.close(reason);
+        }
+        let watched = Watched {
+            link: link.clone(),
+            credential,
+        };
+        inner.watched.insert(id, watched);
+        Registration { id, link }
+    }
+
     /// Remove a connection and its session memberships.
     pub fn unregister(&self, id: ConnId) {
         let mut inner = self.lock();
+        if inner.watched.remove(&id).is_some() {
+            return;
+        }
         if let Some(conn) = inner.conns.remove(&id) {
             for s in conn.sessions {
                 if let Some(set) = inner.sessions.get_mut(&s) {
@@ -255,9 +283,11 @@ impl Hub {
     pub fn revoke(&self, revoked: Revoked<'_>) -> usize {
         let inner = self.lock();
         let mut closed = 0;
-        for conn in inner.conns.values() {
-            if conn.credential.is_revoked_by(revoked) {
-                conn.link.close(CloseReason::Revoked);
+        let all = inner.conns.values().map(|c| (&c.credential, &c.link));
+        let watched = inner.watched.values().map(|w| (&w.credential, &w.link));
+        for (credential, link) in all.chain(watched) {
+            if credential.is_revoked_by(revoked) {
+                link.close(CloseReason::Revoked);
                 closed += 1;
             }
         }
@@ -266,8 +296,11 @@ impl Hub {
 
     /// Close one connection.
     pub fn close(&self, id: ConnId, reason: CloseReason) {
-        if let Some(c) = self.lock().conns.get(&id) {
+        let inner = self.lock();
+        if let Some(c) = inner.conns.get(&id) {
             c.link.close(reason);
+        } else if let Some(w) = inner.watched.get(&id) {
+            w.link.close(reason);
         }
     }
 
@@ -278,151 +311,24 @@ impl Hub {
         for conn in inner.conns.values() {
             conn.link.close(reason);
         }
+        for w in inner.watched.values() {
+            w.link.close(reason);
+        }
     }
 
     /// The connections opened with an API key or an access token, and their credentials: what
     /// to check again when the database may have changed behind the server's back.
     pub fn oauth_credentials(&self) -> Vec<(ConnId, Credential)> {
-        self.lock()
-            .conns
-            .iter()
-            .filter(|(_, c)| c.credential.is_oauth())
-            .map(|(id, c)| (*id, c.credential.clone()))
+        let inner = self.lock();
+        let all = inner.conns.iter().map(|(id, c)| (id, &c.credential));
+        let watched = inner.watched.iter().map(|(id, w)| (id, &w.credential));
+        all.chain(watched)
+            .filter(|(_, c)| c.is_oauth())
+            .map(|(id, c)| (*id, c.clone()))
             .collect()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Whether the connection had anything queued (it is taken and counted as written).
-    fn took(r: &Registration) -> bool {
-        let frames = r.link.take().unwrap_or_default();
-        r.link.written(frames.len());
-        !frames.is_empty()
-    }
-
-    #[tokio::test]
-    async fn revoking_closes_only_the_connections_opened_with_it() {
-        let hub = Hub::new();
-        let user = |id: &str, family: &str| Credential::User {
-            user_id: id.into(),
-            app_id: "app".into(),
-            family: family.into(),
-            token_id: "t".into(),
-            expires_at_ms: 0,
-        };
-        let owner = hub.register(Scope::All, Credential::SharedToken);
-        let alice = hub.register(Scope::Owner("alice".into()), user("alice", "f1"));
-        let bob = hub.register(Scope::Owner("bob".into()), user("bob", "f2"));
-        assert_eq!(hub.revoke(Revoked::Family("f1")), 1);
-        assert_eq!(alice.link.close_reason(), Some(CloseReason::Revoked));
-        assert_eq!(bob.link.close_reason(), None);
-        assert_eq!(owner.link.close_reason(), None);
-        assert_eq!(
-            hub.oauth_credentials().len(),
-            2,
-            "the shared token is not OAuth"
-        );
-        assert_eq!(hub.revoke(Revoked::SharedToken), 1);
-        assert_eq!(owner.link.close_reason(), Some(CloseReason::Revoked));
-    }
-
-    #[tokio::test]
-    async fn after_close_all_a_new_connection_is_closed_at_once() {
-        let hub = Hub::new();
-        let a = hub.register(Scope::All, Credential::Open);
-        hub.close_all(CloseReason::Shutdown);
-        let b = hub.register(Scope::All, Credential::Open);
-        assert_eq!(a.link.close_reason(), Some(CloseReason::Shutdown));
-        assert_eq!(b.link.close_reason(), Some(CloseReason::Shutdown));
-    }
-
-    #[tokio::test]
-    async fn session_events_reach_only_participants() {
-        let hub = Hub::new();
-        let a = hub.register(Scope::All, Credential::Open);
-        let b = hub.register(Scope::All, Credential::Open);
-        hub.join_session(a.id, "s1");
-        hub.join_session(a.id, "s1");
-        assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 1);
-        assert!(took(&a));
-        assert!(!took(&b));
-        assert_eq!(
-            hub.publish(
-                Audience::ViewersExcept {
-                    owner: None,
-                    except: a.id
-                },
-                &ServerEvent::Ping
-            ),
-            1
-        );
-        hub.unregister(a.id);
-        assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 0);
-    }
-
-    #[tokio::test]
-    async fn broadcasts_reach_users_only_for_their_own_workspaces() {
-        let hub = Hub::new();
-        let user = |id: &str| Scope::Owner(id.into());
-        let owner = hub.register(Scope::All, Credential::Open);
-        let alice = hub.register(user("alice"), Credential::Open);
-        let bob = hub.register(user("bob"), Credential::Open);
-        assert_eq!(
-            hub.publish(
-                Audience::Viewers {
-                    owner: Some("alice")
-                },
-                &ServerEvent::Ping
-            ),
-            2
-        );
-        assert!(took(&owner) && took(&alice));
-        assert!(!took(&bob), "bob never hears about alice's workspace");
-        assert_eq!(
-            hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping),
-            1,
-            "the owner's workspaces: owner only"
-        );
-        assert_eq!(
-            hub.publish(
-                Audience::ViewersExcept {
-                    owner: None,
-                    except: owner.id
-                },
-                &ServerEvent::Ping
-            ),
-            0
-        );
-    }
-
-    #[tokio::test]
-    async fn session_backlog_is_the_longest_participant_queue() {
-        let hub = Hub::new();
-        let a = hub.register(Scope::All, Credential::Open);
-        let b = hub.register(Scope::All, Credential::Open);
-        hub.join_session(a.id, "s");
-        hub.join_session(b.id, "s");
-        assert_eq!(hub.session_backlog("s"), 0);
-        for _ in 0..3 {
-            hub.publish(Audience::Session("s"), &ServerEvent::Ping);
-        }
-        assert!(took(&a));
-        assert_eq!(hub.session_backlog("s"), 3, "b has read nothing");
-        assert_eq!(hub.session_backlog("other"), 0);
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_evicts_the_connection() {
-        let hub = Hub::new();
-        let a = hub.register(Scope::All, Credential::Open);
-        for _ in 0..OUTBOUND_QUEUE {
-            hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
-        }
-        assert_eq!(a.link.close_reason(), None);
-        hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
-        assert_eq!(a.link.close_reason(), Some(CloseReason::TooSlow));
-    }
-}
+#[path = "hub_tests.rs"]
+mod tests;

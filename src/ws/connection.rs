@@ -20,6 +20,7 @@ use tokio::time::{Instant, Sleep, sleep_until, timeout};
 
 use super::dispatch::{self, ConnCtx};
 use super::ticker;
+use super::watch::deadline;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::events::hub::{CloseReason, Frame, Link};
@@ -39,9 +40,7 @@ pub fn run(
     credential: Credential,
 ) -> impl Future<Output = ()> + Send {
     let hub = app.hub.clone();
-    if hub.claim_heartbeat() {
-        tokio::spawn(ticker::run(app.clone()));
-    }
+    ticker::ensure(&app);
     let expiry = credential
         .expires_at_ms()
         .map(|at_ms| deadline(at_ms, app.auth.clock().now_ms()));
@@ -53,12 +52,6 @@ pub fn run(
         hub.unregister(conn_id);
         tracing::debug!(ws.conn = conn_id, reason, "websocket closed");
     })
-}
-
-/// The instant a token valid until `at_ms` (Unix ms) expires, as seen at `now_ms`.
-fn deadline(at_ms: i64, now_ms: i64) -> Instant {
-    let left = u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0);
-    Instant::now() + Duration::from_millis(left)
 }
 
 /// The connection's loop. What an idle connection waits on is small (its queue's wake-up, its

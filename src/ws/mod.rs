@@ -2,7 +2,7 @@
 //! ([`connection`]), one task for all sockets (heartbeat, shutdown, revocations: [`ticker`]),
 //! the handlers for each message type ([`dispatch`]), the session lifecycle messages
 //! ([`session`]), the session operations ([`session_ops`]) and the terminal sockets
-//! ([`terminal`]).
+//! ([`terminal`], closed on revocation through [`watch`]).
 
 pub mod chat;
 pub mod connection;
@@ -12,6 +12,7 @@ pub mod session;
 pub mod session_ops;
 pub mod terminal;
 pub mod ticker;
+pub mod watch;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;

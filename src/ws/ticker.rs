@@ -16,6 +16,13 @@ use crate::events::hub::CloseReason;
 /// How often the marker file is looked at (one `stat`).
 pub const ADMIN_POLL: Duration = Duration::from_secs(1);
 
+/// Start the server's ticker unless it runs already.
+pub fn ensure(app: &AppState) {
+    if app.hub.claim_heartbeat() {
+        tokio::spawn(run(app.clone()));
+    }
+}
+
 pub async fn run(app: AppState) {
     let period = app.settings.ws_heartbeat;
     let mut beat = interval_at(Instant::now() + period, period);

@@ -60,6 +60,7 @@ async fn reloadable(
     let dir = tempfile::tempdir().unwrap();
     let mut settings = jean2::config::Settings::for_data_dir(dir.path().to_owned());
     settings.auth_token = first.map(jean2::config::Secret::new);
+    settings.terminal_shell = Some("/bin/sh".to_owned());
     let next = Arc::new(Mutex::new(first.map(str::to_owned)));
     let (tx, rx) = mpsc::channel(1);
     let reloader = jean2::server::Reloader {
@@ -110,6 +111,38 @@ async fn a_reload_with_a_new_token_closes_the_sockets_of_the_old_one_with_1008()
         .unwrap()
         .register()
         .await;
+}
+
+/// Read a terminal socket until the server closes it; the close code and reason.
+async fn terminal_close(sock: &mut crate::terminal::Sock) -> (u16, String) {
+    loop {
+        match sock.next().await {
+            Message::Close(Some(f)) => return (u16::from(f.code), f.reason.to_string()),
+            Message::Close(None) => return (0, String::new()),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reload_with_a_new_token_closes_the_terminal_sockets_of_the_old_one_too() {
+    use crate::terminal::{Sock, create, workspace_at};
+    let (app, tx, next) = reloadable(Some(TOKEN)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace_at(&app, dir.path()).await;
+    let mut tabs = Sock::open(&app, "/ws/terminal/events", &[("workspaceId", &ws)])
+        .await
+        .unwrap();
+    tabs.event().await;
+    let sid = create(&app, &ws).await["id"].as_str().unwrap().to_owned();
+    let mut term = Sock::attach(&app, &ws, &sid).await;
+    term.json_frame(jean2::terminal::frames::INIT_ACK).await;
+
+    *next.lock().unwrap() = Some("rotated-token".into());
+    reload(&app, &tx, 1).await;
+    let revoked = (1008, "Credential revoked".to_owned());
+    assert_eq!(terminal_close(&mut term).await, revoked, "terminal");
+    assert_eq!(terminal_close(&mut tabs).await, revoked, "tab list");
 }
 
 #[tokio::test]
