@@ -10,8 +10,13 @@
 #   (c) chunk relay: examples/chat_load with the provider pacing one chunk per millisecond per
 #       session, 1 and 50 sessions: provider -> resumed client latency p50/p99 (target: p99
 #       <= 2 ms added on a quiet machine; compare the 1-session p99 with the 50-session one).
-# With BENCH_BASELINE=/path/to/an/older/jean2, (a)-(c) also run that binary in the same run
-# (before/after). The machine's load (uptime) is printed first and last.
+#   (d) the store and list routes with 10,000 sessions, jean2 beside the original Bun server when
+#       ../shared/tools/reference-setup has built it: sidebar first page, its 51st page,
+#       /api/workspaces (scripts/bench-lists.sh, same binaries; BENCH_LISTS=0 skips it).
+# With BENCH_BASELINE=/path/to/another/jean2 (named BENCH_BASELINE_NAME, default "baseline"),
+# (a)-(c) also run that binary in the same run: an older commit, or the same commit built with
+# `--no-default-features` (glibc malloc instead of jemalloc). The machine's load (uptime) is
+# printed first and last.
 #
 # Usage: scripts/bench-perf.sh
 #   BENCH_NO_BUILD=1  use the existing target/release binaries
@@ -26,6 +31,7 @@ SETTLE=${BENCH_SETTLE:-10}
 IDLE_COUNTS=${BENCH_IDLE:-3000 10000}
 TOKEN=bench-$RANDOM$RANDOM-token
 BASELINE=${BENCH_BASELINE:-}
+BASELINE_NAME=${BENCH_BASELINE_NAME:-baseline}
 CANDIDATES=("$BIN")
 [[ -n $BASELINE ]] && CANDIDATES+=("$BASELINE")
 
@@ -40,7 +46,7 @@ build_release
 for ex in bare ws_load chat_load; do
     [[ -x $EXAMPLES/$ex ]] || die "$EXAMPLES/$ex is missing (cargo build --release --examples)"
 done
-label() { [[ $1 == "$BIN" ]] && echo "jean2" || echo "baseline"; }
+label() { [[ $1 == "$BIN" ]] && echo "jean2" || echo "$BASELINE_NAME"; }
 
 # (a) verify against bare axum, alternating.
 best_bare=0 best_bare_cpu=
@@ -88,8 +94,10 @@ for bin in "${CANDIDATES[@]}"; do
         stop_pid "$J_PID"
         kb=$(sed -n 's/.*kb_per_conn=\([^ ]*\).*/\1/p' <<<"$out")
         peak=$(sed -n 's/.*rss_after_kb=\([^ ]*\).*/\1/p' <<<"$out")
-        printf '%-10s %6s sockets: %5s KB each (target <= 4: %s), peak %6.1f MB, after close + %ss idle %6s MB (target < 20: %s)\n' \
-            "$name" "$n" "$kb" "$(verdict "$kb" '<' 4.0001)" "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" \
+        base=$(sed -n 's/.*rss_before_kb=\([^ ]*\).*/\1/p' <<<"$out")
+        printf '%-10s %6s sockets: %5s KB each (target <= 4: %s), RSS before %5.1f MB, peak %6.1f MB, after close + %ss idle %6s MB (target < 20: %s)\n' \
+            "$name" "$n" "$kb" "$(verdict "$kb" '<' 4.0001)" "$(awk -v k="$base" 'BEGIN { print k / 1024 }')" \
+            "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" \
             "$SETTLE" "$settled" "$(verdict "$settled" '<' 20)" >>"$WORK/idle"
     done
 done
@@ -108,7 +116,7 @@ done
 echo
 print_table
 echo
-for name in jean2 ${BASELINE:+baseline}; do
+for name in jean2 ${BASELINE:+$BASELINE_NAME}; do
     r=$(ratio "${best_rps[$name]}" "$best_bare")
     c=$(ratio "$best_bare_cpu" "${best_cpu[$name]}")
     printf '%-10s verify: best %s req/s (p99 %s ms), %s us CPU/req; / bare %s req/s: %s (target >= 0.90: %s); CPU bare/%s: %s\n' \
@@ -121,3 +129,9 @@ echo
 cat "$WORK/relay"
 echo
 echo "load after: $(uptime)"
+
+if [[ ${BENCH_LISTS:-1} != 0 ]]; then
+    echo
+    echo "== store and list routes, 10,000 sessions (scripts/bench-lists.sh)"
+    BENCH_NO_BUILD=1 "$(dirname "$0")/bench-lists.sh"
+fi
