@@ -110,14 +110,16 @@ async fn client(port: u16, start: tokio::sync::watch::Receiver<bool>) -> Vec<u64
         .unwrap();
     send(&mut ws, json!({"type": "client.register", "client": {"clientId": uuid::Uuid::new_v4().to_string(),
         "clientType": "sdk", "displayName": "load", "interactionMode": "headless", "capabilities": []}})).await;
+    // Every client hears every session.created: the title tells ours apart.
+    let title = format!("load {}", uuid::Uuid::new_v4());
     send(
         &mut ws,
-        json!({"type": "session.create", "preconfigId": "general"}),
+        json!({"type": "session.create", "preconfigId": "general", "title": title}),
     )
     .await;
     let sid = loop {
         let v = recv(&mut ws).await;
-        if v["type"] == "session.created" {
+        if v["type"] == "session.created" && v["session"]["title"] == title.as_str() {
             break v["session"]["id"].as_str().unwrap().to_owned();
         }
     };

@@ -1,4 +1,6 @@
-//! `AppState`: everything a handler needs, built once from validated settings, cheap to clone.
+//! `AppState`: everything a handler needs, built once from validated settings, cheap to clone:
+//! one `Arc` (axum clones the state for every request; a struct of a dozen `Arc`s and a
+//! cancellation token cost more than the rest of a small request's routing).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +17,18 @@ use crate::terminal::{Limits, Terminals};
 use crate::tools::{NetPolicy, WebClient};
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct App {
     /// Validated settings of this process (as they were at start; `reload` swaps only the token
     /// and the certificate).
     pub settings: Arc<Settings>,
@@ -47,6 +60,7 @@ impl AppState {
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
         let hub = Hub::new();
+        auth.attach_hub(&hub);
         let web = WebClient::new(NetPolicy::default())
             .map_err(|e| anyhow::anyhow!("cannot set up the webfetch HTTP client: {e}"))?;
         let chat = Chat::new(ChatDeps {
@@ -65,7 +79,7 @@ impl AppState {
             shutdown.clone(),
         );
         let sessions = Sessions::new(chat.clone(), terminals.clone());
-        Ok(Self {
+        Ok(Self(Arc::new(App {
             settings: Arc::new(settings),
             store,
             hub,
@@ -75,9 +89,11 @@ impl AppState {
             chat,
             sessions,
             terminals,
-        })
+        })))
     }
+}
 
+impl App {
     /// Whether clients must authenticate (`features.authentication` in `/api/info`).
     pub fn auth_enabled(&self) -> bool {
         self.auth.enabled()

@@ -11,6 +11,10 @@ use jean2::cli::{Cli, Command, ServeArgs};
 use jean2::config::Settings;
 use jean2::daemon::{control, log, pidfile, spawn, token};
 
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -61,7 +65,14 @@ fn message(e: &anyhow::Error) -> String {
 fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let overrides = args.overrides();
     let (settings, report) = Settings::load(&overrides)?;
-    init_tracing(&settings.log_filter);
+    // Held until the server has stopped: dropping it writes out the lines still queued.
+    let _log = jean2::layers::logging::init(&settings.log_filter);
+    // Without its background thread jemalloc purges freed pages only when it allocates again,
+    // so an idle server would keep the memory of a past spike.
+    #[cfg(feature = "jemalloc")]
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(error = %e, "cannot start the allocator's background thread");
+    }
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
@@ -116,15 +127,4 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
         result
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn init_tracing(filter: &str) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_target(false)
-        .init();
 }

@@ -3,30 +3,30 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{Method, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 
 use crate::api;
 use crate::app::AppState;
-use crate::auth::layer::{require_rest, require_ws};
-use crate::layers::origin::{OriginPolicy, guard};
-use crate::layers::trace::log_request;
+use crate::auth::layer::Surface;
+use crate::layers::front::Front;
+use crate::layers::origin::OriginPolicy;
 use crate::ws;
 
 /// Largest request body accepted (JSON bodies are small; attachments come later with their own limit).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// A request that takes longer than this is answered 408 (WebSocket upgrades are exempt once upgraded).
+/// A request that takes longer than this (plus the time its declared body may take to arrive,
+/// `layers::front`) is answered 408 (WebSocket upgrades are exempt once upgraded).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn build(state: AppState) -> Router {
     let auth = state.auth.clone();
     let policy = OriginPolicy::new(&state.settings, auth.clone());
+    // One layer per route does the request id, log, Host/Origin guard, auth, timeout and body
+    // limit (`layers::front`); each part of the table gets it exactly once.
+    let front = Front::new(policy, auth.clone(), REQUEST_TIMEOUT, MAX_BODY_BYTES);
 
     // Everything under /api needs a credential, known path or not (the route map stays hidden).
     let oauth_on = auth.oauth().is_some();
@@ -39,8 +39,8 @@ pub fn build(state: AppState) -> Router {
     let protected_api = protected_api
         .method_not_allowed_fallback(not_found)
         .fallback(not_found)
-        .layer(from_fn_with_state(auth.clone(), require_rest));
-    let websocket = ws::router().route_layer(from_fn_with_state(auth, require_ws));
+        .layer(front.guarding(Surface::Rest));
+    let websocket = ws::router().route_layer(front.guarding(Surface::WebSocket));
 
     // The OAuth endpoints are public (they authenticate clients and people themselves).
     let oauth = if oauth_on {
@@ -49,23 +49,16 @@ pub fn build(state: AppState) -> Router {
         Router::new()
     };
 
+    // `layer` wraps the routes (and fallback) present when it is called; the guarded parts
+    // are added after it, each with its own `Front` already.
     Router::new()
         .merge(api::public_router())
         .merge(oauth)
-        .nest("/api", protected_api)
-        .merge(websocket)
         // Unknown paths: the web client's files and pages when it is served, else JSON 404.
         .fallback(api::client::fallback)
-        // Listed innermost first; each of these wraps every route (so the matched route is known).
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(from_fn_with_state(policy, guard))
-        .layer(from_fn(log_request))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(front.open())
+        .nest("/api", protected_api)
+        .merge(websocket)
         .with_state(state)
 }
 

@@ -1,6 +1,8 @@
 //! `jean2 users|apps|keys`: OAuth administration. Runs in its own short-lived process straight on
-//! the configured database (the server notices changes within its cache TTL). The functions
-//! taking a [`Store`] are what the commands do; tests call them to set up users and apps.
+//! the configured database. A command that takes rights away also replaces the revocation
+//! marker next to the database ([`crate::auth::revocation`]): a running server checks it before
+//! trusting a cached answer and closes the WebSockets concerned, so the change holds from the
+//! next request on. The functions taking a [`Store`] are what the commands do; tests call them.
 //! Secrets are printed once and stored only as hashes; passwords come from standard input.
 
 use std::io::BufRead as _;
@@ -11,12 +13,15 @@ use serde::Serialize;
 
 use crate::auth::oauth::{jwt, passwords, secrets};
 mod commands;
+mod revoke;
 
 use crate::config::{CliOverrides, Settings};
 use crate::store::Store;
 use crate::store::apps::NewApp;
 use crate::store::users::User;
 pub use commands::{AppsCommand, KeysCommand, UsersCommand};
+use revoke::tell_servers;
+pub use revoke::{revoke_app, revoke_key, set_user_disabled};
 
 /// Scopes an application may be given.
 pub const KNOWN_SCOPES: &[&str] = &["read", "write"];
@@ -39,7 +44,7 @@ pub struct AppSpec {
 }
 
 fn run<F: std::future::Future<Output = anyhow::Result<()>>>(
-    f: impl FnOnce(Store) -> F,
+    f: impl FnOnce(Store, std::path::PathBuf) -> F,
 ) -> anyhow::Result<ExitCode> {
     let (settings, _) = Settings::load(&CliOverrides::default())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -51,7 +56,7 @@ fn run<F: std::future::Future<Output = anyhow::Result<()>>>(
             Some(url) => Store::connect(url, 2).await?,
             None => Store::open_unlocked(&settings.database_path).await?,
         };
-        let result = f(store.clone()).await;
+        let result = f(store.clone(), settings.database_path.clone()).await;
         store.close().await;
         result
     })?;
@@ -98,7 +103,7 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
         | UsersCommand::SetPassword { password_stdin, .. } => Some(read_password(*password_stdin)?),
         _ => None,
     };
-    run(move |store| async move {
+    run(move |store, db| async move {
         match cmd {
             UsersCommand::Add { email, .. } => {
                 let u = add_user(&store, &email, password.as_deref().unwrap_or_default()).await?;
@@ -117,17 +122,11 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             UsersCommand::Disable { email } => {
-                let u = store
-                    .set_user_disabled(&email, true)
-                    .await
-                    .map_err(|e| not_found(e, "user", &email))?;
+                let u = set_user_disabled(&store, &db, &email, true).await?;
                 crate::console::say!("disabled {} <{}>", u.id, u.email);
             }
             UsersCommand::Enable { email } => {
-                let u = store
-                    .set_user_disabled(&email, false)
-                    .await
-                    .map_err(|e| not_found(e, "user", &email))?;
+                let u = set_user_disabled(&store, &db, &email, false).await?;
                 crate::console::say!("enabled {} <{}>", u.id, u.email);
             }
             UsersCommand::AllowHost { email } => {
@@ -155,6 +154,7 @@ pub fn users(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                     .set_password(&email, &hash)
                     .await
                     .map_err(|e| not_found(e, "user", &email))?;
+                tell_servers(&db);
                 crate::console::say!(
                     "password changed for {email}; their browser sessions are ended"
                 );
@@ -251,7 +251,7 @@ pub async fn create_app(store: &Store, spec: &AppSpec) -> anyhow::Result<Created
 
 /// `jean2 apps …`.
 pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
-    run(move |store| async move {
+    run(move |store, db| async move {
         match cmd {
             AppsCommand::Create {
                 name,
@@ -296,10 +296,7 @@ pub fn apps(cmd: AppsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             AppsCommand::Revoke { id } => {
-                store
-                    .revoke_app(&id, crate::time::now_ms())
-                    .await
-                    .map_err(|e| not_found(e, "application", &id))?;
+                revoke_app(&store, &db, &id).await?;
                 crate::console::say!("revoked {id}: its keys and tokens stop working");
             }
             AppsCommand::RotateSecret { id } => {
@@ -359,7 +356,7 @@ pub async fn create_key(
 
 /// `jean2 keys …`.
 pub fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
-    run(move |store| async move {
+    run(move |store, db| async move {
         match cmd {
             KeysCommand::Create { app, expires_in } => {
                 let (id, key) = create_key(&store, &app, expires_in).await?;
@@ -387,10 +384,7 @@ pub fn keys(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             KeysCommand::Revoke { key_id } => {
-                store
-                    .revoke_api_key(&key_id)
-                    .await
-                    .map_err(|e| not_found(e, "key", &key_id))?;
+                revoke_key(&store, &db, &key_id).await?;
                 crate::console::say!("revoked {key_id}");
             }
             KeysCommand::RotateSigning => {

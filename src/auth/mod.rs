@@ -8,14 +8,16 @@ pub mod limiter;
 pub mod oauth;
 pub mod proxies;
 pub mod rejection;
+pub mod revocation;
 pub mod token;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
 use crate::config::Settings;
+use crate::events::{Hub, Revoked};
 use crate::store::Scope;
 use crate::time::Clock;
 use limiter::FailureLimiter;
@@ -102,6 +104,8 @@ struct AuthInner {
     clock: Clock,
     /// The OAuth core, when `JEAN2_OAUTH_ENABLED=true` (built before the server state).
     oauth: Option<OAuth>,
+    /// The open connections, once the server state exists: revocations close theirs.
+    hub: OnceLock<Hub>,
     /// `JEAN2_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
     proxies: TrustedProxies,
 }
@@ -146,9 +150,23 @@ impl Auth {
                 limiter: FailureLimiter::new(max_failures, window),
                 clock,
                 oauth,
+                hub: OnceLock::new(),
                 proxies,
             }),
         }
+    }
+
+    /// Let revocations reach the open connections of `hub` (the server state calls this once).
+    pub fn attach_hub(&self, hub: &Hub) {
+        let _ = self.inner.hub.set(hub.clone());
+        if let Some(oauth) = &self.inner.oauth {
+            oauth.attach_hub(hub);
+        }
+    }
+
+    /// The clock of token lifetimes and the limiter's window.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     /// Whether a credential is required (a token is configured, or OAuth is on).
@@ -161,11 +179,30 @@ impl Auth {
         self.inner.oauth.as_ref()
     }
 
-    /// Replace the shared token (`jean2 reload`); `None` turns auth off.
+    /// Replace the shared token (`jean2 reload`); `None` turns auth off. When a credential is
+    /// still required, the WebSockets opened with the old token (or with none, if auth was
+    /// off) are closed (1008).
     pub fn set_token(&self, token: Option<&str>) {
-        self.inner
-            .token
-            .store(token.map(|t| Arc::new(TokenDigest::of(t))));
+        let new = token.map(|t| Arc::new(TokenDigest::of(t)));
+        let old = self.inner.token.swap(new.clone());
+        let changed = match (&old, &new) {
+            (Some(a), Some(b)) => !a.same_as(b),
+            (None, None) => false,
+            _ => true,
+        };
+        let (Some(hub), true) = (self.inner.hub.get(), self.enabled()) else {
+            return;
+        };
+        let mut closed = hub.revoke(Revoked::Open);
+        if changed {
+            closed += hub.revoke(Revoked::SharedToken);
+        }
+        if closed > 0 {
+            tracing::info!(
+                ws.closed = closed,
+                "closed the WebSockets opened with the previous token"
+            );
+        }
     }
 
     /// Resolve a presented bearer credential. `None` when it is not valid.

@@ -19,6 +19,11 @@ impl TokenDigest {
         let candidate: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         self.0.ct_eq(&candidate).into()
     }
+
+    /// Whether two configured tokens are the same (`jean2 reload` closes sockets on a change).
+    pub fn same_as(&self, other: &TokenDigest) -> bool {
+        self.0 == other.0
+    }
 }
 
 impl std::fmt::Debug for TokenDigest {

@@ -293,12 +293,14 @@ impl ServerEvent {
     }
 
     /// The JSON text frame.
-    pub fn to_frame(&self) -> std::sync::Arc<str> {
+    pub fn to_frame(&self) -> super::link::Frame {
         match serde_json::to_string(self) {
             Ok(s) => s.into(),
             Err(e) => {
                 tracing::error!(error = %e, "cannot serialize a server event");
-                r#"{"type":"error","code":"internal","message":"internal error"}"#.into()
+                super::link::Frame::from_static(
+                    r#"{"type":"error","code":"internal","message":"internal error"}"#,
+                )
             }
         }
     }

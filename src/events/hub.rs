@@ -1,7 +1,10 @@
-//! The hub: every open WebSocket connection, which sessions each has resumed, and a bounded
-//! outbound queue per connection. An event is serialized once and offered to each recipient's
-//! queue; a connection whose queue is full is told to close (a client that does not read is
-//! disconnected rather than slowing anyone else).
+//! The hub: every open WebSocket connection, which sessions each has resumed, what credential
+//! it was opened with, and a bounded outbound queue per connection ([`Link`]). An event is
+//! serialized once and offered to each recipient's queue; a connection whose queue is full is
+//! told to close (a client that does not read is disconnected rather than slowing anyone else).
+//! Revoking a credential ([`Hub::revoke`]) closes the connections opened with it, the terminal
+//! sockets included (they are only watched, [`Hub::watch`]: no events, no heartbeat); one shared
+//! heartbeat ([`Hub::heartbeat`]) pings every connection, instead of a timer per connection.
 //!
 //! Each person's events are theirs: a connection registers with the [`Scope`] of what it may
 //! see, and a broadcast names the owner of the workspace it is about ([`Audience::Viewers`]), so
@@ -14,18 +17,14 @@
 //! ([`Hub::deliver`]); events for one connection stay here.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
 use super::ServerEvent;
+use super::credential::{Credential, Revoked};
+pub use super::link::{CloseReason, Frame, Link, OUTBOUND_QUEUE};
 use super::relay::Relay;
 use crate::store::Scope;
-
-/// Outbound frames a connection may have queued before it counts as not reading.
-pub const OUTBOUND_QUEUE: usize = 256;
 
 pub type ConnId = u64;
 
@@ -46,28 +45,35 @@ pub enum Audience<'a> {
     Conn(ConnId),
 }
 
-/// What a connection receives from its queue.
-pub type Frame = Arc<str>;
-
 /// One registered connection, as the connection task sees it.
 pub struct Registration {
     pub id: ConnId,
-    pub rx: mpsc::Receiver<Frame>,
-    /// Cancelled when the hub wants the connection closed (its queue overflowed).
-    pub evicted: CancellationToken,
+    /// Its queue, heartbeat count and close request.
+    pub link: Arc<Link>,
 }
 
 struct Conn {
-    tx: mpsc::Sender<Frame>,
-    evicted: CancellationToken,
+    link: Arc<Link>,
     scope: Scope,
+    credential: Credential,
     sessions: HashSet<String>,
+}
+
+struct Watched {
+    link: Arc<Link>,
+    credential: Credential,
 }
 
 #[derive(Default)]
 struct Inner {
-    conns: HashMap<ConnId, Conn>,
+    /// Boxed: a table of 10,000 connections has up to twice as many slots, and an empty slot
+    /// then costs a pointer, not a whole entry.
+    conns: HashMap<ConnId, Box<Conn>>,
     sessions: HashMap<String, HashSet<ConnId>>,
+    /// Sockets that hear no events but must close when their credential is revoked (terminals).
+    watched: HashMap<ConnId, Watched>,
+    /// Set at shutdown: a connection registering later is closed at once.
+    closing: Option<CloseReason>,
 }
 
 /// Whether a connection seeing `scope` may hear about a workspace owned by `owner`.
@@ -83,6 +89,7 @@ fn sees(scope: &Scope, owner: Option<&str>) -> bool {
 pub struct Hub {
     inner: Arc<Mutex<Inner>>,
     next_id: Arc<AtomicU64>,
+    heartbeat_started: Arc<AtomicBool>,
     /// The other instances, when there are any (PostgreSQL).
     relay: Arc<std::sync::OnceLock<Relay>>,
 }
@@ -96,26 +103,49 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Add a connection that may see `scope`.
-    pub fn register(&self, scope: Scope) -> Registration {
+    /// Add a connection that may see `scope`, opened with `credential`.
+    pub fn register(&self, scope: Scope, credential: Credential) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
-        let evicted = CancellationToken::new();
-        self.lock().conns.insert(
+        let link = Arc::new(Link::default());
+        let mut inner = self.lock();
+        if let Some(reason) = inner.closing {
+            link.close(reason);
+        }
+        inner.conns.insert(
             id,
-            Conn {
-                tx,
-                evicted: evicted.clone(),
+            Box::new(Conn {
+                link: link.clone(),
                 scope,
+                credential,
                 sessions: HashSet::new(),
-            },
+            }),
         );
-        Registration { id, rx, evicted }
+        Registration { id, link }
+    }
+
+    /// Watch a socket opened with `credential` that hears no events: its link only ever carries
+    /// a close (revocation, shutdown). [`Hub::unregister`] ends the watch.
+    pub fn watch(&self, credential: Credential) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let link = Arc::new(Link::default());
+        let mut inner = self.lock();
+        if let Some(reason) = inner.closing {
+            link.close(reason);
+        }
+        let watched = Watched {
+            link: link.clone(),
+            credential,
+        };
+        inner.watched.insert(id, watched);
+        Registration { id, link }
     }
 
     /// Remove a connection and its session memberships.
     pub fn unregister(&self, id: ConnId) {
         let mut inner = self.lock();
+        if inner.watched.remove(&id).is_some() {
+            return;
+        }
         if let Some(conn) = inner.conns.remove(&id) {
             for s in conn.sessions {
                 if let Some(set) = inner.sessions.get_mut(&s) {
@@ -172,7 +202,7 @@ impl Hub {
             .into_iter()
             .flatten()
             .filter_map(|id| inner.conns.get(id))
-            .map(|c| OUTBOUND_QUEUE.saturating_sub(c.tx.capacity()))
+            .map(|c| c.link.backlog())
             .max()
             .unwrap_or(0)
     }
@@ -221,17 +251,17 @@ impl Hub {
     pub fn deliver(&self, audience: Audience<'_>, frame: Frame) -> usize {
         let inner = self.lock();
         let mut sent = 0;
-        let mut offer = |conn: &Conn| match conn.tx.try_send(frame.clone()) {
-            Ok(()) => sent += 1,
-            Err(mpsc::error::TrySendError::Full(_)) => conn.evicted.cancel(),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        let mut offer = |conn: &Conn| {
+            if conn.link.push(frame.clone()) {
+                sent += 1;
+            }
         };
         match audience {
             Audience::Viewers { owner } => inner
                 .conns
                 .values()
                 .filter(|c| sees(&c.scope, owner))
-                .for_each(&mut offer),
+                .for_each(|c| offer(c)),
             Audience::ViewersExcept { owner, except } => inner
                 .conns
                 .iter()
@@ -254,99 +284,78 @@ impl Hub {
         }
         sent
     }
+
+    /// One heartbeat period passed: ping every connection (closing those that left too many
+    /// pings unanswered).
+    pub fn heartbeat(&self) {
+        let ping = ServerEvent::Ping.to_frame();
+        for conn in self.lock().conns.values() {
+            conn.link.heartbeat(&ping);
+        }
+    }
+
+    /// The client of `id` answered a heartbeat.
+    pub fn pong(&self, id: ConnId) {
+        if let Some(c) = self.lock().conns.get(&id) {
+            c.link.pong();
+        }
+    }
+
+    /// `true` once: for whoever starts the shared heartbeat.
+    pub fn claim_heartbeat(&self) -> bool {
+        !self.heartbeat_started.swap(true, Ordering::AcqRel)
+    }
+
+    /// Close the connections opened with what was revoked. Returns how many.
+    pub fn revoke(&self, revoked: Revoked<'_>) -> usize {
+        let inner = self.lock();
+        let mut closed = 0;
+        let all = inner.conns.values().map(|c| (&c.credential, &c.link));
+        let watched = inner.watched.values().map(|w| (&w.credential, &w.link));
+        for (credential, link) in all.chain(watched) {
+            if credential.is_revoked_by(revoked) {
+                link.close(CloseReason::Revoked);
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Close one connection.
+    pub fn close(&self, id: ConnId, reason: CloseReason) {
+        let inner = self.lock();
+        if let Some(c) = inner.conns.get(&id) {
+            c.link.close(reason);
+        } else if let Some(w) = inner.watched.get(&id) {
+            w.link.close(reason);
+        }
+    }
+
+    /// Close every connection, and any that registers from now on (shutdown).
+    pub fn close_all(&self, reason: CloseReason) {
+        let mut inner = self.lock();
+        inner.closing = Some(reason);
+        for conn in inner.conns.values() {
+            conn.link.close(reason);
+        }
+        for w in inner.watched.values() {
+            w.link.close(reason);
+        }
+    }
+
+    /// The connections opened with an API key or an access token, and their credentials: what
+    /// to check again when the database may have changed behind the server's back.
+    pub fn oauth_credentials(&self) -> Vec<(ConnId, Credential)> {
+        let inner = self.lock();
+        let all = inner.conns.iter().map(|(id, c)| (id, &c.credential));
+        let watched = inner.watched.iter().map(|(id, w)| (id, &w.credential));
+        all.chain(watched)
+            .filter(|(_, c)| c.is_oauth())
+            .map(|(id, c)| (*id, c.clone()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn session_events_reach_only_participants() {
-        let hub = Hub::new();
-        let mut a = hub.register(Scope::All);
-        let mut b = hub.register(Scope::All);
-        hub.join_session(a.id, "s1");
-        hub.join_session(a.id, "s1");
-        assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 1);
-        assert!(a.rx.try_recv().is_ok());
-        assert!(b.rx.try_recv().is_err());
-        assert_eq!(
-            hub.publish(
-                Audience::ViewersExcept {
-                    owner: None,
-                    except: a.id
-                },
-                &ServerEvent::Ping
-            ),
-            1
-        );
-        hub.unregister(a.id);
-        assert_eq!(hub.publish(Audience::Session("s1"), &ServerEvent::Ping), 0);
-    }
-
-    #[tokio::test]
-    async fn broadcasts_reach_users_only_for_their_own_workspaces() {
-        let hub = Hub::new();
-        let user = |id: &str| Scope::Owner(id.into());
-        let mut owner = hub.register(Scope::All);
-        let mut alice = hub.register(user("alice"));
-        let mut bob = hub.register(user("bob"));
-        assert_eq!(
-            hub.publish(
-                Audience::Viewers {
-                    owner: Some("alice")
-                },
-                &ServerEvent::Ping
-            ),
-            2
-        );
-        assert!(owner.rx.try_recv().is_ok() && alice.rx.try_recv().is_ok());
-        assert!(
-            bob.rx.try_recv().is_err(),
-            "bob never hears about alice's workspace"
-        );
-        assert_eq!(
-            hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping),
-            1,
-            "the owner's workspaces: owner only"
-        );
-        assert_eq!(
-            hub.publish(
-                Audience::ViewersExcept {
-                    owner: None,
-                    except: owner.id
-                },
-                &ServerEvent::Ping
-            ),
-            0
-        );
-    }
-
-    #[tokio::test]
-    async fn session_backlog_is_the_longest_participant_queue() {
-        let hub = Hub::new();
-        let mut a = hub.register(Scope::All);
-        let b = hub.register(Scope::All);
-        hub.join_session(a.id, "s");
-        hub.join_session(b.id, "s");
-        assert_eq!(hub.session_backlog("s"), 0);
-        for _ in 0..3 {
-            hub.publish(Audience::Session("s"), &ServerEvent::Ping);
-        }
-        assert!(a.rx.try_recv().is_ok());
-        assert_eq!(hub.session_backlog("s"), 3, "b has read nothing");
-        assert_eq!(hub.session_backlog("other"), 0);
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_evicts_the_connection() {
-        let hub = Hub::new();
-        let a = hub.register(Scope::All);
-        for _ in 0..OUTBOUND_QUEUE {
-            hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
-        }
-        assert!(!a.evicted.is_cancelled());
-        hub.publish(Audience::Viewers { owner: None }, &ServerEvent::Ping);
-        assert!(a.evicted.is_cancelled());
-    }
-}
+#[path = "hub_tests.rs"]
+mod tests;

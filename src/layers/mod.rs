@@ -1,5 +1,9 @@
-//! HTTP layers that wrap every route: the Host/Origin guard with CORS ([`origin`]) and the
-//! one-line-per-request log with secrets scrubbed ([`trace`]).
+//! HTTP layers that wrap every route: [`front`] (one pass doing the request id, span and log
+//! line, the Host/Origin guard with CORS, authentication, the timeout and the body limit),
+//! built from the Host/Origin policy ([`origin`]) and the request log with secrets scrubbed
+//! ([`trace`]); and the process's non-blocking log writer ([`logging`]).
 
+pub mod front;
+pub mod logging;
 pub mod origin;
 pub mod trace;

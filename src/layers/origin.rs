@@ -9,9 +9,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::Auth;
@@ -107,78 +106,95 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-/// The middleware.
-pub async fn guard(State(policy): State<OriginPolicy>, req: Request, next: Next) -> Response {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .map(str::to_owned);
-    let open = policy.inner.auth.enabled();
-    if !open {
-        if let Some(host) = req.headers().get(header::HOST) {
+/// What the guard decided about one request.
+pub enum Verdict {
+    /// Answered here: refused (403) or a CORS preflight (204).
+    Answer(Response),
+    /// Goes on; the answer gets these CORS headers (`Access-Control-Allow-Origin`) when set.
+    Pass(Option<HeaderValue>),
+}
+
+impl OriginPolicy {
+    /// Judge a request by its `Host` and `Origin` (and answer preflights). Borrows only.
+    pub fn judge(&self, req: &Request) -> Verdict {
+        let headers = req.headers();
+        let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+        let open = self.inner.auth.enabled();
+        if let Some(refusal) = (!open).then(|| self.refusal(headers, origin)).flatten() {
+            return Verdict::Answer(refusal);
+        }
+        let allow_origin = match (open, origin) {
+            (_, None) => None,
+            (true, Some(_)) => Some(HeaderValue::from_static("*")),
+            (false, Some(o)) => HeaderValue::from_str(o).ok(),
+        };
+        let is_preflight = req.method() == Method::OPTIONS
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if is_preflight {
+            return Verdict::Answer(preflight(headers, allow_origin));
+        }
+        Verdict::Pass(allow_origin)
+    }
+
+    /// The 403 for a `Host` or `Origin` not allowed while auth is off.
+    fn refusal(&self, headers: &HeaderMap, origin: Option<&str>) -> Option<Response> {
+        if let Some(host) = headers.get(header::HOST) {
             let host = host.to_str().unwrap_or("");
-            if !policy.host_allowed(host) {
-                return AppError::Forbidden(format!(
-                    "Host {host:?} is not allowed while authentication is off. Set JEAN2_AUTH_TOKEN, \
-                     or add the name to JEAN2_ALLOWED_HOSTS"
-                ))
-                .into_response();
+            if !self.host_allowed(host) {
+                return Some(
+                    AppError::Forbidden(format!(
+                        "Host {host:?} is not allowed while authentication is off. Set JEAN2_AUTH_TOKEN, \
+                         or add the name to JEAN2_ALLOWED_HOSTS"
+                    ))
+                    .into_response(),
+                );
             }
         }
-        if let Some(o) = origin.as_deref().filter(|o| !policy.origin_allowed(o)) {
-            if o == "null" {
-                policy.warn_null_once();
-            }
-            return AppError::Forbidden(format!(
+        let o = origin.filter(|o| !self.origin_allowed(o))?;
+        if o == "null" {
+            self.warn_null_once();
+        }
+        Some(
+            AppError::Forbidden(format!(
                 "Origin {o:?} is not allowed while authentication is off. Set JEAN2_AUTH_TOKEN and \
                  use it in the client, or add the origin to JEAN2_ALLOWED_ORIGINS"
             ))
-            .into_response();
-        }
+            .into_response(),
+        )
     }
-    let allow_origin = match (open, origin.as_deref()) {
-        (_, None) => None,
-        (true, Some(_)) => Some(HeaderValue::from_static("*")),
-        (false, Some(o)) => HeaderValue::from_str(o).ok(),
-    };
+}
 
-    let is_preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    if is_preflight {
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        let h = res.headers_mut();
-        if let Some(v) = allow_origin {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        }
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOW_METHODS),
-        );
-        if let Some(v) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
-        }
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        add_vary(h);
-        return res;
-    }
-
-    let mut res = next.run(req).await;
+/// The 204 answer to a CORS preflight.
+fn preflight(headers: &HeaderMap, allow_origin: Option<HeaderValue>) -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
     if let Some(v) = allow_origin {
-        let h = res.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("Retry-After"),
-        );
-        add_vary(h);
     }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(ALLOW_METHODS),
+    );
+    if let Some(v) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+    }
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    add_vary(h);
     res
+}
+
+/// The CORS headers of an answer to a request from a browser page.
+pub fn add_cors(res: &mut Response, allow_origin: HeaderValue) {
+    let h = res.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Retry-After"),
+    );
+    add_vary(h);
 }
 
 fn add_vary(h: &mut HeaderMap) {

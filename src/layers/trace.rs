@@ -2,13 +2,24 @@
 //! matched route) encloses the handler, so every line logged while handling the request carries
 //! them; the closing line adds the status and duration. Secret query parameters are scrubbed
 //! from anything logged; the `Authorization` header is never logged.
+//!
+//! The closing line is one `tracing` event whose message and fields borrow from the request
+//! (the scrubbed URI is written piece by piece, never collected into a `String`), and request
+//! ids come from a counter: no lock, no system call, no allocation until the response header.
 
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
-use tracing::Instrument as _;
+use tracing::{Instrument as _, Span};
+
+/// The header that carries the request id (taken from the client when it sends one).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Query parameters whose values never reach a log.
 const SECRET_PARAMS: &[&str] = &[
@@ -23,67 +34,147 @@ const SECRET_PARAMS: &[&str] = &[
     "state",
 ];
 
-/// A path and query with secret parameter values replaced by `***`.
-pub fn scrub_uri(path: &str, query: Option<&str>) -> String {
-    let Some(q) = query else {
-        return path.to_owned();
-    };
-    let scrubbed: Vec<String> = q
-        .split('&')
-        .map(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
-            let decoded: String = url::form_urlencoded::parse(name.as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .next()
-                .unwrap_or_default();
-            if SECRET_PARAMS
-                .iter()
-                .any(|s| decoded.eq_ignore_ascii_case(s))
-            {
-                format!("{name}=***")
-            } else {
-                pair.to_owned()
-            }
-        })
-        .collect();
-    format!("{path}?{}", scrubbed.join("&"))
+/// The route of requests that matched none.
+pub const UNMATCHED: &str = "<unmatched>";
+
+/// A request's id: the client's `x-request-id` when it sent a readable one, or a new one shaped
+/// like a UUID: a random prefix drawn once per process and a counter.
+pub enum RequestId {
+    Given(HeaderValue),
+    Made([u8; 36]),
 }
 
-/// The middleware.
-pub async fn log_request(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let uri = crate::auth::oauth::secrets::scrub_api_keys(&scrub_uri(
-        req.uri().path(),
-        req.uri().query(),
-    ))
-    .into_owned();
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let span = tracing::info_span!(
+impl RequestId {
+    /// The id of a request with these headers.
+    pub fn of(headers: &HeaderMap) -> Self {
+        match headers.get(REQUEST_ID) {
+            Some(v) if v.to_str().is_ok() => RequestId::Given(v.clone()),
+            _ => Self::next(),
+        }
+    }
+
+    /// A new id.
+    pub fn next() -> Self {
+        static PREFIX: OnceLock<u64> = OnceLock::new();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let prefix = *PREFIX.get_or_init(rand::random);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut buf = [0u8; 36];
+        uuid::Uuid::from_u128(u128::from(prefix) << 64 | u128::from(n))
+            .hyphenated()
+            .encode_lower(&mut buf);
+        RequestId::Made(buf)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            RequestId::Given(v) => v.to_str().unwrap_or(""),
+            RequestId::Made(b) => std::str::from_utf8(b).unwrap_or(""),
+        }
+    }
+
+    /// The value of the response's `x-request-id`.
+    pub fn header_value(self) -> HeaderValue {
+        match self {
+            RequestId::Given(v) => v,
+            RequestId::Made(b) => {
+                HeaderValue::from_bytes(&b).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+            }
+        }
+    }
+}
+
+/// The `request` span: every line logged inside it carries these three fields.
+pub fn request_span(id: &RequestId, method: &Method, route: &str) -> Span {
+    tracing::info_span!(
         "request",
-        request.id = %request_id,
-        http.method = %method,
-        http.route = route.as_deref().unwrap_or("<unmatched>"),
-    );
-    let res = next.run(req).instrument(span).await;
-    let status = res.status().as_u16();
+        request.id = id.as_str(),
+        http.method = method.as_str(),
+        http.route = route,
+    )
+}
+
+/// A path and query with secret parameter values replaced by `***`, written on demand.
+pub struct Scrubbed<'a> {
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+}
+
+impl<'a> Scrubbed<'a> {
+    pub fn of(uri: &'a Uri) -> Self {
+        Scrubbed {
+            path: uri.path(),
+            query: uri.query(),
+        }
+    }
+}
+
+impl Scrubbed<'_> {
+    /// Whether an API key could hide in the URI: every key holds `jean_sk_`, written out or
+    /// percent-encoded. Most URIs hold neither, and are written without an allocation.
+    fn may_hold_api_key(&self) -> bool {
+        let suspect = |s: &str| {
+            s.contains('%')
+                || s.as_bytes()
+                    .windows(4)
+                    .any(|w| w.eq_ignore_ascii_case(b"jean"))
+        };
+        suspect(self.path) || self.query.is_some_and(suspect)
+    }
+
+    /// Secret parameters scrubbed (API keys anywhere are the caller's business).
+    fn write_params(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        f.write_str(self.path)?;
+        let Some(q) = self.query else {
+            return Ok(());
+        };
+        f.write_str("?")?;
+        for (i, pair) in q.split('&').enumerate() {
+            if i > 0 {
+                f.write_str("&")?;
+            }
+            let name = pair.split('=').next().unwrap_or("");
+            // Borrowed unless the name is percent- or plus-encoded.
+            let secret = url::form_urlencoded::parse(name.as_bytes())
+                .next()
+                .is_some_and(|(k, _)| SECRET_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s)));
+            if secret {
+                write!(f, "{name}=***")?;
+            } else {
+                f.write_str(pair)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Scrubbed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.may_hold_api_key() {
+            return self.write_params(f);
+        }
+        let mut plain = String::new();
+        self.write_params(&mut plain)?;
+        f.write_str(&crate::auth::oauth::secrets::scrub_api_keys(&plain))
+    }
+}
+
+/// A path and query with secret parameter values replaced by `***`.
+pub fn scrub_uri(path: &str, query: Option<&str>) -> String {
+    Scrubbed { path, query }.to_string()
+}
+
+/// The closing line of a request: `GET /path?q 200` with the route, duration and request id.
+/// Health checks at debug, server errors at warn, the rest at info.
+pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Instant, id: &str) {
     let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
-    let route = route.as_deref().unwrap_or("<unmatched>");
+    let uri = Scrubbed::of(uri);
     macro_rules! log_at {
         ($level:ident) => {
             tracing::$level!(
                 http.route = route,
                 duration_ms = format_args!("{duration_ms:.2}"),
-                request.id = %request_id,
+                request.id = id,
                 "{method} {uri} {status}"
             )
         };
@@ -95,6 +186,27 @@ pub async fn log_request(req: Request, next: Next) -> Response {
     } else {
         log_at!(info);
     }
+}
+
+/// The span and the closing line as a middleware on their own (`examples/bare.rs` measures
+/// them apart from the rest of [`super::front`]).
+pub async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let id = RequestId::of(req.headers());
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+    let span = request_span(&id, &method, route);
+    let res = next.run(req).instrument(span).await;
+    log_done(
+        route,
+        &method,
+        &uri,
+        res.status().as_u16(),
+        start,
+        id.as_str(),
+    );
     res
 }
 
@@ -114,5 +226,25 @@ mod tests {
         );
         assert_eq!(scrub_uri("/a", None), "/a");
         assert_eq!(scrub_uri("/a", Some("limit=5")), "/a?limit=5");
+        assert_eq!(
+            scrub_uri("/a/jean_sk_abc", Some("client_id=JEAN%5FSK%5Fxyz&token=t")),
+            "/a/***?client_id=***&token=***"
+        );
+        assert_eq!(
+            scrub_uri("/a", Some("to%6Ben=s3cret&&x")),
+            "/a?to%6Ben=***&&x",
+            "an encoded name is decoded before it is compared"
+        );
+    }
+
+    #[test]
+    fn request_ids_are_unique_and_shaped_like_uuids() {
+        let a = RequestId::next();
+        let b = RequestId::next();
+        assert_ne!(a.as_str(), b.as_str());
+        assert!(uuid::Uuid::parse_str(a.as_str()).is_ok(), "{}", a.as_str());
+        let mut h = HeaderMap::new();
+        h.insert(REQUEST_ID, HeaderValue::from_static("from-the-client"));
+        assert_eq!(RequestId::of(&h).as_str(), "from-the-client");
     }
 }

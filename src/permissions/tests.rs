@@ -50,7 +50,7 @@ impl Fixture {
             .await
             .unwrap()
             .workspace_id;
-        let conn = hub.register(Scope::All);
+        let conn = hub.register(Scope::All, crate::events::Credential::Open);
         hub.join_session(conn.id, &sid);
         Fixture {
             p: Permissions::new(hub, store),
@@ -89,7 +89,7 @@ impl Fixture {
             };
             p.decide(&cx, &spec, deadline, &cancel).await
         });
-        let frame = self.conn.rx.recv().await.expect("ask.request");
+        let frame = self.conn.link.next_frame().await;
         let v: Value = serde_json::from_str(&frame).unwrap();
         assert_eq!(v["type"], "ask.request");
         (handle, v)
@@ -132,7 +132,7 @@ async fn an_answer_reaches_the_tool_and_a_session_grant_covers_the_next_call() {
     );
     let again = f.p.decide(&cx, &sp, later(), &cancel).await;
     assert_eq!(again, Decision::Approved, "the grant covers it");
-    assert!(f.conn.rx.try_recv().is_err(), "no new ask");
+    assert!(f.conn.link.try_next_frame().is_none(), "no new ask");
     let listed = f.p.list(&f.ws, false).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].scope, "session");
@@ -168,7 +168,7 @@ async fn deny_timeouts_and_cancel_each_end_the_ask() {
         .ask(spec(Risk::High, "/y", ALL), soon, CancellationToken::new())
         .await;
     assert_eq!(h.await.unwrap(), Decision::ToolTimedOut);
-    let timeout: Value = serde_json::from_str(&f.conn.rx.recv().await.unwrap()).unwrap();
+    let timeout: Value = serde_json::from_str(&f.conn.link.next_frame().await).unwrap();
     assert_eq!(timeout["type"], "ask.timeout");
 
     let cancel = CancellationToken::new();

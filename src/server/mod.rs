@@ -2,6 +2,7 @@
 //! with rustls, until `shutdown` resolves; then close every WebSocket with a close frame and let
 //! in-flight requests finish. Production passes signals; tests pass a oneshot.
 
+mod acceptors;
 pub mod fds;
 pub mod head;
 pub mod headers;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum_server::Handle;
-use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use axum_server::tls_rustls::RustlsConfig;
 use hyper_util::rt::TokioTimer;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -26,9 +27,6 @@ use crate::auth::Auth;
 use crate::auth::oauth::OAuth;
 use crate::config::{ConfigError, Settings};
 use crate::store::Store;
-use axum_server::accept::DefaultAcceptor;
-use head::HeadAcceptor;
-use limit::LimitAcceptor;
 
 /// How long in-flight requests get to finish after shutdown begins.
 pub const GRACE: Duration = Duration::from_secs(10);
@@ -189,18 +187,15 @@ async fn accept(
         .into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         Some(config) => {
-            let tls = RustlsAcceptor::new(config).handshake_timeout(timeout);
-            let head = HeadAcceptor::new(tls, timeout);
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(LimitAcceptor::new(head, max_connections))
+                .acceptor(acceptors::tls(config, max_connections, timeout))
                 .handle(handle);
             tune(server.http_builder(), timeout);
             server.serve(make).await
         }
         None => {
-            let head = HeadAcceptor::new(DefaultAcceptor::new(), timeout);
             let mut server = axum_server::from_tcp(listener)
-                .acceptor(LimitAcceptor::new(head, max_connections))
+                .acceptor(acceptors::plain(max_connections, timeout))
                 .handle(handle);
             tune(server.http_builder(), timeout);
             server.serve(make).await

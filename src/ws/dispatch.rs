@@ -21,8 +21,6 @@ pub struct ConnCtx {
     pub scope: Scope,
     /// Whether `client.register` was accepted.
     pub registered: bool,
-    /// Heartbeats sent without a `pong` since.
-    pub missed_pongs: u32,
 }
 
 impl ConnCtx {
@@ -33,7 +31,6 @@ impl ConnCtx {
             scope: principal.scope(),
             principal,
             registered: false,
-            missed_pongs: 0,
         }
     }
 
@@ -90,7 +87,7 @@ async fn handle(ctx: &mut ConnCtx, msg: ClientMessage) {
     }
     use ClientMessage as M;
     match &msg {
-        M::Pong {} => ctx.missed_pongs = 0,
+        M::Pong {} => ctx.app.hub.pong(ctx.id),
         M::Register { client } => register(ctx, client.clone()),
         M::SessionCreate { .. }
         | M::SessionResume { .. }

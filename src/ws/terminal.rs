@@ -1,7 +1,8 @@
 //! The terminal sockets (`PROTOCOL-AGENT.md` §13.9): `/ws/terminal` carries one terminal's
 //! binary frames (keystrokes and resizes in, output and exit out, the scrollback replayed on
 //! attach), `/ws/terminal/events` a workspace's tab list (a snapshot, then changes). Both sit
-//! behind the same auth layer as `/ws` and are the owner's only, like the REST routes.
+//! behind the same auth layer as `/ws` and are the owner's only, like the REST routes; like
+//! `/ws` they close when their credential is revoked or expires ([`super::watch`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,9 +21,11 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::timeout;
 
+use super::watch::Watch;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiQuery, AppError};
+use crate::events::Credential;
 use crate::files::{FileError, Roots, roots};
 use crate::store::Scope;
 use crate::terminal::frames::{self, ClientFrame};
@@ -78,6 +81,7 @@ fn upgraded(
 pub async fn events_upgrade(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
+    Extension(credential): Extension<Credential>,
     ApiQuery(q): ApiQuery<TerminalQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -88,12 +92,15 @@ pub async fn events_upgrade(
         return bad_request("Missing required parameter: workspaceId");
     };
     match upgraded(ws) {
-        Ok(ws) => ws.on_upgrade(move |socket| events(socket, app, workspace_id)),
+        Ok(ws) => ws.on_upgrade(move |socket| {
+            let watch = Watch::new(&app, credential);
+            events(socket, app, workspace_id, watch)
+        }),
         Err(refused) => refused.into_response(),
     }
 }
 
-async fn events(socket: WebSocket, app: AppState, workspace_id: String) {
+async fn events(socket: WebSocket, app: AppState, workspace_id: String, mut watch: Watch) {
     let (mut sink, mut stream) = socket.split();
     let (snapshot, mut rx) = app.terminals.subscribe(&workspace_id);
     let Ok(snapshot) = serde_json::to_string(&snapshot) else {
@@ -109,6 +116,10 @@ async fn events(socket: WebSocket, app: AppState, workspace_id: String) {
         tokio::select! {
             _ = app.shutdown.cancelled() => {
                 close(&mut sink, close_code::AWAY, "Server shutting down").await;
+                return;
+            }
+            reason = watch.ended() => {
+                close(&mut sink, reason.code(), reason.text()).await;
                 return;
             }
             event = rx.recv() => match event {
@@ -137,6 +148,7 @@ async fn events(socket: WebSocket, app: AppState, workspace_id: String) {
 pub async fn terminal_upgrade(
     State(app): State<AppState>,
     Extension(principal): Extension<Principal>,
+    Extension(credential): Extension<Credential>,
     ApiQuery(q): ApiQuery<TerminalQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -147,12 +159,21 @@ pub async fn terminal_upgrade(
         return bad_request("Missing required parameter: cwd");
     }
     match upgraded(ws) {
-        Ok(ws) => ws.on_upgrade(move |socket| terminal(socket, app, principal.scope(), q)),
+        Ok(ws) => ws.on_upgrade(move |socket| {
+            let watch = Watch::new(&app, credential);
+            terminal(socket, app, principal.scope(), q, watch)
+        }),
         Err(refused) => refused.into_response(),
     }
 }
 
-async fn terminal(socket: WebSocket, app: AppState, scope: Scope, q: TerminalQuery) {
+async fn terminal(
+    socket: WebSocket,
+    app: AppState,
+    scope: Scope,
+    q: TerminalQuery,
+    mut watch: Watch,
+) {
     let (mut sink, mut stream) = socket.split();
     let (term, reconnect) = match open(&app, &scope, &q).await {
         Ok(found) => found,
@@ -171,6 +192,11 @@ async fn terminal(socket: WebSocket, app: AppState, scope: Scope, q: TerminalQue
         tokio::select! {
             _ = app.shutdown.cancelled() => {
                 close(&mut sink, close_code::AWAY, "Server shutting down").await;
+                return;
+            }
+            // The shell lives on (a reconnect with a valid credential attaches to it again).
+            reason = watch.ended() => {
+                close(&mut sink, reason.code(), reason.text()).await;
                 return;
             }
             out = att.output.recv() => {

@@ -50,6 +50,8 @@ mod oauth_support;
 mod oauth_users;
 mod persistence;
 mod pins;
+mod revocation;
+mod revocation_cli;
 mod session_ops;
 mod sessions;
 mod sessions_views;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jean2::config::{Settings, TlsFiles};
-use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_tungstenite::Connector;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -173,7 +173,7 @@ async fn missing_or_invalid_certificate_files_fail_start_naming_the_file() {
 }
 
 #[tokio::test]
-async fn reload_swaps_certificate_and_token_without_dropping_connections() {
+async fn reload_swaps_certificate_and_token_and_closes_sockets_of_the_old_token() {
     let dir = tempfile::tempdir().unwrap();
     let first = self_signed();
     let second = self_signed();
@@ -236,9 +236,12 @@ async fn reload_swaps_certificate_and_token_without_dropping_connections() {
         "the old certificate is gone"
     );
 
-    // The WebSocket opened before the reload is still alive.
-    open_ws.send_json(&json!({"type":"no.such.type"})).await;
-    assert_eq!(open_ws.recv_json().await["code"], "unknown_message");
+    // The WebSocket opened with the old token is closed: 1008, the token is no longer valid
+    // (issue 12: revocation reaches what is open).
+    match open_ws.next_message().await {
+        Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1008),
+        other => panic!("expected a 1008 close, got {other:?}"),
+    }
 
     app.stop().await;
 }

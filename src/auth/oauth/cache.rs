@@ -49,6 +49,11 @@ impl<V: Clone> TtlCache<V> {
     pub fn remove(&self, key: &str) {
         self.lock().remove(key);
     }
+
+    /// Forget everything (the database changed behind the server's back).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
 }
 
 #[cfg(test)]

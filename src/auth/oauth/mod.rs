@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod passwords;
 pub mod pkce;
 pub mod resource;
+pub mod revocation;
 pub mod secrets;
 pub mod signin;
 pub mod successors;
@@ -93,6 +94,8 @@ struct Inner {
     login_by_ip: FailureLimiter<IpAddr>,
     login_by_account: FailureLimiter<AccountKey>,
     usage: Mutex<HashMap<(String, String), i64>>,
+    /// Revocation reaching open WebSockets and the caches ([`revocation`]).
+    revocation: revocation::State,
     /// The answers of the refresh grace period.
     successors: successors::Successors,
 }
@@ -127,6 +130,7 @@ impl OAuth {
                 ),
                 login_by_account: FailureLimiter::new(ACCOUNT_MAX_FAILURES, ACCOUNT_FAILURE_WINDOW),
                 usage: Mutex::new(HashMap::new()),
+                revocation: revocation::State::new(&settings.database_path),
                 successors: successors::Successors::default(),
             }),
         })
@@ -242,6 +246,7 @@ impl OAuth {
         let until = now + (jwt::ACCESS_TTL_SECS + 60) * 1000;
         self.store().revoke_family(family_id, now, until).await?;
         self.lock_revoked().insert(family_id.to_owned(), until);
+        self.close_sockets(crate::events::Revoked::Family(family_id));
         Ok(())
     }
 
@@ -250,6 +255,7 @@ impl OAuth {
         let until = claims.exp * 1000;
         self.store().insert_revoked(&claims.jti, until).await?;
         self.lock_revoked().insert(claims.jti.clone(), until);
+        self.close_sockets(crate::events::Revoked::AccessToken(&claims.jti));
         Ok(())
     }
 

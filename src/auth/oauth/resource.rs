@@ -15,6 +15,7 @@ impl OAuth {
     /// Check a JWT access token: signature and claims (CPU only), then the revocation list, then
     /// that the user and the application are still active (cached briefly).
     pub async fn verify_access_token(&self, token: &str) -> Option<Claims> {
+        self.catch_up_with_admin().await;
         let now = self.now_ms();
         let mut result = self.keys().verify(token, self.issuer(), self.issuer(), now);
         if result == Err(jwt::JwtError::UnknownKey) {
@@ -71,6 +72,7 @@ impl OAuth {
         if !secrets::is_api_key(key) {
             return None;
         }
+        self.catch_up_with_admin().await;
         let now = self.now_ms();
         let hash = secrets::hash(key);
         if let Some(app) = self.inner.api_keys.get(&hash, now) {
