@@ -49,9 +49,9 @@ pub struct Cluster {
 }
 
 /// Join the cluster (the instance is registered and its relay started): recover what dead
-/// instances left — everything, when no other instance is alive (as a single server does at
-/// start) — then keep the heartbeat, the reaper and the control messages going until `chat`
-/// shuts down.
+/// instances left — everything, and sweep the attachment files no session needs, when no other
+/// instance is alive (as a single server does at start) — then keep the heartbeat, the reaper
+/// and the control messages going until `chat` shuts down.
 pub async fn start(chat: &Chat, pg: Postgres, relay: Relay) -> Result<(), StoreError> {
     let controls = relay.controls();
     chat.set_cluster(Cluster { pg, relay });
@@ -59,8 +59,11 @@ pub async fn start(chat: &Chat, pg: Postgres, relay: Relay) -> Result<(), StoreE
         return Ok(());
     };
     cl.pg.reap_dead().await?;
+    // Alone, it recovers and sweeps as a single server does at start; beside live instances,
+    // whose uploads may be under way in a shared attachments folder, only what nobody runs.
     if cl.pg.others_alive().await? == 0 {
         super::recover::recover(chat.store()).await?;
+        super::recover::sweep_attachments(chat.store(), chat.data_dir()).await;
     }
     // As a single server at start, the queues left behind wait for their sessions' next turn.
     recover(chat, false).await?;

@@ -118,12 +118,12 @@ async fn build_state(
     cancel: CancellationToken,
 ) -> anyhow::Result<AppState> {
     let store = open_store(&settings).await?;
-    // With PostgreSQL other instances may be running turns: recovery waits until this one has
-    // joined them and knows which are alive (`chat::cluster::start`).
+    // With PostgreSQL other instances may be running turns and receiving uploads: recovery and
+    // the attachment sweep wait until this one knows which are alive (`chat::cluster::start`).
     if store.postgres().is_none() {
         crate::chat::recover::recover(&store).await?;
+        crate::chat::recover::sweep_attachments(&store, &settings.data_dir).await;
     }
-    crate::chat::recover::sweep_attachments(&store, &settings.data_dir).await;
     let oauth = if settings.oauth.enabled {
         let oauth = OAuth::init(store.clone(), &settings, local.port())
             .await
