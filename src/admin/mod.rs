@@ -20,7 +20,7 @@ use crate::store::Store;
 use crate::store::apps::NewApp;
 use crate::store::users::User;
 pub use commands::{AppsCommand, KeysCommand, UsersCommand};
-use revoke::tell_servers;
+use revoke::{set_host, tell_servers};
 pub use revoke::{revoke_app, revoke_key, set_user_disabled};
 
 /// Scopes an application may be given.
@@ -87,13 +87,6 @@ pub async fn add_user(store: &Store, email: &str, password: &str) -> anyhow::Res
         .await
         .map_err(|e| anyhow!(e))?;
     Ok(store.create_user(email, Some(&hash), false).await?)
-}
-
-async fn set_host(store: &Store, email: &str, on: bool) -> anyhow::Result<User> {
-    store
-        .set_user_host_access(email, on)
-        .await
-        .map_err(|e| not_found(e, "user", email))
 }
 
 /// `jean2 users …`.

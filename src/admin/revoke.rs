@@ -10,6 +10,15 @@ use crate::auth::revocation;
 use crate::store::Store;
 use crate::store::users::User;
 
+/// Give a user's agent host access, or take it away. No marker is needed: a turn reads it from
+/// the database as it starts.
+pub(super) async fn set_host(store: &Store, email: &str, on: bool) -> anyhow::Result<User> {
+    store
+        .set_user_host_access(email, on)
+        .await
+        .map_err(|e| not_found(e, "user", email))
+}
+
 /// Disable (or enable) a user. Disabling ends their access at once (see the module comment).
 pub async fn set_user_disabled(
     store: &Store,

@@ -37,9 +37,10 @@ pub fn mark_changed(database: &Path) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    // With PostgreSQL the SQLite file's folder may never have been made.
+    // On PostgreSQL no SQLite file is there to have made the folder.
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)?;
     }
     std::fs::write(&tmp, crate::time::now_iso())?;
     std::fs::rename(&tmp, &path)

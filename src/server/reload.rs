@@ -76,7 +76,7 @@ fn apply(
 /// The variables that differ in `new` but only take effect at start: what a reload leaves as it
 /// was, said plainly rather than ignored.
 fn needing_restart(old: &Settings, new: &Settings, tls_on: bool) -> Vec<&'static str> {
-    let checks: [(bool, &'static str); 15] = [
+    let checks: [(bool, &'static str); 17] = [
         (old.host == new.host, "JEAN2_HOST"),
         (old.port == new.port, "JEAN2_PORT"),
         (tls_on == new.tls.is_some(), "JEAN2_TLS_ENABLED"),
@@ -103,6 +103,11 @@ fn needing_restart(old: &Settings, new: &Settings, tls_on: bool) -> Vec<&'static
         (
             old.database_path == new.database_path,
             "JEAN2_DATABASE_PATH",
+        ),
+        (old.database_url == new.database_url, "JEAN2_DATABASE_URL"),
+        (
+            old.database_pool_size == new.database_pool_size,
+            "JEAN2_DATABASE_POOL_SIZE",
         ),
         (old.log_filter == new.log_filter, "JEAN2_LOG"),
         (

@@ -174,12 +174,9 @@ async fn started_with_a_soft_limit_of_1024_the_server_raises_it_and_holds_1500_c
     assert!(started.status.success(), "{started:?}");
     let (soft, hard) = open_files_limit(d.pid());
     assert!(soft > 1024 && soft == hard.min(1 << 20), "{soft} of {hard}");
-    assert!(
-        d.log()
-            .contains(&format!("open-files limit raised from 1024 to {soft}")),
-        "the figure is logged: {}",
-        d.log()
-    );
+    // The log is written by a thread of its own every few milliseconds: wait for the line.
+    let raised = format!("open-files limit raised from 1024 to {soft}");
+    wait_until("the figure is logged", async || d.log().contains(&raised)).await;
 
     let addr = d.url().trim_start_matches("http://").to_owned();
     let mut held = Vec::with_capacity(CONNECTIONS);
