@@ -20,8 +20,8 @@ use crate::store::Store;
 use crate::store::apps::NewApp;
 use crate::store::users::User;
 pub use commands::{AppsCommand, KeysCommand, UsersCommand};
-use revoke::{set_host, tell_servers};
 pub use revoke::{revoke_app, revoke_key, set_user_disabled};
+use revoke::{set_host, tell_servers};
 
 /// Scopes an application may be given.
 pub const KNOWN_SCOPES: &[&str] = &["read", "write"];
