@@ -80,7 +80,7 @@ impl Chat {
         let Some(cl) = self.cluster() else {
             return self.claim(sid);
         };
-        if self.runs().is_running(sid) || !matches!(cl.pg.acquire_runner(sid).await, Ok(true)) {
+        if self.runs().is_running(sid) || !matches!(acquire(self, &cl.pg, sid).await, Ok(true)) {
             return None;
         }
         let claim = self.claim(sid);
@@ -107,7 +107,7 @@ pub(super) async fn admit(chat: &Chat, sid: &str) -> Result<Admit, Refusal> {
     if chat.runs().is_running(sid) {
         return Ok(Admit::Here(chat.runs().admit(sid)));
     }
-    match cl.pg.acquire_runner(sid).await {
+    match acquire(chat, &cl.pg, sid).await {
         Ok(true) => Ok(Admit::Here(chat.runs().admit(sid))),
         Ok(false) => Ok(Admit::Elsewhere),
         Err(StoreError::NotFound(_)) => Err(Refusal::SessionNotFound),
@@ -116,6 +116,24 @@ pub(super) async fn admit(chat: &Chat, sid: &str) -> Result<Admit, Refusal> {
             Err(Refusal::Internal)
         }
     }
+}
+
+/// Take the session's lease. When this instance still holds it with no worker here, its
+/// worker is giving it back right after announcing the end of the turn (`let_go`): wait for
+/// that (a database round trip; at most 1 s), so a client that saw the turn end and acts at
+/// once starts a turn or an operation, as on one server, instead of finding the session busy.
+async fn acquire(chat: &Chat, pg: &Postgres, sid: &str) -> Result<bool, StoreError> {
+    for _ in 0..50 {
+        if pg.acquire_runner(sid).await? {
+            return Ok(true);
+        }
+        let ours = pg.runner_wake(sid).await?.is_some();
+        if !ours || chat.runs().is_running(sid) {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(false)
 }
 
 /// A message was queued behind another instance's runner: wake its lease; if it let go
