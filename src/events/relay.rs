@@ -71,7 +71,9 @@ struct Inner {
 
 impl Relay {
     /// Start relaying for `hub` through `pg` until `shutdown`; attach the result to the hub.
-    pub fn start(hub: &Hub, pg: Postgres, shutdown: CancellationToken) -> Relay {
+    /// Returns once this instance listens (or after 10 s, warning): a client served before
+    /// would miss the other instances' events.
+    pub async fn start(hub: &Hub, pg: Postgres, shutdown: CancellationToken) -> Relay {
         let (tx, rx) = mpsc::unbounded_channel();
         let (controls, _) = broadcast::channel(1024);
         let relay = Relay {
@@ -82,7 +84,14 @@ impl Relay {
             }),
         };
         tokio::spawn(send(pg.clone(), rx, shutdown.clone()));
-        tokio::spawn(listen(pg, hub.clone(), controls, shutdown));
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        tokio::spawn(listen(pg, hub.clone(), controls, shutdown, ready));
+        if !matches!(
+            tokio::time::timeout(Duration::from_secs(10), listening).await,
+            Ok(Ok(()))
+        ) {
+            tracing::warn!("not yet listening to the other instances; their events may be missed");
+        }
         relay
     }
 
@@ -199,7 +208,9 @@ async fn listen(
     hub: Hub,
     controls: broadcast::Sender<Value>,
     shutdown: CancellationToken,
+    ready: tokio::sync::oneshot::Sender<()>,
 ) {
+    let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
         match pg.dedicated().await {
@@ -211,6 +222,9 @@ async fn listen(
                         // that tells the other instances this one is alive.
                         if let Err(e) = pg.hold_liveness(&client).await {
                             tracing::warn!(error = %e, "cannot take this instance's liveness lock");
+                        }
+                        if let Some(ready) = ready.take() {
+                            let _ = ready.send(());
                         }
                         loop {
                             let n = tokio::select! {

@@ -140,7 +140,7 @@ async fn build_state(
     // one instance runs each session's turns.
     if let Some(pg) = state.store.postgres() {
         pg.register_instance().await?;
-        let relay = crate::events::relay::Relay::start(&state.hub, pg.clone(), cancel);
+        let relay = crate::events::relay::Relay::start(&state.hub, pg.clone(), cancel).await;
         state.hub.attach_relay(relay.clone());
         crate::chat::cluster::start(&state.chat, pg.clone(), relay)
             .await
