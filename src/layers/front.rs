@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
@@ -135,7 +135,12 @@ where
     let start = Instant::now();
     let id = RequestId::of(req.headers());
     let method = req.method().clone();
-    let uri = req.uri().clone();
+    // The URI as the client sent it: under a nested router (`/api`), `req.uri()` has lost
+    // the prefix.
+    let uri = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().clone(), |o| o.0.clone());
     let route = req.extensions().get::<MatchedPath>().cloned();
     let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     let span = request_span(&id, &method, route);

@@ -12,9 +12,10 @@
 //! [`MAX_BUFFERED`] bytes wait, never waited for, and counted; every [`DROP_REPORT`] in which lines
 //! were lost ends with a warning that says how many, and how many in all since the start.
 
+use std::fmt;
 use std::io::{self, IsTerminal as _, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -74,6 +75,37 @@ impl Write for Lines {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+impl Lines {
+    /// Format one line (ending in a newline) straight into the shared buffer, under the lock:
+    /// no `tracing` event, no allocation. A line that does not fit is dropped whole.
+    pub fn write_line(&self, line: fmt::Arguments<'_>) {
+        let mut buf = self.0.lock();
+        let before = buf.bytes.len();
+        let written = buf.bytes.write_fmt(line).is_ok();
+        if !written || buf.bytes.len() > MAX_BUFFERED {
+            buf.bytes.truncate(before);
+            drop(buf);
+            self.0.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let crossed = before < WRITE_AT && buf.bytes.len() >= WRITE_AT;
+        drop(buf);
+        if crossed {
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+/// The buffer of the process's log when [`init`] installed it without colours: the request log
+/// ([`super::trace::log_done`]) writes its closing lines there itself, in the plain format of
+/// the `tracing` lines beside them.
+static DIRECT: OnceLock<Lines> = OnceLock::new();
+
+/// The buffer to write plain lines to directly, if there is one.
+pub fn direct() -> Option<&'static Lines> {
+    DIRECT.get()
 }
 
 impl<'a> MakeWriter<'a> for Lines {
@@ -156,6 +188,9 @@ pub fn init(filter: &str) -> Option<LogGuard> {
     match start(stdout) {
         Ok((lines, guard)) => {
             fmt.with_writer(lines.clone()).init();
+            if !ansi {
+                let _ = DIRECT.set(lines.clone());
+            }
             report_drops(lines);
             Some(guard)
         }
@@ -248,5 +283,26 @@ mod tests {
         drop(guard);
         let written = sink.bytes.lock().unwrap().len();
         assert_eq!(written, (n - dropped) * line.len(), "whole lines only");
+    }
+
+    #[test]
+    fn formatted_lines_join_the_written_ones_and_a_full_buffer_drops_them_whole() {
+        let sink = Sink::default();
+        let stalled = sink.stall.lock().unwrap();
+        let (mut lines, guard) = start(sink.clone()).unwrap();
+        lines.write_all(b"first\n").unwrap();
+        lines.write_line(format_args!("second {}\n", 2));
+        let big = "y".repeat(1000);
+        let n = 3 * MAX_BUFFERED / 1001;
+        for _ in 0..n {
+            lines.write_line(format_args!("{big}\n"));
+        }
+        let dropped = lines.0.dropped.load(Ordering::Relaxed) as usize;
+        assert!(dropped >= n / 3, "{dropped} of {n} dropped");
+        drop(stalled);
+        drop(guard);
+        let text = String::from_utf8(sink.bytes.lock().unwrap().clone()).unwrap();
+        assert!(text.starts_with("first\nsecond 2\n"), "{}", &text[..20]);
+        assert_eq!(text.len(), 15 + (n - dropped) * 1001, "whole lines only");
     }
 }

@@ -1,11 +1,13 @@
 //! One span and one log line per request. The span (`request`, with the request id, method and
-//! matched route) encloses the handler, so every line logged while handling the request carries
-//! them; the closing line adds the status and duration. Secret query parameters are scrubbed
-//! from anything logged; the `Authorization` header is never logged.
+//! matched route; at debug) encloses the handler, so every line logged while handling the
+//! request carries them when the log is at debug; the closing line adds the status and
+//! duration. Secret query parameters are scrubbed from anything logged; the `Authorization`
+//! header is never logged.
 //!
-//! The closing line is one `tracing` event whose message and fields borrow from the request
-//! (the scrubbed URI is written piece by piece, never collected into a `String`), and request
-//! ids come from a counter: no lock, no system call, no allocation until the response header.
+//! The closing line is formatted straight into the log's buffer (or, without one, is a `tracing`
+//! event) from borrowed parts (the scrubbed URI is written piece by piece, never collected into
+//! a `String`), and request ids come from a counter: no lock, no system call, no allocation
+//! until the response header.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -84,9 +86,12 @@ impl RequestId {
     }
 }
 
-/// The `request` span: every line logged inside it carries these three fields.
+/// The `request` span: every line logged inside it carries these three fields. At debug only:
+/// at info, creating, entering and closing it on every request cost more than the handler of
+/// a small request (docs/benchmarks.md, "Request path"); a handler's line at info or warn
+/// goes without them, and the request's closing line still names its id and route.
 pub fn request_span(id: &RequestId, method: &Method, route: &str) -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "request",
         request.id = id.as_str(),
         http.method = method.as_str(),
@@ -166,25 +171,80 @@ pub fn scrub_uri(path: &str, query: Option<&str>) -> String {
 
 /// The closing line of a request: `GET /path?q 200` with the route, duration and request id.
 /// Health checks at debug, server errors at warn, the rest at info.
+///
+/// When the process's log is the plain buffered one ([`super::logging::direct`]), the line is
+/// formatted straight into its buffer, shaped like the `tracing` lines around it (timestamp,
+/// level, message, fields; strings quoted and escaped as `tracing` does): a `tracing` event
+/// cost a third of a small request's time. The
+/// filter (`JEAN2_LOG`) still decides whether it is written. Otherwise (colours on a terminal,
+/// the tests' own subscribers) it is a `tracing` event.
 pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Instant, id: &str) {
     let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
     let uri = Scrubbed::of(uri);
     macro_rules! log_at {
-        ($level:ident) => {
-            tracing::$level!(
-                http.route = route,
-                duration_ms = format_args!("{duration_ms:.2}"),
-                request.id = id,
-                "{method} {uri} {status}"
-            )
+        ($level:ident, $name:literal) => {
+            match super::logging::direct() {
+                Some(lines) if tracing::enabled!(tracing::Level::$level) => {
+                    lines.write_line(format_args!(
+                        "{} {:>5} {method} {uri} {status} http.route={route:?} \
+                         duration_ms={duration_ms:.2} request.id={id:?}\n",
+                        Timestamp::now(),
+                        $name,
+                    ))
+                }
+                Some(_) => {}
+                None => tracing::event!(
+                    tracing::Level::$level,
+                    http.route = route,
+                    duration_ms = format_args!("{duration_ms:.2}"),
+                    request.id = id,
+                    "{method} {uri} {status}"
+                ),
+            }
         };
     }
     if route == "/api/health" || route == "/" {
-        log_at!(debug);
+        log_at!(DEBUG, "DEBUG");
     } else if status >= 500 {
-        log_at!(warn);
+        log_at!(WARN, "WARN");
     } else {
-        log_at!(info);
+        log_at!(INFO, "INFO");
+    }
+}
+
+/// The time as `tracing-subscriber` writes it (`2026-01-02T03:04:05.678901Z`); the part up to
+/// the second is formatted once a second per thread.
+struct Timestamp {
+    secs: i64,
+    micros: u32,
+}
+
+impl Timestamp {
+    fn now() -> Self {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp {
+            secs: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            micros: since.subsec_micros(),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        thread_local! {
+            static SECOND: std::cell::RefCell<(i64, String)> =
+                const { std::cell::RefCell::new((i64::MIN, String::new())) };
+        }
+        SECOND.with_borrow_mut(|(secs, text)| {
+            if *secs != self.secs {
+                let at = chrono::DateTime::from_timestamp(self.secs, 0).unwrap_or_default();
+                *text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+                *secs = self.secs;
+            }
+            write!(f, "{text}.{:06}Z", self.micros)
+        })
     }
 }
 
@@ -235,6 +295,14 @@ mod tests {
             "/a?to%6Ben=***&&x",
             "an encoded name is decoded before it is compared"
         );
+    }
+
+    #[test]
+    fn timestamps_are_written_like_tracing_subscribers_own() {
+        let at = |secs, micros| Timestamp { secs, micros }.to_string();
+        assert_eq!(at(0, 5), "1970-01-01T00:00:00.000005Z");
+        assert_eq!(at(1_798_761_599, 999_999), "2026-12-31T23:59:59.999999Z");
+        assert_eq!(at(1_798_761_600, 0), "2027-01-01T00:00:00.000000Z");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! cleared. Every wait is a poll with a deadline.
 
 pub mod harness;
+mod request_log;
 
 use harness::{Daemon, status_of, wait_until_lock_released};
 
