@@ -120,10 +120,12 @@ pub(super) async fn admit(chat: &Chat, sid: &str) -> Result<Admit, Refusal> {
 
 /// Take the session's lease. When this instance still holds it with no worker here, its
 /// worker is giving it back right after announcing the end of the turn (`let_go`): wait for
-/// that (a database round trip; at most 1 s), so a client that saw the turn end and acts at
-/// once starts a turn or an operation, as on one server, instead of finding the session busy.
+/// that (a database round trip, normally a few milliseconds; at most 5 s on a loaded machine),
+/// so a client that saw the turn end and acts at once starts a turn or an operation, as on one
+/// server, instead of finding the session busy or its message queued.
 async fn acquire(chat: &Chat, pg: &Postgres, sid: &str) -> Result<bool, StoreError> {
-    for _ in 0..50 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
         if pg.acquire_runner(sid).await? {
             return Ok(true);
         }

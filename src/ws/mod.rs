@@ -72,6 +72,10 @@ async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_MESSAGE_BYTES * 2)
         .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
+        // A frame up to twice the message limit is read whole before it is refused as too
+        // big: the client's bytes are then consumed when the 1009 close goes out, so closing
+        // does not reset the connection (unread input makes the kernel send RST, which can
+        // destroy the close frame before the client reads it). A larger frame is cut at once.
+        .max_frame_size(MAX_MESSAGE_BYTES * 2)
         .on_upgrade(move |socket| connection::run(socket, app, principal, credential))
 }
