@@ -23,11 +23,12 @@
 //!   call, and its outcome as a tool part.
 //! - [`auth`]: credentials → `Principal`; token check, failed-attempt limiter, OAuth 2.1 core,
 //!   the auth layer.
-//! - [`events`]: server → client events and the hub that routes them by visibility.
+//! - [`events`]: server → client events, the hub that routes them by visibility, and the relay
+//!   that carries them to other instances on one PostgreSQL database.
 //! - [`llm`]: the provider and model registry, and the streaming chat-completions client.
 //! - [`error`]: `AppError` → status code and the JSON body clients expect.
-//! - [`store`]: SQLite through rusqlite (one writer, a few readers, cached statements); the
-//!   only place SQL lives.
+//! - [`store`]: one `Store` handle over SQLite (rusqlite: one writer, a few readers, cached
+//!   statements) or PostgreSQL (tokio-postgres behind a pool); the only place SQL lives.
 //! - [`config`]: `Settings`, loaded in one function in one documented order.
 //! - [`proc`]: the environment of child processes (no secrets).
 //! - [`time`]: wire timestamps and the injectable clock.
