@@ -5,10 +5,9 @@
 //! next queued message (`queue.sending`) and runs it; after a rate limit or a fatal error the
 //! queue waits for the next turn. After every turn — however it ended, even by a panic — it
 //! broadcasts `session.updated` with `runningAt: null` (step 10 of `PROTOCOL.md` §4.5), once it
-//! knows whether the session goes on ([`Held`]). Then
-//! (`PROTOCOL-AGENT.md` §11.5): a turn the provider refused for its length is followed by a
-//! compaction and one replay of the last user text; a turn whose input neared the model's
-//! window by an automatic compaction. A turn on an edited message (§11.3) stores no user
+//! knows whether the session goes on ([`Held`]). A turn the provider refused for its length is
+//! followed by a compaction and one replay of the last user text, and a turn whose input neared
+//! the model's window by an automatic compaction (`PROTOCOL-AGENT.md` §11.5). A turn on an edited message (§11.3) stores no user
 //! message and does not drain the queue. Every task is spawned on the chat's tracker, so
 //! shutdown waits for it.
 

@@ -174,21 +174,29 @@ impl Settings {
         };
         settings.check_exposure()?;
         settings.check_oauth_transport()?;
-        if let Some(token) = settings.auth_token.as_ref().filter(|t| t.is_short()) {
-            report.warnings.push(format!(
-                "JEAN2_AUTH_TOKEN is only {} characters long: use at least {MIN_TOKEN_CHARS} random ones \
-                 (e.g. `openssl rand -base64 32`), or a guesser has an easy job",
-                token.expose().chars().count()
-            ));
-        }
-        if settings.auth_token.is_none() && !settings.host_is_loopback() {
-            report.warnings.push(format!(
-                "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",
-                settings.host
-            ));
-        }
+        report.warnings.extend(warnings(&settings));
         Ok((settings, report))
     }
+}
+
+/// What a valid configuration still deserves a word about.
+fn warnings(settings: &Settings) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(token) = settings.auth_token.as_ref().filter(|t| t.is_short()) {
+        out.push(format!(
+            "JEAN2_AUTH_TOKEN is only {} characters long: use at least {MIN_TOKEN_CHARS} random ones \
+             (e.g. `openssl rand -base64 32`), or a guesser has an easy job",
+            token.expose().chars().count()
+        ));
+    }
+    let auth_off = settings.auth_token.is_none() && !settings.oauth.enabled;
+    if auth_off && !settings.host_is_loopback() {
+        out.push(format!(
+            "authentication is OFF while listening on {}: anyone who can reach this address controls the server. Set JEAN2_AUTH_TOKEN.",
+            settings.host
+        ));
+    }
+    out
 }
 
 /// `JEAN2_DATABASE_URL`, checked; the error shows the URL without its password.
