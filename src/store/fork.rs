@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::attachments::{Attachment, in_content_url};
 use super::kinds::MessageStatus;
-use super::messages::{MSG_COLS, MessageWithParts, insert_message, message_from_row};
+use super::messages::{MSG_COLS, Message, MessageWithParts, insert_message, message_from_row};
 use super::parts::{attach_parts, insert_part};
 use super::rows::{all, one};
 use super::sessions::{COLS, Session, VISIBLE, from_row};
@@ -95,29 +95,22 @@ fn fork(c: &Connection, owner: Option<&str>, req: &ForkRequest) -> Result<Forked
         (&source.id, target),
         message_from_row,
     )?;
-    let streaming = messages.iter().any(|m| {
-        m.assistant
-            .as_ref()
-            .is_some_and(|a| a.status == MessageStatus::Streaming)
-    });
-    if streaming {
-        return Err(Fail::Store(StoreError::Conflict(FORK_STREAMING.into())));
-    }
+    refuse_streaming(&messages)?;
     let session = insert_fork_session(c, &source, req)?;
-    let originals = attach_parts(c, messages)?;
-    let mut copies = Copies {
-        source: &source.id,
-        offered: &req.attachments,
-        used: Vec::new(),
-    };
-    let messages = copy_messages(c, &session.id, originals, &mut copies)?;
-    for a in &copies.used {
+    let (mut messages, attachments) = copies(&session.id, attach_parts(c, messages)?, req);
+    for m in &mut messages {
+        m.message.sequence = insert_message(c, &m.message)?;
+        for part in &m.parts {
+            insert_part(c, part)?;
+        }
+    }
+    for a in &attachments {
         super::attachments::insert(c, a)?;
     }
     Ok(Forked {
         session,
         messages,
-        attachments: copies.used,
+        attachments,
     })
 }
 
@@ -142,65 +135,65 @@ fn insert_fork_session(
             *COLS
         )
     });
-    let title = match req.title.as_deref().map(str::trim) {
-        Some(t) if !t.is_empty() => t.to_owned(),
-        _ => {
-            let base = Some(source.title.as_str()).filter(|t| !t.trim().is_empty());
-            format!("{} (fork)", base.unwrap_or("Untitled"))
-        }
-    };
-    let mut metadata = match &source.metadata {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    metadata.insert("forkedFrom".into(), Value::String(source.id.clone()));
-    let metadata = Value::Object(metadata).to_string();
+    let (title, metadata) = (req.title_for(source), fork_metadata(source));
     let params: [&dyn ToSql; 5] = [&req.new_id, &title, &req.now, &metadata, &source.id];
     one(&mut *c.prepare_cached(&SQL)?, &params[..], from_row)?
         .ok_or(Fail::Store(StoreError::NotFound(Entity::Session)))
 }
 
-/// The attachment copies on offer, and those a copied part took.
-pub(super) struct Copies<'a> {
-    pub(super) source: &'a str,
-    pub(super) offered: &'a HashMap<String, Attachment>,
-    pub(super) used: Vec<Attachment>,
-}
-
-impl Copies<'_> {
-    /// Point `part` at the copy of the source attachment it shows, if it shows one.
-    pub(super) fn repoint(&mut self, part: &mut Map<String, Value>) {
-        let Some(Value::String(url)) = part.get("url") else {
-            return;
-        };
-        let copy = match in_content_url(url) {
-            Some((sid, id)) if sid == self.source => self.offered.get(id),
-            _ => None,
-        };
-        if let Some(copy) = copy {
-            part.insert("url".into(), copy.content_url().into());
-            if !self.used.iter().any(|a| a.id == copy.id) {
-                self.used.push(copy.clone());
+impl ForkRequest {
+    /// The new session's title: the one asked for, else `"<source title> (fork)"`.
+    pub(super) fn title_for(&self, source: &Session) -> String {
+        match self.title.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => t.to_owned(),
+            _ => {
+                let base = Some(source.title.as_str()).filter(|t| !t.trim().is_empty());
+                format!("{} (fork)", base.unwrap_or("Untitled"))
             }
         }
     }
 }
 
-/// Copy `originals` into session `sid` with new ids, in order.
-fn copy_messages(
-    c: &Connection,
+/// The new session's metadata: the source's, with `forkedFrom` naming it (JSON text).
+pub(super) fn fork_metadata(source: &Session) -> String {
+    let mut metadata = match &source.metadata {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    metadata.insert("forkedFrom".into(), Value::String(source.id.clone()));
+    Value::Object(metadata).to_string()
+}
+
+/// `Conflict` when a reply to copy is still streaming.
+pub(super) fn refuse_streaming(messages: &[Message]) -> Result<(), StoreError> {
+    let streaming = messages.iter().any(|m| {
+        m.assistant
+            .as_ref()
+            .is_some_and(|a| a.status == MessageStatus::Streaming)
+    });
+    if streaming {
+        return Err(StoreError::Conflict(FORK_STREAMING.into()));
+    }
+    Ok(())
+}
+
+/// The copies of `originals` for session `sid`, in order, as the backend then inserts them:
+/// new message and part ids, `parentId`s mapped to the copies, assistant messages
+/// `completed`, and parts that show one of the source's attachments pointed at the copy of it
+/// offered in `req`. Also the attachment copies so taken (each once).
+pub(super) fn copies(
     sid: &str,
     originals: Vec<MessageWithParts>,
-    copies: &mut Copies<'_>,
-) -> Result<Vec<MessageWithParts>, Fail> {
+    req: &ForkRequest,
+) -> (Vec<MessageWithParts>, Vec<Attachment>) {
     let ids: HashMap<String, String> = originals
         .iter()
         .map(|m| (m.message.id.clone(), uuid::Uuid::new_v4().to_string()))
         .collect();
+    let mut used: Vec<Attachment> = Vec::new();
     let mut out = Vec::with_capacity(originals.len());
     for MessageWithParts { mut message, parts } in originals {
-        let new_id = ids.get(&message.id).cloned().unwrap_or_default();
-        message.id = new_id;
+        message.id = ids.get(&message.id).cloned().unwrap_or_default();
         message.session_id = sid.to_owned();
         if let Some(a) = message.assistant.as_mut() {
             a.status = MessageStatus::Completed;
@@ -210,14 +203,16 @@ fn copy_messages(
                 *p = mapped.clone();
             }
         }
-        message.sequence = insert_message(c, &message)?;
         let mut copied = Vec::with_capacity(parts.len());
         for mut part in parts {
             part.id = uuid::Uuid::new_v4().to_string();
             part.message_id = message.id.clone();
             part.session_id = sid.to_owned();
-            copies.repoint(&mut part.data);
-            insert_part(c, &part)?;
+            if let Some(copy) = repoint(&mut part.data, &req.source_id, &req.attachments)
+                && !used.iter().any(|a| a.id == copy.id)
+            {
+                used.push(copy.clone());
+            }
             copied.push(part);
         }
         out.push(MessageWithParts {
@@ -225,5 +220,23 @@ fn copy_messages(
             parts: copied,
         });
     }
-    Ok(out)
+    (out, used)
+}
+
+/// Point `part` at the copy (in `offered`) of the attachment of session `source` it shows, if
+/// it shows one; that copy.
+fn repoint<'a>(
+    part: &mut Map<String, Value>,
+    source: &str,
+    offered: &'a HashMap<String, Attachment>,
+) -> Option<&'a Attachment> {
+    let Some(Value::String(url)) = part.get("url") else {
+        return None;
+    };
+    let copy = match in_content_url(url) {
+        Some((sid, id)) if sid == source => offered.get(id)?,
+        _ => return None,
+    };
+    part.insert("url".into(), copy.content_url().into());
+    Some(copy)
 }

@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
-use super::super::fork::{Copies, FORK_STREAMING, ForkRequest, Forked};
-use super::super::kinds::MessageStatus;
+use super::super::fork::{ForkRequest, Forked, copies, fork_metadata, refuse_streaming};
 use super::super::messages::{MSG_COLS, Message, MessageWithParts, message_from_row};
 use super::super::parts::part_from_row;
 use super::super::rows::{int, opt_str};
@@ -61,26 +60,19 @@ impl Postgres {
             .iter()
             .map(message_from_row)
             .collect::<Result<_, _>>()?;
-        let streaming = messages.iter().any(|m| {
-            m.assistant
-                .as_ref()
-                .is_some_and(|a| a.status == MessageStatus::Streaming)
-        });
-        if streaming {
-            return Err(StoreError::Conflict(FORK_STREAMING.into()));
-        }
+        refuse_streaming(&messages)?;
         let session = insert_fork_session(&tx, &source, &req).await?;
-        let originals = with_parts(&tx, messages).await?;
-        let mut copies = Copies {
-            source: &source.id,
-            offered: &req.attachments,
-            used: Vec::new(),
-        };
-        let messages = copy_messages(&tx, &session.id, originals, &mut copies).await?;
-        for a in &copies.used {
+        let (mut messages, attachments) =
+            copies(&session.id, with_parts(&tx, messages).await?, &req);
+        for m in &mut messages {
+            m.message.sequence = insert_message_in(&tx, &m.message).await?;
+            for part in &m.parts {
+                insert_part_in(&tx, part).await?;
+            }
+        }
+        for a in &attachments {
             insert_attachment_in(&tx, a).await?;
         }
-        let attachments = copies.used;
         tx.commit().await.map_err(db)?;
         Ok(Forked {
             session,
@@ -108,19 +100,7 @@ async fn insert_fork_session(
             *COLS
         )
     });
-    let title = match req.title.as_deref().map(str::trim) {
-        Some(t) if !t.is_empty() => t.to_owned(),
-        _ => {
-            let base = Some(source.title.as_str()).filter(|t| !t.trim().is_empty());
-            format!("{} (fork)", base.unwrap_or("Untitled"))
-        }
-    };
-    let mut metadata = match &source.metadata {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    metadata.insert("forkedFrom".into(), Value::String(source.id.clone()));
-    let metadata = Value::Object(metadata).to_string();
+    let (title, metadata) = (req.title_for(source), fork_metadata(source));
     let severity = match &source.auto_approve_severity {
         Some(s) => s.clone(),
         None => workspace_severity(tx, &source.workspace_id).await?,
@@ -184,45 +164,4 @@ async fn with_parts(
         .zip(parts)
         .map(|(message, parts)| MessageWithParts { message, parts })
         .collect())
-}
-
-/// Copy `originals` into session `sid` with new ids, in order.
-async fn copy_messages(
-    tx: &Tx<'_>,
-    sid: &str,
-    originals: Vec<MessageWithParts>,
-    copies: &mut Copies<'_>,
-) -> Result<Vec<MessageWithParts>, StoreError> {
-    let ids: HashMap<String, String> = originals
-        .iter()
-        .map(|m| (m.message.id.clone(), uuid::Uuid::new_v4().to_string()))
-        .collect();
-    let mut out = Vec::with_capacity(originals.len());
-    for MessageWithParts { mut message, parts } in originals {
-        message.id = ids.get(&message.id).cloned().unwrap_or_default();
-        message.session_id = sid.to_owned();
-        if let Some(a) = message.assistant.as_mut() {
-            a.status = MessageStatus::Completed;
-            if let Some(p) = a.parent_id.as_mut()
-                && let Some(mapped) = ids.get(p.as_str())
-            {
-                *p = mapped.clone();
-            }
-        }
-        message.sequence = insert_message_in(tx, &message).await?;
-        let mut copied = Vec::with_capacity(parts.len());
-        for mut part in parts {
-            part.id = uuid::Uuid::new_v4().to_string();
-            part.message_id = message.id.clone();
-            part.session_id = sid.to_owned();
-            copies.repoint(&mut part.data);
-            insert_part_in(tx, &part).await?;
-            copied.push(part);
-        }
-        out.push(MessageWithParts {
-            message,
-            parts: copied,
-        });
-    }
-    Ok(out)
 }
