@@ -29,7 +29,9 @@ async fn main() -> anyhow::Result<()> {
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:0".to_owned());
     let layers = args.next().unwrap_or_default();
     let has = |name: &str| layers.split(',').any(|l| l == name);
-    let known = ["state", "fromfn", "timeout", "reqid", "log", ""];
+    let known = [
+        "state", "fromfn", "timeout", "reqid", "log", "route", "connect", "nodelay", "",
+    ];
     if let Some(bad) = layers.split(',').find(|l| !known.contains(l)) {
         anyhow::bail!("unknown layer {bad:?}; known: {known:?}");
     }
@@ -51,6 +53,10 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Router::new().route("/api/auth/verify", get(verify))
     };
+    if has("route") {
+        // One more per-route layer (as `Router::layer` adds for every layer): a boxed service.
+        app = app.layer(tower::layer::util::Identity::new());
+    }
     if has("fromfn") {
         app = app
             .layer(from_fn(noop))
@@ -79,7 +85,18 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    if has("nodelay") {
+        use axum::serve::ListenerExt as _;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, app).await?;
+    } else if has("connect") {
+        let make = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, make).await?;
+    } else {
+        axum::serve(listener, app).await?;
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use axum::Router;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use serde_json::json;
 
 use crate::api;
@@ -13,6 +14,7 @@ use crate::app::AppState;
 use crate::auth::layer::Surface;
 use crate::layers::front::Front;
 use crate::layers::origin::OriginPolicy;
+use crate::layers::trace::UNKNOWN_API;
 use crate::ws;
 
 /// Largest request body accepted (JSON bodies are small; attachments come later with their own limit).
@@ -24,11 +26,19 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn build(state: AppState) -> Router {
     let auth = state.auth.clone();
     let policy = OriginPolicy::new(&state.settings, auth.clone());
-    // One layer per route does the request id, log, Host/Origin guard, auth, timeout and body
-    // limit (`layers::front`); each part of the table gets it exactly once.
-    let front = Front::new(policy, auth.clone(), REQUEST_TIMEOUT, MAX_BODY_BYTES);
+    // One layer per route does the request id, log, Host/Origin guard, auth, timeout, body
+    // limit and security headers (`layers::front`); each part of the table gets it exactly once.
+    let front = Front::new(
+        policy,
+        auth.clone(),
+        REQUEST_TIMEOUT,
+        MAX_BODY_BYTES,
+        state.settings.tls.is_some(),
+    );
 
     // Everything under /api needs a credential, known path or not (the route map stays hidden).
+    // The API's routes carry their full paths (no `nest`): a nested router costs every request
+    // one more boxed service, a rebuilt URI and an extension.
     let oauth_on = auth.oauth().is_some();
     let mut protected_api = api::router();
     if oauth_on {
@@ -37,8 +47,10 @@ pub fn build(state: AppState) -> Router {
     // A known path with a method it does not serve is unknown too (upstream routes by
     // method and path): the same JSON 404, not axum's empty 405.
     let protected_api = protected_api
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
+        .route(UNKNOWN_API, any(not_found))
         .method_not_allowed_fallback(not_found)
-        .fallback(not_found)
         .layer(front.guarding(Surface::Rest));
     let websocket = ws::router().route_layer(front.guarding(Surface::WebSocket));
 
@@ -57,7 +69,7 @@ pub fn build(state: AppState) -> Router {
         // Unknown paths: the web client's files and pages when it is served, else JSON 404.
         .fallback(api::client::fallback)
         .layer(front.open())
-        .nest("/api", protected_api)
+        .merge(protected_api)
         .merge(websocket)
         .with_state(state)
 }

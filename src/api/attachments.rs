@@ -34,7 +34,7 @@ const FRAMING_BYTES: u64 = 1024 * 1024;
 pub fn router() -> Router<AppState> {
     let limit = usize::try_from(MAX_BYTES + FRAMING_BYTES).unwrap_or(usize::MAX);
     Router::new().route(
-        "/sessions/{id}/attachments",
+        "/api/sessions/{id}/attachments",
         get(list).post(upload).layer(DefaultBodyLimit::max(limit)),
     )
 }

@@ -36,8 +36,8 @@ pub const KEYED_PROVIDERS: &[&str] = &[
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/config/providers", get(list))
-        .route("/config/providers/{provider}", put(set).delete(clear))
+        .route("/api/config/providers", get(list))
+        .route("/api/config/providers/{provider}", put(set).delete(clear))
 }
 
 /// The providers a key can be set for: the original's six, then the catalog's other providers

@@ -26,9 +26,9 @@ use crate::store::Scope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/workspaces/{id}/files", get(files))
-        .route("/workspaces/{id}/file-preview", get(file_preview))
-        .route("/workspaces/{id}/file", get(read_file).put(save_file))
+        .route("/api/workspaces/{id}/files", get(files))
+        .route("/api/workspaces/{id}/file-preview", get(file_preview))
+        .route("/api/workspaces/{id}/file", get(read_file).put(save_file))
 }
 
 /// The roots of workspace `id`, or 404 `Workspace not found` when the caller cannot see it.

@@ -21,9 +21,9 @@ use crate::store::Scope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/fs/browse", get(browse_route))
-        .route("/fs/parent", get(parent_route))
-        .route("/fs/drives", get(drives_route))
+        .route("/api/fs/browse", get(browse_route))
+        .route("/api/fs/parent", get(parent_route))
+        .route("/api/fs/drives", get(drives_route))
 }
 
 /// 403 unless the caller is the server's owner.

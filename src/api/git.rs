@@ -18,8 +18,8 @@ use crate::files::{FileError, roots};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/workspaces/{id}/git/status", get(status))
-        .route("/workspaces/{id}/git/diff", get(diff))
+        .route("/api/workspaces/{id}/git/status", get(status))
+        .route("/api/workspaces/{id}/git/diff", get(diff))
 }
 
 #[derive(Debug, Deserialize)]

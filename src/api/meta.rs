@@ -23,7 +23,7 @@ pub fn public_router() -> Router<AppState> {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/verify", get(verify))
+    Router::new().route("/api/auth/verify", get(verify))
 }
 
 async fn root(State(app): State<AppState>, req: Request) -> Response {

@@ -10,7 +10,7 @@ use crate::error::ApiJson;
 use crate::llm::registry::Registry;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/models", get(list))
+    Router::new().route("/api/models", get(list))
 }
 
 async fn list(State(app): State<AppState>) -> ApiJson<Value> {

@@ -23,22 +23,22 @@ use crate::llm::registry::{Model, Registry};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/config/models", get(show))
-        .route("/config/models/providers", post(add_provider))
+        .route("/api/config/models", get(show))
+        .route("/api/config/models/providers", post(add_provider))
         .route(
-            "/config/models/providers/{provider}",
+            "/api/config/models/providers/{provider}",
             put(update_provider).delete(remove_provider),
         )
         .route(
-            "/config/models/providers/{provider}/models",
+            "/api/config/models/providers/{provider}/models",
             post(add_model),
         )
         .route(
-            "/config/models/providers/{provider}/models/{model}",
+            "/api/config/models/providers/{provider}/models/{model}",
             put(update_model).delete(remove_model),
         )
-        .route("/config/models/defaults", put(set_defaults))
-        .route("/config/models/sync", post(sync))
+        .route("/api/config/models/defaults", put(set_defaults))
+        .route("/api/config/models/sync", post(sync))
 }
 
 /// The catalog to edit: the file's, or the built-in one while there is no file.

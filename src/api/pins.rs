@@ -18,9 +18,9 @@ use crate::store::pins::PinRefusal;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/workspaces/{id}/pinned-messages", get(list).post(pin))
+        .route("/api/workspaces/{id}/pinned-messages", get(list).post(pin))
         .route(
-            "/workspaces/{id}/pinned-messages/{message_id}",
+            "/api/workspaces/{id}/pinned-messages/{message_id}",
             delete(unpin),
         )
 }

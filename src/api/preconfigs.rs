@@ -17,8 +17,11 @@ use crate::llm::registry::Registry;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/preconfigs", get(list).post(create))
-        .route("/preconfigs/{id}", get(show).put(replace).delete(remove))
+        .route("/api/preconfigs", get(list).post(create))
+        .route(
+            "/api/preconfigs/{id}",
+            get(show).put(replace).delete(remove),
+        )
 }
 
 impl From<EditError> for ConfigApiError {

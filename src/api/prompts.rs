@@ -21,10 +21,10 @@ use crate::error::ApiJson;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/prompts", get(list))
-        .route("/config/prompts", get(list).post(create))
+        .route("/api/prompts", get(list))
+        .route("/api/config/prompts", get(list).post(create))
         .route(
-            "/config/prompts/{name}",
+            "/api/config/prompts/{name}",
             get(show).put(update).delete(remove),
         )
 }

@@ -22,9 +22,9 @@ use crate::store::sessions::{SessionPatch, SessionQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/sessions", get(list).post(create))
-        .route("/sessions/{id}", get(show).put(update).delete(remove))
-        .route("/sessions/{id}/transcript", get(transcript))
+        .route("/api/sessions", get(list).post(create))
+        .route("/api/sessions/{id}", get(show).put(update).delete(remove))
+        .route("/api/sessions/{id}/transcript", get(transcript))
 }
 
 fn object(body: &Value) -> Result<&Map<String, Value>, AppError> {

@@ -16,8 +16,8 @@ use crate::store::sessions::SessionQuery;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/sessions/tags", get(tags))
-        .route("/sessions/grouped", get(grouped))
+        .route("/api/sessions/tags", get(tags))
+        .route("/api/sessions/grouped", get(grouped))
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,10 +15,13 @@ use crate::error::{ApiJson, AppError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/providers", get(|| empty(json!({"providers": []}))))
-        .route("/agents", get(|| empty(json!({"agents": []}))))
-        .route("/response-formats", get(|| empty(json!({"formats": []}))))
-        .route("/workspaces/{id}/scheduled-jobs", get(scheduled_jobs))
+        .route("/api/providers", get(|| empty(json!({"providers": []}))))
+        .route("/api/agents", get(|| empty(json!({"agents": []}))))
+        .route(
+            "/api/response-formats",
+            get(|| empty(json!({"formats": []}))),
+        )
+        .route("/api/workspaces/{id}/scheduled-jobs", get(scheduled_jobs))
 }
 
 async fn empty(body: Value) -> ApiJson<Value> {

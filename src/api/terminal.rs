@@ -20,8 +20,11 @@ use crate::terminal::TerminalError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/workspaces/{id}/terminals", get(list).post(create))
-        .route("/workspaces/{id}/terminals/{sid}", get(show).delete(close))
+        .route("/api/workspaces/{id}/terminals", get(list).post(create))
+        .route(
+            "/api/workspaces/{id}/terminals/{sid}",
+            get(show).delete(close),
+        )
 }
 
 /// The owner check, then the workspace's main path (404 when it does not exist).

@@ -25,10 +25,10 @@ use crate::store::Scope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/tools", get(list))
-        .route("/tools/env", get(env_list))
-        .route("/tools/env/{key}", put(env_set).delete(env_clear))
-        .route("/tools/{name}", get(show))
+        .route("/api/tools", get(list))
+        .route("/api/tools/env", get(env_list))
+        .route("/api/tools/env/{key}", put(env_set).delete(env_clear))
+        .route("/api/tools/{name}", get(show))
 }
 
 async fn list() -> ApiJson<Value> {

@@ -24,12 +24,12 @@ use crate::store::{PageKey, sessions::SessionQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/workspaces", get(list).post(create))
+        .route("/api/workspaces", get(list).post(create))
         .route(
-            "/workspaces/{id}",
+            "/api/workspaces/{id}",
             get(show).patch(update).put(update).delete(remove),
         )
-        .route("/workspaces/{id}/sessions", get(sessions))
+        .route("/api/workspaces/{id}/sessions", get(sessions))
 }
 
 /// The workspace list, serialized by the store straight from its rows and served from the

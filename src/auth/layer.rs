@@ -191,7 +191,9 @@ async fn resolve(
         };
     };
     // An API key, alone or with a user's token that must belong to the same application.
-    let Some(app) = oauth.verify_api_key(key).await else {
+    // The OAuth lookups are boxed: inline, their futures made every request's future (the
+    // shared token's too) kilobytes larger, allocated and copied on every request.
+    let Some(app) = Box::pin(oauth.verify_api_key(key)).await else {
         return Resolved::Invalid;
     };
     match bearer {
@@ -215,13 +217,14 @@ async fn check_bearer(auth: &Auth, token: &str) -> Resolved {
         return Resolved::Invalid;
     };
     let principal = if secrets::is_api_key(token) {
-        oauth.verify_api_key(token).await.map(|k| Principal::App {
-            app_id: k.app_id,
-            scopes: k.scopes,
-        })
+        Box::pin(oauth.verify_api_key(token))
+            .await
+            .map(|k| Principal::App {
+                app_id: k.app_id,
+                scopes: k.scopes,
+            })
     } else {
-        oauth
-            .verify_access_token(token)
+        Box::pin(oauth.verify_access_token(token))
             .await
             .map(|c| Principal::User {
                 scopes: c.scope.split_whitespace().map(str::to_owned).collect(),

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,10 @@ pub struct FailureLimiter<K = IpAddr> {
     max: u32,
     window: Duration,
     table: Mutex<Table<K>>,
+    /// How many keys the table holds, as of its last change: while it holds none (the usual
+    /// case), [`FailureLimiter::check`] answers without taking the lock every request would
+    /// otherwise queue on.
+    tracked: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -77,6 +82,7 @@ impl<K: LimitKey> FailureLimiter<K> {
                 entries: HashMap::new(),
                 order: VecDeque::new(),
             }),
+            tracked: AtomicUsize::new(0),
         }
     }
 
@@ -86,6 +92,9 @@ impl<K: LimitKey> FailureLimiter<K> {
 
     /// `Err(retry_after)` while `key` is blocked.
     pub fn check(&self, key: K, now: Instant) -> Result<(), Duration> {
+        if self.tracked.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
         let table = self.lock();
         match table.entries.get(&key.bucket()) {
             Some(e) => self.blocked(e, now),
@@ -98,9 +107,12 @@ impl<K: LimitKey> FailureLimiter<K> {
     pub fn attempt(&self, key: K, now: Instant) -> Result<(), Duration> {
         let mut table = self.lock();
         let entry = table.entry(key.bucket(), now, self.window);
-        self.blocked(entry, now)?;
-        entry.failures = entry.failures.saturating_add(1);
-        Ok(())
+        let verdict = self.blocked(entry, now);
+        if verdict.is_ok() {
+            entry.failures = entry.failures.saturating_add(1);
+        }
+        self.tracked.store(table.entries.len(), Ordering::Release);
+        verdict
     }
 
     /// Take back one attempt counted by [`FailureLimiter::attempt`] (it succeeded).
@@ -116,6 +128,7 @@ impl<K: LimitKey> FailureLimiter<K> {
         let mut table = self.lock();
         let entry = table.entry(key.bucket(), now, self.window);
         entry.failures = entry.failures.saturating_add(1);
+        self.tracked.store(table.entries.len(), Ordering::Release);
     }
 
     fn blocked(&self, e: &Entry, now: Instant) -> Result<(), Duration> {

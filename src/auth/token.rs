@@ -17,7 +17,14 @@ impl TokenDigest {
     /// compared with `subtle`: no early exit, whatever the lengths.
     pub fn matches(&self, presented: &str) -> bool {
         let candidate: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        self.0.ct_eq(&candidate).into()
+        // Word by word into one difference, compared once (`subtle` per byte costs 32
+        // optimisation barriers on every request).
+        let diff = self
+            .0
+            .chunks_exact(8)
+            .zip(candidate.chunks_exact(8))
+            .fold(0u64, |acc, (a, b)| acc | (word(a) ^ word(b)));
+        diff.ct_eq(&0).into()
     }
 
     /// Whether two configured tokens are the same (`jean2 reload` closes sockets on a change).
@@ -30,6 +37,13 @@ impl std::fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TokenDigest(***)")
     }
+}
+
+/// Eight bytes as a word.
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(bytes);
+    u64::from_ne_bytes(w)
 }
 
 #[cfg(test)]

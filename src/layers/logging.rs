@@ -12,7 +12,6 @@
 //! [`MAX_BUFFERED`] bytes wait, never waited for, and counted; every [`DROP_REPORT`] in which lines
 //! were lost ends with a warning that says how many, and how many in all since the start.
 
-use std::fmt;
 use std::io::{self, IsTerminal as _, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -56,19 +55,7 @@ pub struct Lines(Arc<Shared>);
 impl Write for Lines {
     /// The formatter writes each line with one call; a line that does not fit is dropped whole.
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        let mut buf = self.0.lock();
-        if buf.bytes.len() + line.len() > MAX_BUFFERED {
-            drop(buf);
-            self.0.dropped.fetch_add(1, Ordering::Relaxed);
-            return Ok(line.len());
-        }
-        let before = buf.bytes.len();
-        buf.bytes.extend_from_slice(line);
-        let crossed = before < WRITE_AT && buf.bytes.len() >= WRITE_AT;
-        drop(buf);
-        if crossed {
-            self.0.wake.notify_one();
-        }
+        self.write_bytes(line);
         Ok(line.len())
     }
 
@@ -78,18 +65,17 @@ impl Write for Lines {
 }
 
 impl Lines {
-    /// Format one line (ending in a newline) straight into the shared buffer, under the lock:
-    /// no `tracing` event, no allocation. A line that does not fit is dropped whole.
-    pub fn write_line(&self, line: fmt::Arguments<'_>) {
+    /// Copy one line (ending in a newline) into the shared buffer: no `tracing` event, no
+    /// allocation. A line that does not fit is dropped whole (and counted).
+    pub fn write_bytes(&self, line: &[u8]) {
         let mut buf = self.0.lock();
-        let before = buf.bytes.len();
-        let written = buf.bytes.write_fmt(line).is_ok();
-        if !written || buf.bytes.len() > MAX_BUFFERED {
-            buf.bytes.truncate(before);
+        if buf.bytes.len() + line.len() > MAX_BUFFERED {
             drop(buf);
             self.0.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        let before = buf.bytes.len();
+        buf.bytes.extend_from_slice(line);
         let crossed = before < WRITE_AT && buf.bytes.len() >= WRITE_AT;
         drop(buf);
         if crossed {
@@ -291,11 +277,11 @@ mod tests {
         let stalled = sink.stall.lock().unwrap();
         let (mut lines, guard) = start(sink.clone()).unwrap();
         lines.write_all(b"first\n").unwrap();
-        lines.write_line(format_args!("second {}\n", 2));
+        lines.write_bytes(b"second 2\n");
         let big = "y".repeat(1000);
         let n = 3 * MAX_BUFFERED / 1001;
         for _ in 0..n {
-            lines.write_line(format_args!("{big}\n"));
+            lines.write_bytes(format!("{big}\n").as_bytes());
         }
         let dropped = lines.0.dropped.load(Ordering::Relaxed) as usize;
         assert!(dropped >= n / 3, "{dropped} of {n} dropped");

@@ -4,6 +4,8 @@
 //! ([`trace`]); and the process's non-blocking log writer ([`logging`]).
 
 pub mod front;
+pub mod line;
 pub mod logging;
 pub mod origin;
+pub mod security;
 pub mod trace;

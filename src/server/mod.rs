@@ -5,7 +5,6 @@
 mod acceptors;
 pub mod fds;
 pub mod head;
-pub mod headers;
 pub mod limit;
 mod reload;
 pub mod shutdown;
@@ -177,14 +176,8 @@ async fn accept(
 ) -> std::io::Result<()> {
     let max_connections = fds::plan(state.settings.max_connections);
     let timeout = state.settings.header_timeout;
-    // Outside the route table's stack (router.rs), so every answer carries them.
-    let tls_on = tls.is_some();
-    let make = crate::router::build(state.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            tls_on,
-            headers::security_headers,
-        ))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let make =
+        crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         Some(config) => {
             let mut server = axum_server::from_tcp(listener)

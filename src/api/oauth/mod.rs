@@ -46,7 +46,7 @@ pub fn router() -> Router<AppState> {
 
 /// Routes under `/api` (relative paths) that need OAuth.
 pub fn user_router() -> Router<AppState> {
-    Router::new().route("/v1/user/me", get(userinfo::me))
+    Router::new().route("/api/v1/user/me", get(userinfo::me))
 }
 
 /// The OAuth core of a running server. The routes are mounted only when it exists.

@@ -6,20 +6,20 @@
 //! browser would refuse plain http to the user's other local servers. Browsers ignore it for IP
 //! addresses anyway (RFC 6797 §8.1).
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, header};
 
 /// A year, the usual HSTS lifetime; without `includeSubDomains`, as other hosts of the domain
 /// are not ours to decide.
 const HSTS: &str = "max-age=31536000";
 
-/// The middleware; its state says whether this server speaks TLS.
-pub async fn security_headers(State(tls): State<bool>, req: Request, next: Next) -> Response {
-    let hsts = tls && !is_localhost(&req);
-    let mut res = next.run(req).await;
-    let headers = res.headers_mut();
+/// Whether the answer to `req` gets HSTS, on a server that speaks TLS when `tls`.
+pub fn wants_hsts(tls: bool, req: &Request) -> bool {
+    tls && !is_localhost(req)
+}
+
+/// Add the headers to an answer (those it already has are kept).
+pub fn add(headers: &mut HeaderMap, hsts: bool) {
     headers
         .entry(header::X_CONTENT_TYPE_OPTIONS)
         .or_insert(HeaderValue::from_static("nosniff"));
@@ -28,7 +28,6 @@ pub async fn security_headers(State(tls): State<bool>, req: Request, next: Next)
             .entry(header::STRICT_TRANSPORT_SECURITY)
             .or_insert(HeaderValue::from_static(HSTS));
     }
-    res
 }
 
 /// Whether the request names `localhost` (or a `*.localhost` name) as its host.
