@@ -10,10 +10,11 @@
 //! subprotocol `jean2.bearer.<token>`. Application principals are then held to their scopes
 //! (`read` for GET/HEAD and the upgrade, `write` for the rest) and counted per app per day.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -22,7 +23,7 @@ use super::rejection::Rejection;
 use super::{Auth, Principal, SCOPE_READ, SCOPE_WRITE};
 
 /// The header an application may send its API key in.
-pub const API_KEY_HEADER: &str = "x-api-key";
+pub const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 /// The WebSocket subprotocol prefix that carries a credential (browsers cannot set headers).
 pub const WS_BEARER_PROTOCOL: &str = "jean2.bearer.";
 
@@ -111,8 +112,10 @@ pub async fn check(
     if !auth.enabled() {
         return Ok(Principal::Anonymous);
     }
-    let now = auth.now();
-    if let Err(retry) = auth.limiter().check(ip, now) {
+    let limiter = auth.limiter();
+    if !limiter.is_quiet()
+        && let Err(retry) = limiter.check(ip, auth.now())
+    {
         return Err(Rejection::TooMany {
             retry_secs: retry.as_secs().max(1),
         });
@@ -127,7 +130,7 @@ pub async fn check(
         }
         Resolved::Invalid => {
             tracing::debug!(client.ip = %ip, "authentication failed");
-            auth.limiter().record_failure(ip, now);
+            auth.limiter().record_failure(ip, auth.now());
             return Err(Rejection::Unauthorized {
                 surface,
                 www: www_authenticate(auth.oauth(), true),
@@ -168,9 +171,10 @@ async fn resolve(
     let api_key = oauth
         .and(headers.get(API_KEY_HEADER))
         .map(|v| v.to_str().unwrap_or(""));
-    let bearer = match presented(headers, query) {
+    // Borrowed from the header in the usual case (no copy of the token per request).
+    let bearer: Option<Cow<'_, str>> = match presented(headers, query) {
         Presented::Header(None) => return Resolved::Invalid,
-        Presented::Header(Some(t)) => Some(t.to_owned()),
+        Presented::Header(Some(t)) => Some(Cow::Borrowed(t)),
         Presented::Query(t) if surface == Surface::Rest => {
             // REST: the query string carries the shared token only, never access tokens or keys.
             return match auth.verify(&t) {
@@ -178,9 +182,9 @@ async fn resolve(
                 _ => Resolved::Invalid,
             };
         }
-        Presented::Query(t) => Some(t),
+        Presented::Query(t) => Some(Cow::Owned(t)),
         Presented::None if surface == Surface::WebSocket && oauth.is_some() => {
-            subprotocol_token(headers)
+            subprotocol_token(headers).map(Cow::Owned)
         }
         Presented::None => None,
     };

@@ -92,7 +92,7 @@ impl<K: LimitKey> FailureLimiter<K> {
 
     /// `Err(retry_after)` while `key` is blocked.
     pub fn check(&self, key: K, now: Instant) -> Result<(), Duration> {
-        if self.tracked.load(Ordering::Acquire) == 0 {
+        if self.is_quiet() {
             return Ok(());
         }
         let table = self.lock();
@@ -100,6 +100,12 @@ impl<K: LimitKey> FailureLimiter<K> {
             Some(e) => self.blocked(e, now),
             None => Ok(()),
         }
+    }
+
+    /// Whether no key is tracked (then nobody is blocked, and the request path need not even
+    /// read the clock for [`FailureLimiter::check`]).
+    pub fn is_quiet(&self) -> bool {
+        self.tracked.load(Ordering::Acquire) == 0
     }
 
     /// Check and count in one step: `Err(retry_after)` while blocked; otherwise this attempt is

@@ -9,9 +9,8 @@
 //! a `String`), and request ids come from a counter: no lock, no system call, no allocation
 //! until the response header.
 
+use std::cell::Cell;
 use std::fmt;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -45,7 +44,7 @@ pub const UNMATCHED: &str = "<unmatched>";
 pub const UNKNOWN_API: &str = "/api/{*rest}";
 
 /// A request's id: the client's `x-request-id` when it sent a readable one, or a new one shaped
-/// like a UUID: a random prefix drawn once per process and a counter.
+/// like a UUID: a random prefix drawn once per thread and a counter.
 pub enum RequestId {
     Given(HeaderValue),
     Made([u8; 36]),
@@ -60,12 +59,17 @@ impl RequestId {
         }
     }
 
-    /// A new id.
+    /// A new id: this thread's random prefix and its count (a process-wide counter was one
+    /// cache line the worker threads fought over on every request).
     pub fn next() -> Self {
-        static PREFIX: OnceLock<u64> = OnceLock::new();
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let prefix = *PREFIX.get_or_init(rand::random);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        thread_local! {
+            static NEXT: Cell<(u64, u64)> = Cell::new((rand::random(), 0));
+        }
+        let (prefix, n) = NEXT.with(|next| {
+            let (prefix, n) = next.get();
+            next.set((prefix, n.wrapping_add(1)));
+            (prefix, n)
+        });
         let mut buf = [0u8; 36];
         uuid::Uuid::from_u128(u128::from(prefix) << 64 | u128::from(n))
             .hyphenated()
