@@ -6,7 +6,8 @@
 #       CPU per request; the ratio jean2/bare (target >= 0.90) from the better bare round;
 #   (b) idle registered WebSockets, 3,000 and 10,000, each on a fresh server: KB per
 #       connection (target <= 4 KB, aim 2.5), and the RSS once they have all closed and the
-#       server idled SETTLE seconds (target < 20 MB: memory goes back after a spike);
+#       server idled SETTLE seconds (default 20: jemalloc gives pages back over its 10 s
+#       decay) (target < 20 MB: memory goes back after a spike);
 #   (c) chunk relay: examples/chat_load with the provider pacing one chunk per millisecond per
 #       session, 1 and 50 sessions: provider -> resumed client latency p50/p99 (target: p99
 #       <= 2 ms added on a quiet machine; compare the 1-session p99 with the 50-session one).
@@ -20,14 +21,14 @@
 #
 # Usage: scripts/bench-perf.sh
 #   BENCH_NO_BUILD=1  use the existing target/release binaries
-#   BENCH_ROUNDS=3 BENCH_DURATION=10s BENCH_SETTLE=10 BENCH_IDLE="3000 10000"
+#   BENCH_ROUNDS=3 BENCH_DURATION=10s BENCH_SETTLE=20 BENCH_IDLE="3000 10000"
 #   BENCH_KEEP=1      keep the temp dir with server logs and raw wrk output
 set -euo pipefail
 # shellcheck source=scripts/bench-lib.sh
 source "$(dirname "$0")/bench-lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-3}
-SETTLE=${BENCH_SETTLE:-10}
+SETTLE=${BENCH_SETTLE:-20}
 IDLE_COUNTS=${BENCH_IDLE:-3000 10000}
 TOKEN=bench-$RANDOM$RANDOM-token
 BASELINE=${BENCH_BASELINE:-}

@@ -7,8 +7,10 @@
 //! - [`admin`]: `jean2 users|apps|keys`: OAuth administration, straight on the database.
 //! - [`daemon`]: pidfile, detached start, status, stop, reload of the background server.
 //! - [`server`]: `run(settings, listener, shutdown)`, plain or rustls, graceful shutdown, limits.
-//! - [`router`]: the one route table and the layer stack.
-//! - [`layers`]: Host/Origin guard with CORS, and the request log with secrets scrubbed.
+//! - [`router`]: the one route table (full paths, no nested routers) and which routes need a
+//!   credential.
+//! - [`layers`]: the one front layer on every route: request id, Host/Origin guard with CORS,
+//!   authentication, timeout, security headers, the request log with secrets scrubbed.
 //! - [`api`]: REST handlers, one file per resource: HTTP ⇄ core calls.
 //! - [`ws`]: the WebSocket endpoint: typed client messages, one task per connection.
 //! - [`app`]: `AppState`, built once from settings.

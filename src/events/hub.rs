@@ -155,6 +155,12 @@ impl Hub {
                     }
                 }
             }
+            // A spike of connections leaves a table sized for it; give it back once three
+            // quarters are gone (halving keeps the cost amortised O(1) per connection).
+            let (len, capacity) = (inner.conns.len(), inner.conns.capacity());
+            if capacity > 1024 && len * 4 < capacity {
+                inner.conns.shrink_to(len * 2);
+            }
         }
     }
 
