@@ -13,9 +13,8 @@
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::oauth::{OAuth, secrets};
@@ -67,36 +66,6 @@ pub fn query_token(query: &str) -> Option<String> {
 pub enum Surface {
     Rest,
     WebSocket,
-}
-
-/// Middleware for REST routes.
-pub async fn require_rest(State(auth): State<Auth>, req: Request, next: Next) -> Response {
-    authenticate(auth, Surface::Rest, req, next).await
-}
-
-/// Middleware for the WebSocket upgrade.
-pub async fn require_ws(State(auth): State<Auth>, req: Request, next: Next) -> Response {
-    authenticate(auth, Surface::WebSocket, req, next).await
-}
-
-async fn authenticate(auth: Auth, surface: Surface, mut req: Request, next: Next) -> Response {
-    let ip = peer_ip(&auth, &req);
-    let checked = check(
-        &auth,
-        surface,
-        req.method(),
-        req.headers(),
-        req.uri().query(),
-        ip,
-    )
-    .await;
-    match checked {
-        Ok(p) => {
-            req.extensions_mut().insert(p);
-            next.run(req).await
-        }
-        Err(rejection) => rejection.into_response(),
-    }
 }
 
 /// Who is calling, or why they may not. Every method is checked alike: CORS preflights are

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
@@ -29,7 +29,7 @@ use tracing::Instrument as _;
 
 use super::origin::{OriginPolicy, Verdict, add_cors};
 use super::security;
-use super::trace::{REQUEST_ID, RequestId, UNMATCHED, log_done, request_span};
+use super::trace::{REQUEST_ID, Seen};
 use crate::auth::Auth;
 use crate::auth::layer::{Surface, check, peer_ip};
 use crate::auth::revocation::credential_of;
@@ -145,32 +145,19 @@ async fn handle<S>(front: Front, inner: S, req: Request) -> Result<Response, Inf
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let start = Instant::now();
-    let id = RequestId::of(req.headers());
-    let method = req.method().clone();
-    // The routes are not nested (router.rs): the URI is the one the client sent.
-    let uri = req.uri().clone();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+    let seen = Seen::of(&req);
     let hsts = security::wants_hsts(front.config.tls, &req);
-    let span = request_span(&id, &method, route);
-    let mut work = pin!(serve(&front, inner, req, start));
+    let span = seen.span();
+    let mut work = pin!(serve(&front, inner, req, seen.start));
     // A disabled span (the log below debug) is not worth a wrapper around every poll.
     let mut res = if span.is_disabled() {
         work.await
     } else {
         work.as_mut().instrument(span).await
     };
-    log_done(
-        route,
-        &method,
-        &uri,
-        res.status().as_u16(),
-        start,
-        id.as_str(),
-    );
+    seen.log_done(res.status().as_u16());
     let headers = res.headers_mut();
-    headers.insert(REQUEST_ID, id.header_value());
+    headers.insert(REQUEST_ID, seen.id.header_value());
     security::add(headers, hsts);
     Ok(res)
 }

@@ -232,25 +232,55 @@ pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Ins
     }
 }
 
+/// What the span and the closing line need of a request, taken before it is handed on.
+pub struct Seen {
+    pub start: Instant,
+    pub id: RequestId,
+    method: Method,
+    uri: Uri,
+    route: Option<MatchedPath>,
+}
+
+impl Seen {
+    pub fn of(req: &Request) -> Self {
+        Seen {
+            start: Instant::now(),
+            id: RequestId::of(req.headers()),
+            method: req.method().clone(),
+            // The routes are not nested (router.rs): the URI is the one the client sent.
+            uri: req.uri().clone(),
+            route: req.extensions().get::<MatchedPath>().cloned(),
+        }
+    }
+
+    fn route(&self) -> &str {
+        self.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
+    }
+
+    /// The `request` span (disabled below debug).
+    pub fn span(&self) -> Span {
+        request_span(&self.id, &self.method, self.route())
+    }
+
+    /// Write the closing line for an answer with `status`.
+    pub fn log_done(&self, status: u16) {
+        log_done(
+            self.route(),
+            &self.method,
+            &self.uri,
+            status,
+            self.start,
+            self.id.as_str(),
+        );
+    }
+}
+
 /// The span and the closing line as a middleware on their own (`examples/bare.rs` measures
 /// them apart from the rest of [`super::front`]).
 pub async fn log_request(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let id = RequestId::of(req.headers());
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    let span = request_span(&id, &method, route);
-    let res = next.run(req).instrument(span).await;
-    log_done(
-        route,
-        &method,
-        &uri,
-        res.status().as_u16(),
-        start,
-        id.as_str(),
-    );
+    let seen = Seen::of(&req);
+    let res = next.run(req).instrument(seen.span()).await;
+    seen.log_done(res.status().as_u16());
     res
 }
 
