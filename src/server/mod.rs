@@ -8,6 +8,7 @@ pub mod head;
 pub mod limit;
 mod reload;
 pub mod shutdown;
+pub mod timer;
 pub mod tls;
 
 use std::future::Future;
@@ -17,7 +18,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
-use hyper_util::rt::TokioTimer;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -196,14 +196,15 @@ async fn accept(
     }
 }
 
-/// HTTP/1 only (see [`head`]), with the header timeout also bounding idle keep-alive.
+/// HTTP/1 only (see [`head`]), with the header timeout also bounding idle keep-alive (its
+/// sleeps reused, [`timer`]).
 fn tune(
     builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
     header_timeout: Duration,
 ) {
     builder
         .http1()
-        .timer(TokioTimer::new())
+        .timer(timer::HeadTimer::new())
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
