@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{OriginalUri, Request};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -17,7 +17,9 @@ use crate::layers::origin::OriginPolicy;
 use crate::layers::trace::UNKNOWN_API;
 use crate::ws;
 
-/// Largest request body accepted (JSON bodies are small; attachments come later with their own limit).
+/// Largest request body accepted, except by the routes that set their own (attachments): axum's
+/// default, which the front layer therefore leaves in place (`tests/api/hardening/connections.rs`
+/// holds it there).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// A request that takes longer than this (plus the time its declared body may take to arrive,
 /// `layers::front`) is answered 408 (WebSocket upgrades are exempt once upgraded).
@@ -26,13 +28,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn build(state: AppState) -> Router {
     let auth = state.auth.clone();
     let policy = OriginPolicy::new(&state.settings, auth.clone());
-    // One layer per route does the request id, log, Host/Origin guard, auth, timeout, body
-    // limit and security headers (`layers::front`); each part of the table gets it exactly once.
+    // One layer per route does the request id, log, Host/Origin guard, auth, timeout and
+    // security headers (`layers::front`); each part of the table gets it exactly once.
     let front = Front::new(
         policy,
         auth.clone(),
         REQUEST_TIMEOUT,
-        MAX_BODY_BYTES,
         state.settings.tls.is_some(),
     );
 
@@ -75,8 +76,9 @@ pub fn build(state: AppState) -> Router {
 }
 
 /// The JSON 404 of `PROTOCOL.md` §2.
-async fn not_found(OriginalUri(uri): OriginalUri, req: Request) -> Response {
+async fn not_found(req: Request) -> Response {
     let method: &Method = req.method();
+    let uri = req.uri();
     (
         StatusCode::NOT_FOUND,
         axum::Json(json!({

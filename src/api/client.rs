@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -108,13 +108,9 @@ fn not_found(method: &Method, path: &str) -> Response {
 }
 
 /// The router's fallback: a file of the client, `index.html` for a navigation, else JSON 404.
-pub async fn fallback(
-    State(app): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    req: Request,
-) -> Response {
+pub async fn fallback(State(app): State<AppState>, req: Request) -> Response {
     let method = req.method().clone();
-    let path = uri.path().to_owned();
+    let path = req.uri().path().to_owned();
     let Some(root) = client_root(&app.settings) else {
         return not_found(&method, &path);
     };

@@ -1,8 +1,9 @@
 //! The one layer in front of every route, doing in one pass (one boxed future, no `from_fn`)
 //! what used to be six layers: the request id (`x-request-id` on every answer), the request span
 //! and closing log line ([`super::trace`]), the Host/Origin guard with CORS ([`super::origin`]),
-//! authentication where the route needs it ([`crate::auth::layer::check`]), the request timeout,
-//! the default body limit and the headers every answer carries ([`super::security`]).
+//! authentication where the route needs it ([`crate::auth::layer::check`]), the request timeout
+//! and the headers every answer carries ([`super::security`]). The body limit is axum's default
+//! (2 MiB, [`crate::router::MAX_BODY_BYTES`]; routes that take more set their own).
 //!
 //! The timeout grows with a declared request body ([`time_allowed`]): an attachment upload on
 //! a slow link is not cut off. It costs nothing for a handler that answers at its first poll:
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
@@ -46,25 +47,17 @@ struct Config {
     policy: OriginPolicy,
     auth: Auth,
     timeout: Duration,
-    body_limit: DefaultBodyLimit,
     /// Whether the server speaks TLS (answers then carry HSTS).
     tls: bool,
 }
 
 impl Front {
-    pub fn new(
-        policy: OriginPolicy,
-        auth: Auth,
-        timeout: Duration,
-        body_limit: usize,
-        tls: bool,
-    ) -> Self {
+    pub fn new(policy: OriginPolicy, auth: Auth, timeout: Duration, tls: bool) -> Self {
         Front {
             config: Arc::new(Config {
                 policy,
                 auth,
                 timeout,
-                body_limit: DefaultBodyLimit::max(body_limit),
                 tls,
             }),
             surface: None,
@@ -88,14 +81,12 @@ impl Front {
     }
 }
 
-type Inner<S> = <DefaultBodyLimit as Layer<S>>::Service;
-
 impl<S> Layer<S> for Front {
     type Service = FrontService<S>;
 
     fn layer(&self, inner: S) -> FrontService<S> {
         FrontService {
-            inner: self.config.body_limit.layer(inner),
+            inner,
             front: self.clone(),
         }
     }
@@ -103,7 +94,7 @@ impl<S> Layer<S> for Front {
 
 /// The service [`Front`] wraps a route in.
 pub struct FrontService<S> {
-    inner: Inner<S>,
+    inner: S,
     front: Front,
 }
 
@@ -279,7 +270,7 @@ mod tests {
         let settings = crate::config::Settings::for_data_dir(std::env::temp_dir());
         let auth = Auth::new(&settings, None);
         let policy = OriginPolicy::new(&settings, auth.clone());
-        let front = Front::new(policy, auth.clone(), Duration::from_secs(1), 10, false);
+        let front = Front::new(policy, auth.clone(), Duration::from_secs(1), false);
         let inner = tower::service_fn(|_: Request| async {
             Ok::<_, Infallible>(Response::new(axum::body::Body::empty()))
         });

@@ -48,6 +48,32 @@ async fn a_connection_that_never_completes_a_request_head_is_closed() {
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
 
+/// The header deadline is armed again for every request of a kept-alive connection (its sleeps
+/// are reused, `server::timer`): after many answered requests, a half-sent head is still cut off.
+#[tokio::test]
+async fn a_kept_alive_connection_that_stalls_in_a_later_head_is_closed() {
+    let app = spawn_app_with(|s| s.header_timeout = HEADER_TIMEOUT).await;
+    let mut c = TcpStream::connect(app.addr).await.unwrap();
+    let request = b"GET /api/health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
+    for i in 0..200 {
+        c.write_all(request).await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // The answer is small and has a body: read until its JSON object closes.
+        while !got.ends_with(b"}") {
+            let n = tokio::time::timeout(HUNG, c.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("request {i}: no answer"))
+                .unwrap();
+            assert!(n > 0, "request {i}: the connection closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(got.starts_with(b"HTTP/1.1 200"), "request {i}");
+    }
+    c.write_all(b"GET /api/health HTTP/1.1\r\n").await.unwrap();
+    assert_closed(&mut c, "a stalled head after 200 requests").await;
+}
+
 #[tokio::test]
 async fn one_byte_per_socket_cannot_hold_every_connection_slot() {
     let app = spawn_app_with(|s| {
@@ -196,4 +222,36 @@ async fn started_with_a_soft_limit_of_1024_the_server_raises_it_and_holds_1500_c
         assert!(read.is_ok(), "connection {i}: {read:?}");
         assert_eq!(&head, b"HTTP/1.1 200", "connection {i}");
     }
+}
+
+/// The front layer leaves axum's body limit in place: it must stay our 2 MiB. One byte over is
+/// refused before anything is stored; a body of exactly the limit is read (and judged as JSON).
+#[tokio::test]
+async fn a_request_body_over_2_mib_is_refused_with_413_and_nothing_is_stored() {
+    let app = crate::helpers::spawn_app().await;
+    let limit = jean2::router::MAX_BODY_BYTES;
+    assert_eq!(limit, 2 * 1024 * 1024);
+    let body_of = |total: usize| {
+        let pad = total - r#"{"name":"","path":"/tmp"}"#.len();
+        format!(r#"{{"name":"{}","path":"/tmp"}}"#, "n".repeat(pad))
+    };
+    let post = |body: String| {
+        app.client
+            .post(app.url("/api/workspaces"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let count = async || {
+        let (_, list) = app
+            .call(reqwest::Method::GET, "/api/workspaces", None)
+            .await;
+        list["workspaces"].as_array().map_or(0, Vec::len)
+    };
+    let before = count().await;
+    let over = post(body_of(limit + 1)).await.unwrap();
+    assert_eq!(over.status(), 413);
+    assert_eq!(count().await, before, "the refused body was stored");
+    let at = post(body_of(limit)).await.unwrap();
+    assert_ne!(at.status(), 413, "a body of exactly the limit is read");
 }
