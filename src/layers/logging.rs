@@ -1,8 +1,9 @@
 //! The process's log writer: a request never waits for the log, and logging a line costs a
 //! copy into a shared buffer under a short lock. Lines are formatted on the thread that logs
-//! them; one writer thread takes the whole buffer every [`WRITE_EVERY`] (or as soon as it holds
-//! [`WRITE_AT`] bytes) and writes it to standard output (the daemon's `server.log`) in one
-//! system call.
+//! them; one writer thread takes the whole buffer [`WRITE_EVERY`] after its first line (or as
+//! soon as it holds [`WRITE_AT`] bytes) and writes it to standard output (the daemon's
+//! `server.log`) in one system call. While nothing is logged the writer sleeps: an idle server
+//! does not wake up for its log.
 //!
 //! Not `tracing-appender`'s non-blocking writer: it allocates every line and hands it through a
 //! channel that wakes its writer thread per line, which cost a third of the throughput of a
@@ -76,9 +77,11 @@ impl Lines {
         }
         let before = buf.bytes.len();
         buf.bytes.extend_from_slice(line);
-        let crossed = before < WRITE_AT && buf.bytes.len() >= WRITE_AT;
+        // The first line wakes the idle writer (once per WRITE_EVERY under load), a full
+        // WRITE_AT wakes it early.
+        let wake = before == 0 || (before < WRITE_AT && buf.bytes.len() >= WRITE_AT);
         drop(buf);
-        if crossed {
+        if wake {
             self.0.wake.notify_one();
         }
     }
@@ -138,6 +141,10 @@ fn write_out(shared: &Shared, mut out: impl Write) {
     loop {
         let closed = {
             let mut buf = shared.lock();
+            // Nothing to write: sleep until a line comes (or the log closes).
+            while buf.bytes.is_empty() && !buf.closed {
+                buf = shared.wake.wait(buf).unwrap_or_else(|e| e.into_inner());
+            }
             // A line waits at most WRITE_EVERY; a busy log is written in pieces of WRITE_AT.
             if buf.bytes.len() < WRITE_AT && !buf.closed {
                 buf = shared
@@ -251,6 +258,33 @@ mod tests {
             String::from_utf8(sink.bytes.lock().unwrap().clone()).unwrap(),
             want.concat()
         );
+    }
+
+    /// The writer sleeps while nothing is logged, and the first line wakes it: a line written
+    /// to an idle log reaches the output without the guard being dropped.
+    #[test]
+    fn a_line_written_to_an_idle_log_is_written_out() {
+        let sink = Sink::default();
+        let (lines, guard) = start(sink.clone()).unwrap();
+        let written = |want: &[u8]| {
+            // Bounded: 10 s is 500 times the writer's interval.
+            for _ in 0..1000 {
+                if sink.bytes.lock().unwrap().as_slice() == want {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            false
+        };
+        // Let the writer go idle, then log: twice, the second time after it wrote the first.
+        lines.write_bytes(b"one\n");
+        assert!(written(b"one\n"), "the first line was not written");
+        lines.write_bytes(b"two\n");
+        assert!(
+            written(b"one\ntwo\n"),
+            "a line after an idle spell was not written"
+        );
+        drop(guard);
     }
 
     #[test]
