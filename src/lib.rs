@@ -6,7 +6,8 @@
 //! - [`cli`]: the command line and its help text; `main.rs` dispatches it.
 //! - [`admin`]: `jean2 users|apps|keys`: OAuth administration, straight on the database.
 //! - [`daemon`]: pidfile, detached start, status, stop, reload of the background server.
-//! - [`server`]: `run(settings, listener, shutdown)`, plain or rustls, graceful shutdown, limits.
+//! - [`server`]: `run(settings, listener, shutdown)`, plain or rustls, graceful shutdown, limits,
+//!   the request-head deadline (its timer's sleeps reused per thread).
 //! - [`router`]: the one route table (full paths, no nested routers) and which routes need a
 //!   credential.
 //! - [`layers`]: the one front layer on every route: request id, Host/Origin guard with CORS,
