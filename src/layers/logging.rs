@@ -1,9 +1,10 @@
 //! The process's log writer: a request never waits for the log, and logging a line costs a
 //! copy into a shared buffer under a short lock. Lines are formatted on the thread that logs
-//! them; one writer thread takes the whole buffer [`WRITE_EVERY`] after its first line (or as
-//! soon as it holds [`WRITE_AT`] bytes) and writes it to standard output (the daemon's
-//! `server.log`) in one system call. While nothing is logged the writer sleeps: an idle server
-//! does not wake up for its log.
+//! them; one writer thread takes the whole buffer and writes it to standard output (the daemon's
+//! `server.log`) in one system call, at most once every [`WRITE_EVERY`] (sooner once it holds
+//! [`WRITE_AT`] bytes). The first line after a quiet spell is written at once (`jean2 start`
+//! then `jean2 logs` shows the start-up lines); while nothing is logged the writer sleeps, so an
+//! idle server does not wake up for its log.
 //!
 //! Not `tracing-appender`'s non-blocking writer: it allocates every line and hands it through a
 //! channel that wakes its writer thread per line, which cost a third of the throughput of a
@@ -17,7 +18,7 @@ use std::io::{self, IsTerminal as _, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -77,8 +78,8 @@ impl Lines {
         }
         let before = buf.bytes.len();
         buf.bytes.extend_from_slice(line);
-        // The first line wakes the idle writer (once per WRITE_EVERY under load), a full
-        // WRITE_AT wakes it early.
+        // The first line wakes an idle writer (under load, about once per WRITE_EVERY); a
+        // full WRITE_AT wakes it early.
         let wake = before == 0 || (before < WRITE_AT && buf.bytes.len() >= WRITE_AT);
         drop(buf);
         if wake {
@@ -138,6 +139,8 @@ pub fn start(out: impl Write + Send + 'static) -> io::Result<(Lines, LogGuard)> 
 /// The writer thread: swap the buffer out, write it, until closed and empty.
 fn write_out(shared: &Shared, mut out: impl Write) {
     let mut spare = Vec::with_capacity(WRITE_AT);
+    // When the last batch was written.
+    let mut written: Option<Instant> = None;
     loop {
         let closed = {
             let mut buf = shared.lock();
@@ -145,11 +148,17 @@ fn write_out(shared: &Shared, mut out: impl Write) {
             while buf.bytes.is_empty() && !buf.closed {
                 buf = shared.wake.wait(buf).unwrap_or_else(|e| e.into_inner());
             }
-            // A line waits at most WRITE_EVERY; a busy log is written in pieces of WRITE_AT.
-            if buf.bytes.len() < WRITE_AT && !buf.closed {
+            // At most one write per WRITE_EVERY: lines that follow a write wait for the rest of
+            // it, gathering (a busy log is written in pieces of WRITE_AT); after a quiet spell
+            // the first line goes out at once.
+            let due = written.map(|at| at + WRITE_EVERY);
+            if let Some(wait) = due.and_then(|due| due.checked_duration_since(Instant::now()))
+                && buf.bytes.len() < WRITE_AT
+                && !buf.closed
+            {
                 buf = shared
                     .wake
-                    .wait_timeout(buf, WRITE_EVERY)
+                    .wait_timeout(buf, wait)
                     .map(|(b, _)| b)
                     .unwrap_or_else(|e| e.into_inner().0);
             }
@@ -160,6 +169,7 @@ fn write_out(shared: &Shared, mut out: impl Write) {
             // Nowhere to report a failing log; the lines are lost.
             let _ = out.write_all(&spare).and_then(|()| out.flush());
             spare.clear();
+            written = Some(Instant::now());
         }
         if closed && shared.lock().bytes.is_empty() {
             return;

@@ -36,8 +36,13 @@ async fn lifecycle_start_status_rotate_token_restart_stop() {
         200,
         "auth is off"
     );
-    let logs = d.ok(&["logs", "-n", "5", "--no-follow"]);
-    assert!(logs.stdout.contains("listening on"), "{logs:?}");
+    // The log is written behind the server's back (at most 20 ms later, longer on a busy
+    // machine): poll for it.
+    crate::helpers::wait_until("the start-up lines in `jean2 logs`", async || {
+        let logs = d.ok(&["logs", "-n", "5", "--no-follow"]);
+        logs.stdout.contains("listening on")
+    })
+    .await;
 
     d.write_env(&format!("JEAN2_AUTH_TOKEN={TOKEN_A}\n"));
     let restarted = d.ok(&["restart", "-p", "0"]);
