@@ -3,13 +3,27 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, request::Parts};
+use axum::http::{Method, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::store::StoreError;
+
+/// The JSON 404 of `PROTOCOL.md` §2 for a path (or a method on it) no route serves.
+pub fn endpoint_not_found(method: &Method, path: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({
+            "error": "Not Found",
+            "message": "The requested endpoint does not exist",
+            "path": path,
+            "method": method.as_str(),
+        })),
+    )
+        .into_response()
+}
 
 /// One field that failed validation: `{"path":"name","message":"Name is required"}`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -4,14 +4,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::any;
-use serde_json::json;
 
 use crate::api;
 use crate::app::AppState;
 use crate::auth::layer::Surface;
+use crate::error::endpoint_not_found;
 use crate::layers::front::Front;
 use crate::layers::origin::OriginPolicy;
 use crate::layers::trace::UNKNOWN_API;
@@ -77,16 +76,5 @@ pub fn build(state: AppState) -> Router {
 
 /// The JSON 404 of `PROTOCOL.md` §2.
 async fn not_found(req: Request) -> Response {
-    let method: &Method = req.method();
-    let uri = req.uri();
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(json!({
-            "error": "Not Found",
-            "message": "The requested endpoint does not exist",
-            "path": uri.path(),
-            "method": method.as_str(),
-        })),
-    )
-        .into_response()
+    endpoint_not_found(req.method(), req.uri().path())
 }

@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::response::Response;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::app::AppState;
 use crate::config::Settings;
+use crate::error::endpoint_not_found;
 
 /// The folder of the web client this server serves, if any.
 pub fn client_root(settings: &Settings) -> Option<PathBuf> {
@@ -93,29 +93,15 @@ pub async fn index(root: &Path, req: Request) -> Response {
     }
 }
 
-/// The JSON 404 of `PROTOCOL.md` §2, as the router's own.
-fn not_found(method: &Method, path: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(json!({
-            "error": "Not Found",
-            "message": "The requested endpoint does not exist",
-            "path": path,
-            "method": method.as_str(),
-        })),
-    )
-        .into_response()
-}
-
 /// The router's fallback: a file of the client, `index.html` for a navigation, else JSON 404.
 pub async fn fallback(State(app): State<AppState>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let Some(root) = client_root(&app.settings) else {
-        return not_found(&method, &path);
+        return endpoint_not_found(&method, &path);
     };
     if method != Method::GET && method != Method::HEAD {
-        return not_found(&method, &path);
+        return endpoint_not_found(&method, &path);
     }
     let page = wants_page(&method, req.headers());
     let (parts, body) = req.into_parts();
@@ -137,7 +123,7 @@ pub async fn fallback(State(app): State<AppState>, req: Request) -> Response {
     if page && page_path {
         return index(&root, Request::from_parts(parts, Body::empty())).await;
     }
-    not_found(&method, &path)
+    endpoint_not_found(&method, &path)
 }
 
 #[cfg(test)]

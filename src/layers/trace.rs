@@ -180,11 +180,6 @@ impl fmt::Display for Scrubbed<'_> {
     }
 }
 
-/// A path and query with secret parameter values replaced by `***`.
-pub fn scrub_uri(path: &str, query: Option<&str>) -> String {
-    Scrubbed { path, query }.to_string()
-}
-
 /// The closing line of a request: `GET /path?q 200` with the route, duration and request id.
 /// Health checks at debug, server errors at warn, the rest at info.
 ///
@@ -287,6 +282,11 @@ pub async fn log_request(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A path and query with secret parameter values replaced by `***`.
+    fn scrub_uri(path: &str, query: Option<&str>) -> String {
+        Scrubbed { path, query }.to_string()
+    }
 
     #[test]
     fn secret_params_are_scrubbed() {
