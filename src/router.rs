@@ -66,8 +66,10 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .merge(api::public_router())
         .merge(oauth)
-        // Unknown paths: the web client's files and pages when it is served, else JSON 404.
+        // Unknown paths: the web client's files and pages when it is served, else JSON 404;
+        // a method a public route does not serve, the JSON 404 as under /api.
         .fallback(api::client::fallback)
+        .method_not_allowed_fallback(not_found)
         .layer(front.open())
         .merge(protected_api)
         .merge(websocket)

@@ -248,6 +248,9 @@ async fn a_method_a_route_does_not_serve_is_the_json_404() {
         (Method::DELETE, "/api/workspaces"),
         (Method::POST, "/api/models"),
         (Method::DELETE, "/api/sessions/tags"),
+        // The public routes too.
+        (Method::DELETE, "/api/health"),
+        (Method::POST, "/api/info"),
     ] {
         let (status, res) = app.call(method.clone(), path, None).await;
         assert_eq!(status, 404, "{method} {path}");
