@@ -14,6 +14,7 @@ const ORDER: &[&str] = &[
     "layers",
     "api",
     "ws",
+    "routes",
     "app",
     "sessions",
     "chat",

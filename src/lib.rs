@@ -6,14 +6,16 @@
 //! - [`cli`]: the command line and its help text; `main.rs` dispatches it.
 //! - [`admin`]: `jean2 users|apps|keys`: OAuth administration, straight on the database.
 //! - [`daemon`]: pidfile, detached start, status, stop, reload of the background server.
-//! - [`server`]: `run(settings, listener, shutdown)`, plain or rustls, graceful shutdown, limits,
-//!   the request-head deadline (its timer's sleeps reused per thread).
-//! - [`router`]: the one route table (full paths, no nested routers) and which routes need a
-//!   credential.
-//! - [`layers`]: the one front layer on every route: request id, Host/Origin guard with CORS,
-//!   authentication, timeout, security headers, the request log with secrets scrubbed.
+//! - [`server`]: `run(settings, listener, shutdown)`: our accept loop (plain or rustls, graceful
+//!   shutdown, limits), the request-head deadline (its timer's sleeps reused per thread).
+//! - [`router`]: the one route table (full paths, no nested routers), which routes need a
+//!   credential, and the front layer around the whole router.
+//! - [`layers`]: the front layer: request id, Host/Origin guard with CORS, authentication,
+//!   timeout, security headers, the request log with secrets scrubbed.
 //! - [`api`]: REST handlers, one file per resource: HTTP ⇄ core calls.
 //! - [`ws`]: the WebSocket endpoint: typed client messages, one task per connection.
+//! - [`routes`]: routes with their paths kept, and the table that names a request's route (and
+//!   the credential it needs) before the router runs.
 //! - [`app`]: `AppState`, built once from settings.
 //! - [`sessions`]: the session and workspace lifecycle that REST and WebSocket share.
 //! - [`chat`]: the chat context and turn: pre-checks, queue, streaming into parts, titles,
@@ -49,6 +51,8 @@ pub mod layers;
 
 pub mod api;
 pub mod ws;
+
+pub mod routes;
 
 pub mod app;
 

@@ -5,7 +5,7 @@
 //! at upload ([`crate::files::attachments::sniff`]) and served with that type, never the
 //! client's claim, never as active content, with `nosniff` and a sandboxing CSP.
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
@@ -31,17 +31,17 @@ const NO_FILE: &str = "No file provided. Use multipart/form-data with field name
 const FRAMING_BYTES: u64 = 1024 * 1024;
 
 /// `/sessions/:id/attachments` (under `/api`, behind the auth layer).
-pub fn router() -> Router<AppState> {
+pub fn router() -> Routes {
     let limit = usize::try_from(MAX_BYTES + FRAMING_BYTES).unwrap_or(usize::MAX);
-    Router::new().route(
+    Routes::new().route(
         "/api/sessions/{id}/attachments",
         get(list).post(upload).layer(DefaultBodyLimit::max(limit)),
     )
 }
 
 /// The content route, public (its key is its credential).
-pub fn public_router() -> Router<AppState> {
-    Router::new().route(
+pub fn public_router() -> Routes {
+    Routes::new().route(
         "/api/sessions/{id}/attachments/{attachment_id}/content",
         get(content),
     )

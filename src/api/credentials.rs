@@ -10,7 +10,7 @@
 //! otherwise add a line of its own to `.env`). A key is never answered, logged or put in an
 //! error; the one-time backup of an original data dir is taken before the first change.
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
 use serde_json::{Value, json};
@@ -34,8 +34,8 @@ pub const KEYED_PROVIDERS: &[&str] = &[
     "deepseek",
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/config/providers", get(list))
         .route("/api/config/providers/{provider}", put(set).delete(clear))
 }

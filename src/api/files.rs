@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,8 +24,8 @@ use crate::files::tree::{self, Links, ListOptions, MAX_TREE_ENTRIES};
 use crate::files::{FileError, Roots, edit, git, preview, roots, search};
 use crate::store::Scope;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/workspaces/{id}/files", get(files))
         .route("/api/workspaces/{id}/file-preview", get(file_preview))
         .route("/api/workspaces/{id}/file", get(read_file).put(save_file))

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,13 +14,12 @@ use serde_json::json;
 
 use super::Caller;
 use super::files::blocking;
-use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::files::browse;
 use crate::store::Scope;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/fs/browse", get(browse_route))
         .route("/api/fs/parent", get(parent_route))
         .route("/api/fs/drives", get(drives_route))

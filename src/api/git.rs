@@ -3,7 +3,7 @@
 //! a diff without `path` (400) are errors. `path=.` (or any directory) diffs every changed file
 //! under it, in `files`.
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use serde::Deserialize;
@@ -16,8 +16,8 @@ use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::files::git::{self, FileDiff};
 use crate::files::{FileError, roots};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/workspaces/{id}/git/status", get(status))
         .route("/api/workspaces/{id}/git/diff", get(diff))
 }

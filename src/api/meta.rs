@@ -2,7 +2,7 @@
 //! `GET /` is the JSON status for API clients and the web client's page for a browser when
 //! this server serves the client ([`super::client`]).
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,15 +15,15 @@ use crate::app::AppState;
 use crate::error::ApiJson;
 use crate::time::now_iso;
 
-pub fn public_router() -> Router<AppState> {
-    Router::new()
+pub fn public_router() -> Routes {
+    Routes::new()
         .route("/", get(root))
         .route("/api/health", get(health))
         .route("/api/info", get(info))
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/auth/verify", get(verify))
+pub fn router() -> Routes {
+    Routes::new().route("/api/auth/verify", get(verify))
 }
 
 async fn root(State(app): State<AppState>, req: Request) -> Response {

@@ -25,11 +25,10 @@ pub mod tools;
 pub mod workspace_input;
 pub mod workspaces;
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::sessions::Error as CoreError;
@@ -37,13 +36,13 @@ use crate::store::Scope;
 
 /// Routes open to everyone (`GET /`, `/api/health`, `/api/info`), and the attachment content
 /// route, whose `?key=` is its credential.
-pub fn public_router() -> Router<AppState> {
+pub fn public_router() -> Routes {
     meta::public_router().merge(attachments::public_router())
 }
 
 /// Routes under `/api` behind the auth layer (paths here are relative to `/api`).
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .merge(meta::router())
         .merge(workspaces::router())
         .merge(sessions::router())

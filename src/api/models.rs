@@ -1,6 +1,6 @@
 //! `GET /api/models`: the model registry with each model's runtime status (`PROTOCOL.md` §3 A4).
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::State;
 use axum::routing::get;
 use serde_json::Value;
@@ -9,8 +9,8 @@ use crate::app::AppState;
 use crate::error::ApiJson;
 use crate::llm::registry::Registry;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/models", get(list))
+pub fn router() -> Routes {
+    Routes::new().route("/api/models", get(list))
 }
 
 async fn list(State(app): State<AppState>) -> ApiJson<Value> {

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -21,8 +21,8 @@ use crate::error::ApiJson;
 use crate::llm::registry::edit::{CatalogError, ModelPatch, ProviderPatch};
 use crate::llm::registry::{Model, Registry};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/config/models", get(show))
         .route("/api/config/models/providers", post(add_provider))
         .route(

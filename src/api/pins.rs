@@ -3,7 +3,7 @@
 //! answers with upstream's error code (`message_not_assistant` 422, `…_not_found` 404, the
 //! mismatches 400).
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,8 +16,8 @@ use crate::error::{ApiJson, AppError, FieldError};
 use crate::sessions::Error as CoreError;
 use crate::store::pins::PinRefusal;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/workspaces/{id}/pinned-messages", get(list).post(pin))
         .route(
             "/api/workspaces/{id}/pinned-messages/{message_id}",

@@ -2,7 +2,7 @@
 //! read, replace and delete (`PROTOCOL-AGENT.md` §14.4). The files and their checks are
 //! [`crate::chat::preconfigs`]; changes are the server owner's.
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -15,8 +15,8 @@ use crate::chat::preconfigs::{self, edit, edit::EditError};
 use crate::error::ApiJson;
 use crate::llm::registry::Registry;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/preconfigs", get(list).post(create))
         .route(
             "/api/preconfigs/{id}",

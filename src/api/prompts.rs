@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -19,8 +19,8 @@ use crate::app::AppState;
 use crate::config::files::{SHARED, backup_original, write_atomic};
 use crate::error::ApiJson;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/prompts", get(list))
         .route("/api/config/prompts", get(list).post(create))
         .route(

@@ -2,7 +2,7 @@
 //! sessions over the WebSocket), `GET/PUT/DELETE /api/sessions/:id` and
 //! `GET /api/sessions/:id/transcript` (`PROTOCOL.md` §3 tier C).
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -20,8 +20,8 @@ use crate::store::SessionStatus;
 use crate::store::messages::TRANSCRIPT_PAGE;
 use crate::store::sessions::{SessionPatch, SessionQuery};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/sessions", get(list).post(create))
         .route("/api/sessions/{id}", get(show).put(update).delete(remove))
         .route("/api/sessions/{id}/transcript", get(transcript))

@@ -2,7 +2,7 @@
 //! of its sessions, sorted) and `GET /api/sessions/grouped` (the Overview: several workspaces'
 //! sessions at once, `PROTOCOL-AGENT.md` §11.6).
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
@@ -14,8 +14,8 @@ use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::store::sessions::SessionQuery;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/sessions/tags", get(tags))
         .route("/api/sessions/grouped", get(grouped))
 }

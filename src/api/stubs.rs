@@ -4,7 +4,7 @@
 //! agents, tags, scheduled jobs, response formats).
 //! Routes under a workspace still check that the workspace exists (404 otherwise).
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -13,8 +13,8 @@ use super::Caller;
 use crate::app::AppState;
 use crate::error::{ApiJson, AppError};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/providers", get(|| empty(json!({"providers": []}))))
         .route("/api/agents", get(|| empty(json!({"agents": []}))))
         .route(

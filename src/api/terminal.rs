@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,8 +18,8 @@ use crate::error::{ApiJson, AppError};
 use crate::store::Scope;
 use crate::terminal::TerminalError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/workspaces/{id}/terminals", get(list).post(create))
         .route(
             "/api/workspaces/{id}/terminals/{sid}",

@@ -9,7 +9,7 @@
 //! set here is stored for tools that will; `DELETE` (which the client calls, and the original
 //! lacks) removes the line.
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
 use serde_json::{Map, Value, json};
@@ -23,8 +23,8 @@ use crate::config::read_env_file;
 use crate::error::ApiJson;
 use crate::store::Scope;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/tools", get(list))
         .route("/api/tools/env", get(env_list))
         .route("/api/tools/env/{key}", put(env_set).delete(env_clear))

@@ -3,7 +3,7 @@
 //! Changes are one call each of the session core; the two lists are read from the store's JSON
 //! bytes and page cache (the hottest reads), the core only creating the default workspace.
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -22,8 +22,8 @@ use crate::app::AppState;
 use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::store::{PageKey, sessions::SessionQuery};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/api/workspaces", get(list).post(create))
         .route(
             "/api/workspaces/{id}",

@@ -78,18 +78,48 @@ pub async fn check(
     query: Option<&str>,
     ip: IpAddr,
 ) -> Result<Principal, Rejection> {
+    if let Some(decided) = check_now(auth, surface, method, headers, query, ip) {
+        return decided;
+    }
+    let resolved = resolve(auth, surface, headers, query).await;
+    decide(auth, surface, method, ip, resolved)
+}
+
+/// [`check`]'s answer when it needs no OAuth lookup (no API key, no access token to look up):
+/// the shared token, a missing or malformed credential, auth off, a blocked address. `None`:
+/// only [`check`] can tell. The request path answers most requests from here, without a future.
+pub fn check_now(
+    auth: &Auth,
+    surface: Surface,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    ip: IpAddr,
+) -> Option<Result<Principal, Rejection>> {
     if !auth.enabled() {
-        return Ok(Principal::Anonymous);
+        return Some(Ok(Principal::Anonymous));
     }
     let limiter = auth.limiter();
     if !limiter.is_quiet()
         && let Err(retry) = limiter.check(ip, auth.now())
     {
-        return Err(Rejection::TooMany {
+        return Some(Err(Rejection::TooMany {
             retry_secs: retry.as_secs().max(1),
-        });
+        }));
     }
-    let p = match resolve(auth, surface, headers, query).await {
+    let resolved = resolve_now(auth, surface, headers, query)?;
+    Some(decide(auth, surface, method, ip, resolved))
+}
+
+/// The principal, or the rejection, for what the credentials resolved to.
+fn decide(
+    auth: &Auth,
+    surface: Surface,
+    method: &Method,
+    ip: IpAddr,
+    resolved: Resolved,
+) -> Result<Principal, Rejection> {
+    let p = match resolved {
         Resolved::Valid(p) => p,
         Resolved::Missing => {
             return Err(Rejection::Unauthorized {
@@ -127,6 +157,34 @@ enum Resolved {
     Valid(Principal),
     /// Something was presented and it is not valid (counts as a failure).
     Invalid,
+}
+
+/// What [`resolve`] decides without an OAuth lookup, or `None` when it would need one.
+fn resolve_now(
+    auth: &Auth,
+    surface: Surface,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<Resolved> {
+    let oauth = auth.oauth();
+    let api_key = oauth.is_some() && headers.contains_key(API_KEY_HEADER);
+    let bearer = |t: &str| match auth.verify(t) {
+        Some(p) => Some(Resolved::Valid(p)),
+        // Not the shared token: without OAuth nothing else could make it valid.
+        None => oauth.is_none().then_some(Resolved::Invalid),
+    };
+    match presented(headers, query) {
+        Presented::Header(None) => Some(Resolved::Invalid),
+        Presented::Query(t) if surface == Surface::Rest => match auth.verify(&t) {
+            Some(p) if !api_key => Some(Resolved::Valid(p)),
+            _ => Some(Resolved::Invalid),
+        },
+        _ if api_key => None,
+        Presented::Header(Some(t)) => bearer(t),
+        Presented::Query(t) => bearer(&t),
+        Presented::None if surface == Surface::WebSocket && oauth.is_some() => None,
+        Presented::None => Some(Resolved::Missing),
+    }
 }
 
 /// Read and check every credential the surface allows.

@@ -1,4 +1,4 @@
-//! The one layer in front of every route, doing in one pass (one boxed future, no `from_fn`)
+//! The one layer in front of the router, doing in one pass (no boxed future, no `from_fn`)
 //! what used to be six layers: the request id (`x-request-id` on every answer), the request span
 //! and closing log line ([`super::trace`]), the Host/Origin guard with CORS ([`super::origin`]),
 //! authentication where the route needs it ([`crate::auth::layer::check`]), the request timeout
@@ -10,9 +10,8 @@
 //! the timer is only armed when the work is still pending (most requests never touch the timer
 //! wheel).
 //!
-//! [`Front`] is applied per route (with `Router::layer`), so the matched route is known; the
-//! router gives the public routes [`Front::open`], `/api` [`Front::guarding`] `Rest` and `/ws`
-//! [`Front::guarding`] `WebSocket`.
+//! [`Front`] wraps the whole router once (`router.rs`); the route a request goes to, and the
+//! credential it needs, come from the [`RouteTable`] of the same patterns.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,25 +21,26 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
 use tower::{Layer, Service};
-use tracing::Instrument as _;
+use tracing::{Instrument as _, Span};
 
 use super::origin::{OriginPolicy, Verdict, add_cors};
 use super::security;
 use super::trace::{REQUEST_ID, Seen};
-use crate::auth::Auth;
-use crate::auth::layer::{Surface, check, peer_ip};
+use crate::auth::layer::{Surface, check, check_now, peer_ip};
 use crate::auth::revocation::credential_of;
+use crate::auth::{Auth, Principal};
+use crate::routes::RouteTable;
 
 /// The layer; cheap to clone.
 #[derive(Clone)]
 pub struct Front {
     config: Arc<Config>,
-    /// Which credential check the routes need (`None`: public routes).
-    surface: Option<Surface>,
 }
 
 struct Config {
@@ -49,34 +49,26 @@ struct Config {
     timeout: Duration,
     /// Whether the server speaks TLS (answers then carry HSTS).
     tls: bool,
+    /// Each route's pattern and the credential it needs.
+    table: RouteTable,
 }
 
 impl Front {
-    pub fn new(policy: OriginPolicy, auth: Auth, timeout: Duration, tls: bool) -> Self {
+    pub fn new(
+        policy: OriginPolicy,
+        auth: Auth,
+        timeout: Duration,
+        tls: bool,
+        table: RouteTable,
+    ) -> Self {
         Front {
             config: Arc::new(Config {
                 policy,
                 auth,
                 timeout,
                 tls,
+                table,
             }),
-            surface: None,
-        }
-    }
-
-    /// For routes open to everyone.
-    pub fn open(&self) -> Self {
-        Front {
-            config: self.config.clone(),
-            surface: None,
-        }
-    }
-
-    /// For routes that need a credential, refused with the 401 body of `surface`.
-    pub fn guarding(&self, surface: Surface) -> Self {
-        Front {
-            config: self.config.clone(),
-            surface: Some(surface),
         }
     }
 }
@@ -92,7 +84,7 @@ impl<S> Layer<S> for Front {
     }
 }
 
-/// The service [`Front`] wraps a route in.
+/// The service [`Front`] wraps the router in.
 pub struct FrontService<S> {
     inner: S,
     front: Front,
@@ -114,47 +106,216 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = FrontFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
-        // The clone that was made ready serves this request (tower's readiness contract).
-        let ready = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(handle(self.front.clone(), inner, req))
+    /// Guard and authenticate here, before any future exists, when that needs no lookup (the
+    /// shared token, auth off, a refusal): the route is then called at once and its future
+    /// wrapped in [`FrontFuture`]. The rest (an OAuth credential to look up, the request span
+    /// at debug) takes [`handle`], an `async` pass of its own.
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let config = &*self.front.config;
+        let known = config.table.of(req.uri().path());
+        let seen = Seen::of(&req, known.route);
+        let hsts = security::wants_hsts(config.tls, &req);
+        let span = seen.span();
+        if !span.is_disabled() {
+            return self.handle(req, known.surface, seen, hsts, Some(span));
+        }
+        let allow_origin = match config.policy.judge(&req) {
+            Verdict::Answer(res) => return FrontFuture::answered(finish(res, seen, hsts)),
+            Verdict::Pass(allow_origin) => allow_origin,
+        };
+        if let Some(surface) = known.surface {
+            let ip = peer_ip(&config.auth, &req);
+            let decided = check_now(
+                &config.auth,
+                surface,
+                req.method(),
+                req.headers(),
+                req.uri().query(),
+                ip,
+            );
+            match decided {
+                Some(Ok(principal)) => admit(&mut req, surface, principal),
+                Some(Err(rejection)) => {
+                    let res = with_cors(rejection.into_response(), allow_origin);
+                    return FrontFuture::answered(finish(res, seen, hsts));
+                }
+                None => return self.handle(req, known.surface, seen, hsts, None),
+            }
+        }
+        let deadline = seen.start + time_allowed(config.timeout, req.headers());
+        // `inner` is the instance `poll_ready` readied (tower's contract).
+        FrontFuture::Running {
+            work: self.inner.call(req),
+            timer: None,
+            deadline,
+            allow_origin,
+            done: Some((seen, hsts)),
+        }
     }
 }
 
-/// The request's whole pass. Its future is the one allocation [`Front`] adds to a request, so
-/// it is kept small: every part is pinned once where it is made (a future moved into another
-/// is otherwise stored twice), and the rare slow paths (OAuth lookups) are boxed where they
-/// are awaited (`auth::layer`). `size_of` tests below hold it there.
-async fn handle<S>(front: Front, inner: S, req: Request) -> Result<Response, Infallible>
+impl<S> FrontService<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
 {
-    let seen = Seen::of(&req);
-    let hsts = security::wants_hsts(front.config.tls, &req);
-    let span = seen.span();
-    let mut work = pin!(serve(&front, inner, req, seen.start));
-    // A disabled span (the log below debug) is not worth a wrapper around every poll.
-    let mut res = if span.is_disabled() {
-        work.await
-    } else {
-        work.as_mut().instrument(span).await
-    };
+    /// The `async` pass, boxed: it owns the ready router (a fresh clone stays behind, as
+    /// tower's readiness contract wants).
+    fn handle(
+        &mut self,
+        req: Request,
+        surface: Option<Surface>,
+        seen: Seen,
+        hsts: bool,
+        span: Option<Span>,
+    ) -> FrontFuture<S::Future> {
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        let front = self.front.clone();
+        FrontFuture::Boxed {
+            fut: Box::pin(handle(front, inner, req, surface, seen, hsts, span)),
+        }
+    }
+}
+
+/// What the route needs to know of an admitted caller.
+fn admit(req: &mut Request, surface: Surface, principal: Principal) {
+    if surface == Surface::WebSocket {
+        // What the hub keeps to close the socket when this is revoked.
+        let credential = credential_of(&principal, req.headers(), req.uri().query());
+        req.extensions_mut().insert(credential);
+    }
+    req.extensions_mut().insert(principal);
+}
+
+/// The headers every answer gets and the closing log line.
+fn finish(mut res: Response, seen: Seen, hsts: bool) -> Response {
     seen.log_done(res.status().as_u16());
     let headers = res.headers_mut();
     headers.insert(REQUEST_ID, seen.id.header_value());
     security::add(headers, hsts);
-    Ok(res)
+    res
+}
+
+fn with_cors(mut res: Response, allow_origin: Option<HeaderValue>) -> Response {
+    if let Some(v) = allow_origin {
+        add_cors(&mut res, v);
+    }
+    res
+}
+
+pin_project! {
+    /// A request's pass through [`Front`]: the route's own future with the request timeout
+    /// around it (armed only once the route is still pending: most requests never touch the
+    /// timer wheel), an answer given without calling the route, or the `async` pass.
+    #[project = Pass]
+    pub enum FrontFuture<F> {
+        Running {
+            #[pin]
+            work: F,
+            #[pin]
+            timer: Option<Sleep>,
+            deadline: Instant,
+            allow_origin: Option<HeaderValue>,
+            done: Option<(Seen, bool)>,
+        },
+        Answered { res: Option<Response> },
+        Boxed { fut: BoxFuture<'static, Result<Response, Infallible>> },
+    }
+}
+
+impl<F> FrontFuture<F> {
+    fn answered(res: Response) -> Self {
+        FrontFuture::Answered { res: Some(res) }
+    }
+}
+
+impl<F> Future for FrontFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Pass::Running {
+                work,
+                mut timer,
+                deadline,
+                allow_origin,
+                done,
+            } => {
+                // Finished already (polled again against the contract): nothing more comes.
+                if done.is_none() {
+                    return Poll::Pending;
+                }
+                let res = match work.poll(cx) {
+                    Poll::Ready(Ok(res)) => res,
+                    Poll::Ready(Err(never)) => match never {},
+                    Poll::Pending => {
+                        if timer.is_none() {
+                            timer.set(Some(tokio::time::sleep_until((*deadline).into())));
+                        }
+                        match timer.as_pin_mut() {
+                            Some(sleep) => std::task::ready!(sleep.poll(cx)),
+                            None => return Poll::Pending,
+                        }
+                        StatusCode::REQUEST_TIMEOUT.into_response()
+                    }
+                };
+                let Some((seen, hsts)) = done.take() else {
+                    return Poll::Pending;
+                };
+                let res = with_cors(res, allow_origin.take());
+                Poll::Ready(Ok(finish(res, seen, hsts)))
+            }
+            Pass::Answered { res } => match res.take() {
+                Some(res) => Poll::Ready(Ok(res)),
+                None => Poll::Pending,
+            },
+            Pass::Boxed { fut } => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+/// The `async` pass, for requests that need an OAuth lookup or run with the request span. Its
+/// future is boxed, so it is kept small: every part is pinned once where it is made (a future
+/// moved into another is otherwise stored twice), and the OAuth lookups are boxed where they
+/// are awaited (`auth::layer`). `size_of` tests below hold it there.
+async fn handle<S>(
+    front: Front,
+    inner: S,
+    req: Request,
+    surface: Option<Surface>,
+    seen: Seen,
+    hsts: bool,
+    span: Option<Span>,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let mut work = pin!(serve(&front, inner, req, surface, seen.start));
+    let res = match span {
+        Some(span) => work.as_mut().instrument(span).await,
+        None => work.await,
+    };
+    Ok(finish(res, seen, hsts))
 }
 
 /// Guard, authenticate, run the route within the timeout, add CORS headers.
-async fn serve<S>(front: &Front, mut inner: S, mut req: Request, start: Instant) -> Response
+async fn serve<S>(
+    front: &Front,
+    mut inner: S,
+    mut req: Request,
+    surface: Option<Surface>,
+    start: Instant,
+) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -163,7 +324,6 @@ where
         Verdict::Answer(res) => return res,
         Verdict::Pass(allow_origin) => allow_origin,
     };
-    let surface = front.surface;
     let deadline = start + time_allowed(config.timeout, req.headers());
     let work = pin!(async move {
         if let Some(surface) = surface {
@@ -178,15 +338,7 @@ where
             )
             .await;
             match checked {
-                Ok(principal) => {
-                    if surface == Surface::WebSocket {
-                        // What the hub keeps to close the socket when this is revoked.
-                        let credential =
-                            credential_of(&principal, req.headers(), req.uri().query());
-                        req.extensions_mut().insert(credential);
-                    }
-                    req.extensions_mut().insert(principal);
-                }
+                Ok(principal) => admit(&mut req, surface, principal),
                 Err(rejection) => return rejection.into_response(),
             }
         }
@@ -195,13 +347,10 @@ where
             Err(never) => match never {},
         }
     });
-    let mut res = within(deadline, work)
+    let res = within(deadline, work)
         .await
         .unwrap_or_else(|| StatusCode::REQUEST_TIMEOUT.into_response());
-    if let Some(v) = allow_origin {
-        add_cors(&mut res, v);
-    }
-    res
+    with_cors(res, allow_origin)
 }
 
 /// The slowest upload the request timeout waits for: a body declared with `Content-Length` adds
@@ -263,14 +412,16 @@ mod tests {
         assert_eq!(with_length("not a number"), base);
     }
 
-    /// The future every request allocates stays small (it was 8 KB with the OAuth lookups
-    /// inline and futures stored twice, and cost more than a bare server's whole request).
+    /// The futures a request allocates stay small (the `async` pass was 8 KB with the OAuth
+    /// lookups inline and futures stored twice, and cost more than a bare server's whole
+    /// request; the usual pass is the route's future and a few fields).
     #[test]
-    fn the_per_request_future_stays_small() {
+    fn the_per_request_futures_stay_small() {
         let settings = crate::config::Settings::for_data_dir(std::env::temp_dir());
         let auth = Auth::new(&settings, None);
         let policy = OriginPolicy::new(&settings, auth.clone());
-        let front = Front::new(policy, auth.clone(), Duration::from_secs(1), false);
+        let table = RouteTable::default();
+        let front = Front::new(policy, auth.clone(), Duration::from_secs(1), false, table);
         let inner = tower::service_fn(|_: Request| async {
             Ok::<_, Infallible>(Response::new(axum::body::Body::empty()))
         });
@@ -279,10 +430,89 @@ mod tests {
         let checked = check(&auth, Surface::Rest, req.method(), req.headers(), None, ip);
         let check_size = std::mem::size_of_val(&checked);
         drop(checked);
-        let handled = handle(front, inner, req);
+        let seen = Seen::of(&req, "/");
+        let surface = Some(Surface::Rest);
+        let handled = handle(front.clone(), inner, req, surface, seen, false, None);
         let handle_size = std::mem::size_of_val(&handled);
+        drop(handled);
+        let usual =
+            std::mem::size_of::<FrontFuture<axum::routing::future::RouteFuture<Infallible>>>();
         assert!(check_size <= 512, "auth check future: {check_size} bytes");
-        assert!(handle_size <= 2560, "request future: {handle_size} bytes");
+        assert!(handle_size <= 2560, "async pass: {handle_size} bytes");
+        assert!(usual <= 768, "usual pass: {usual} bytes");
+    }
+
+    /// Both passes (the usual one and the `async` one with the span) answer alike: a guarded
+    /// route with the right token, without it, and an open route, each with the request id and
+    /// `nosniff`.
+    #[tokio::test]
+    async fn the_usual_and_the_async_pass_answer_alike() {
+        use tower::ServiceExt as _;
+        let mut settings = crate::config::Settings::for_data_dir(std::env::temp_dir());
+        settings.auth_token = Some(crate::config::Secret::new("tok"));
+        let auth = Auth::new(&settings, None);
+        let policy = OriginPolicy::new(&settings, auth.clone());
+        let mut table = RouteTable::default();
+        table.insert("/api/x", Some(Surface::Rest));
+        table.insert("/open", None);
+        let front = Front::new(policy, auth, Duration::from_secs(1), false, table);
+        let route = tower::service_fn(|req: Request| async move {
+            let who = format!("{:?}", req.extensions().get::<Principal>());
+            Ok::<_, Infallible>(Response::new(axum::body::Body::from(who)))
+        });
+        let ask = |path: &str, token: Option<&str>| {
+            let svc = front.layer(route);
+            let mut req = Request::builder().uri(path);
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let req = req.body(axum::body::Body::empty()).unwrap();
+            async move {
+                let res = svc.oneshot(req).await.unwrap();
+                let status = res.status();
+                let id = res.headers().contains_key(REQUEST_ID);
+                let nosniff = res.headers().contains_key("x-content-type-options");
+                let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+                    .await
+                    .unwrap();
+                (
+                    status,
+                    id,
+                    nosniff,
+                    String::from_utf8_lossy(&body).into_owned(),
+                )
+            }
+        };
+        let cases = [
+            ("/api/x", Some("tok")),
+            ("/api/x", Some("wrong")),
+            ("/api/x", None),
+            ("/open", None),
+        ];
+        let mut usual = Vec::new();
+        for (path, token) in cases {
+            usual.push(ask(path, token).await);
+        }
+        // With a debug subscriber the span is enabled and every request takes the async pass.
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::sink)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        for (i, (path, token)) in cases.into_iter().enumerate() {
+            assert!(
+                !Seen::of(&Request::new(axum::body::Body::empty()), "/")
+                    .span()
+                    .is_disabled()
+            );
+            assert_eq!(ask(path, token).await, usual[i], "case {i}");
+        }
+        assert_eq!(usual[0].0, StatusCode::OK);
+        assert!(usual[0].3.contains("Owner"), "{:?}", usual[0]);
+        assert_eq!(usual[1].0, StatusCode::UNAUTHORIZED);
+        assert_eq!(usual[2].0, StatusCode::UNAUTHORIZED);
+        assert_eq!(usual[3].0, StatusCode::OK);
+        assert!(usual.iter().all(|(_, id, nosniff, _)| *id && *nosniff));
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -37,8 +37,7 @@ const SECRET_PARAMS: &[&str] = &[
     "state",
 ];
 
-/// The route of requests that matched none.
-pub const UNMATCHED: &str = "<unmatched>";
+pub use crate::routes::UNMATCHED;
 
 /// The route of paths under `/api` that name no endpoint (answered 404 once authenticated).
 pub const UNKNOWN_API: &str = "/api/{*rest}";
@@ -233,23 +232,24 @@ pub struct Seen {
     pub id: RequestId,
     method: Method,
     uri: Uri,
-    route: Option<MatchedPath>,
+    route: &'static str,
 }
 
 impl Seen {
-    pub fn of(req: &Request) -> Self {
+    /// What is needed of `req`, which goes to `route` (a pattern, or [`UNMATCHED`]).
+    pub fn of(req: &Request, route: &'static str) -> Self {
         Seen {
             start: Instant::now(),
             id: RequestId::of(req.headers()),
             method: req.method().clone(),
             // The routes are not nested (router.rs): the URI is the one the client sent.
             uri: req.uri().clone(),
-            route: req.extensions().get::<MatchedPath>().cloned(),
+            route,
         }
     }
 
     fn route(&self) -> &str {
-        self.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
+        self.route
     }
 
     /// The `request` span (disabled below debug).
@@ -271,9 +271,9 @@ impl Seen {
 }
 
 /// The span and the closing line as a middleware on their own (`examples/bare.rs` measures
-/// them apart from the rest of [`super::front`]).
+/// them apart from the rest of [`super::front`]); every request is logged as [`UNMATCHED`].
 pub async fn log_request(req: Request, next: Next) -> Response {
-    let seen = Seen::of(&req);
+    let seen = Seen::of(&req, UNMATCHED);
     let res = next.run(req).instrument(seen.span()).await;
     seen.log_done(res.status().as_u16());
     res

@@ -1,11 +1,12 @@
 //! [`HeadAcceptor`]: a new connection (after its TLS handshake, when TLS is on) must show within
 //! the header timeout that it speaks HTTP/1, or it is closed.
 //!
-//! hyper-util's `auto` connection first reads up to 24 bytes to tell an HTTP/2 prior-knowledge
-//! preface (`PRI * HTTP/2.0…`) from HTTP/1, with no timeout: a client that sent only `P` held its
-//! connection, and one of the `JEAN2_MAX_CONNECTIONS` slots, forever. This acceptor does that
-//! sniff itself under a deadline and hands hyper the bytes it read, so hyper decides at once; from
-//! there hyper's own `header_read_timeout` bounds the rest of the request head.
+//! The deadline covers the TLS handshake and the first bytes together (hyper's own
+//! `header_read_timeout` starts only once hyper has the connection; it then bounds every
+//! request head). The bytes read go on to hyper, so it parses them at once. (This began as the
+//! fix for hyper-util's `auto` connection, which read up to 24 bytes to tell an HTTP/2 preface
+//! from HTTP/1 with no timeout: a client that sent only `P` held a `JEAN2_MAX_CONNECTIONS` slot
+//! forever. The server now runs hyper's HTTP/1 connection directly, `conns.rs`.)
 //!
 //! HTTP/2 prior knowledge is refused (the connection is closed): no Jean2 client needs it.
 //! Browsers speak HTTP/2 only over TLS after ALPN, and our ALPN offers `http/1.1` alone; their

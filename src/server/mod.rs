@@ -3,6 +3,7 @@
 //! in-flight requests finish. Production passes signals; tests pass a oneshot.
 
 mod acceptors;
+pub mod conns;
 pub mod fds;
 pub mod head;
 pub mod limit;
@@ -16,7 +17,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -76,14 +76,14 @@ pub async fn serve(
     let cancel = CancellationToken::new();
     let state = build_state(settings, local, cancel.clone()).await?;
 
-    let handle = Handle::new();
+    let stopper = conns::Stopper::new();
     {
-        let handle = handle.clone();
+        let stopper = stopper.clone();
         tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: closing WebSockets, finishing in-flight requests");
             cancel.cancel();
-            handle.graceful_shutdown(Some(GRACE));
+            stopper.stop(GRACE);
         });
     }
     if let Some(reloader) = reloader {
@@ -98,7 +98,7 @@ pub async fn serve(
         "jean2 {} listening on {scheme}://{local}",
         crate::VERSION
     );
-    let result = accept(&state, listener, tls, handle).await;
+    let result = accept(&state, listener, tls, stopper).await;
     // Turns end with "the server shut down" and record it before the store closes.
     state.chat.shut_down(GRACE).await;
     if let Some(oauth) = state.auth.oauth() {
@@ -167,45 +167,38 @@ fn database_of(settings: &Settings) -> String {
     }
 }
 
-/// Serve connections (through the limits, and TLS when on) until the handle shuts down.
+/// Serve connections (through the limits, and TLS when on) until `stopper` stops them.
 async fn accept(
     state: &AppState,
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
-    handle: Handle,
+    stopper: conns::Stopper,
 ) -> std::io::Result<()> {
     let max_connections = fds::plan(state.settings.max_connections);
     let timeout = state.settings.header_timeout;
-    let make =
-        crate::router::build(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = crate::router::build(state.clone());
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let http = http1(timeout);
     match tls {
         Some(config) => {
-            let mut server = axum_server::from_tcp(listener)
-                .acceptor(acceptors::tls(config, max_connections, timeout))
-                .handle(handle);
-            tune(server.http_builder(), timeout);
-            server.serve(make).await
+            let acceptor = acceptors::tls(config, max_connections, timeout);
+            conns::serve(listener, acceptor, app, http, stopper).await
         }
         None => {
-            let mut server = axum_server::from_tcp(listener)
-                .acceptor(acceptors::plain(max_connections, timeout))
-                .handle(handle);
-            tune(server.http_builder(), timeout);
-            server.serve(make).await
+            let acceptor = acceptors::plain(max_connections, timeout);
+            conns::serve(listener, acceptor, app, http, stopper).await
         }
     }
 }
 
 /// HTTP/1 only (see [`head`]), with the header timeout also bounding idle keep-alive (its
 /// sleeps reused, [`timer`]).
-fn tune(
-    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
-    header_timeout: Duration,
-) {
+fn http1(header_timeout: Duration) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(timer::HeadTimer::new())
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
+    builder
 }

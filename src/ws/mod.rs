@@ -14,7 +14,7 @@ pub mod terminal;
 pub mod ticker;
 pub mod watch;
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Extension, State};
@@ -39,8 +39,8 @@ pub const WRITE_BUFFER: usize = 4 * 1024;
 
 /// `GET /ws`, and the terminal sockets. Authentication happens in the layer in front of them
 /// (before the upgrade).
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/ws", get(upgrade))
         .route("/ws/terminal", get(terminal::terminal_upgrade))
         .route("/ws/terminal/events", get(terminal::events_upgrade))

@@ -363,3 +363,58 @@ async fn idle_connections_do_not_block_other_clients() {
             .await;
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
+
+/// A path that `pattern` matches: each `{param}` filled in, a catch-all with two segments.
+fn path_of(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|seg| match seg.strip_prefix("{*") {
+            Some(_) => "any/thing".to_owned(),
+            None if seg.starts_with('{') => "x1".to_owned(),
+            None => seg.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The front layer decides what a request needs from its path, before the router runs
+/// (`src/routes.rs`): every route the API registers is checked here through the running server,
+/// with every method, so no route answers without a credential, and the public ones do.
+#[tokio::test]
+async fn every_registered_route_needs_the_credential_its_table_says() {
+    let app = spawn_app_with_token().await;
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    let guarded = jean2::api::router();
+    assert!(guarded.paths().len() > 40, "{:?}", guarded.paths());
+    for pattern in guarded
+        .paths()
+        .iter()
+        .chain(&["/api", "/api/", "/api/{*rest}"])
+    {
+        let path = path_of(pattern);
+        for method in methods {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let res = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 401, "{method} {path} ({pattern})");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body, expected_401(), "{method} {path}");
+        }
+    }
+    for pattern in jean2::ws::router().paths() {
+        let res = app.get(&path_of(pattern)).await;
+        assert_eq!(res.status(), 401, "{pattern}");
+    }
+    // The public routes are reached without one (attachment content then wants its own key:
+    // its 401 is the handler's, with its own body).
+    for pattern in jean2::api::public_router().paths() {
+        let res = app.get(&path_of(pattern)).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_ne!(body, expected_401(), "{pattern}: {status}");
+    }
+}

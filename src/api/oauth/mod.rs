@@ -10,7 +10,7 @@ pub mod html;
 pub mod token;
 pub mod userinfo;
 
-use axum::Router;
+use crate::routes::Routes;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
@@ -22,8 +22,8 @@ use crate::auth::oauth::OAuth;
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The public OAuth routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/oauth/authorize", get(authorize::authorize))
         .route("/oauth/login", post(authorize::login))
         .route("/oauth/consent", post(authorize::consent))
@@ -41,12 +41,12 @@ pub fn router() -> Router<AppState> {
             get(discovery::protected_resource),
         )
         .route("/.well-known/jwks.json", get(discovery::jwks))
-        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .map(|r| r.layer(DefaultBodyLimit::max(MAX_FORM_BYTES)))
 }
 
 /// Routes under `/api` (relative paths) that need OAuth.
-pub fn user_router() -> Router<AppState> {
-    Router::new().route("/api/v1/user/me", get(userinfo::me))
+pub fn user_router() -> Routes {
+    Routes::new().route("/api/v1/user/me", get(userinfo::me))
 }
 
 /// The OAuth core of a running server. The routes are mounted only when it exists.
