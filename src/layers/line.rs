@@ -4,9 +4,9 @@
 //! `tracing-subscriber` writes the lines around it:
 //! `2026-01-02T03:04:05.678901Z  INFO GET /path 200 http.route="/path" duration_ms=0.05 request.id="…"`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write as _};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::trace::Scrubbed;
 
@@ -20,6 +20,8 @@ pub struct Closing<'a> {
     pub route: &'a str,
     pub duration: Duration,
     pub id: &'a str,
+    /// When the request ended (the end of `duration`; the line's timestamp).
+    pub at: Instant,
 }
 
 impl Closing<'_> {
@@ -36,7 +38,7 @@ impl Closing<'_> {
     }
 
     fn write_to(&self, out: &mut Vec<u8>) {
-        Timestamp::now().write_to(out);
+        Timestamp::at(self.at).write_to(out);
         out.push(b' ');
         out.extend(std::iter::repeat_n(
             b' ',
@@ -117,10 +119,25 @@ struct Timestamp {
 }
 
 impl Timestamp {
-    fn now() -> Self {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+    /// The wall-clock time at `at`: the clock read at most a second earlier on this thread plus
+    /// the monotonic time since (the request's end was read already; reading the wall clock too
+    /// cost as much as building the rest of the line). Within that second the two clocks drift
+    /// apart by what NTP slews them, microseconds at most.
+    fn at(at: Instant) -> Self {
+        thread_local! {
+            static ANCHOR: Cell<Option<(Instant, SystemTime)>> = const { Cell::new(None) };
+        }
+        let wall = ANCHOR.with(|anchor| match anchor.get() {
+            Some((then, wall)) if at >= then && at - then < Duration::from_secs(1) => {
+                wall + (at - then)
+            }
+            _ => {
+                let wall = SystemTime::now();
+                anchor.set(Some((at, wall)));
+                wall
+            }
+        });
+        let since = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp {
             secs: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
             micros: since.subsec_micros(),
@@ -188,6 +205,24 @@ mod tests {
     }
 
     #[test]
+    fn a_line_is_stamped_with_the_wall_clock() {
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        let before = secs(SystemTime::now());
+        let first = Timestamp::at(Instant::now());
+        std::thread::sleep(Duration::from_millis(20));
+        let second = Timestamp::at(Instant::now());
+        let after = secs(SystemTime::now());
+        let value = |t: &Timestamp| t.secs as f64 + f64::from(t.micros) / 1e6;
+        // A few hundred microseconds of slack: the clocks are read a few calls apart.
+        assert!(value(&first) >= before - 1e-3 && value(&first) <= after + 1e-3);
+        assert!(
+            value(&second) >= value(&first) + 0.019,
+            "the monotonic time since is added"
+        );
+        assert!(value(&second) <= after + 1e-3);
+    }
+
+    #[test]
     fn a_whole_line_reads_like_the_formatted_one() {
         let uri: axum::http::Uri = "/api/x?token=s3cret&limit=5".parse().unwrap();
         let closing = Closing {
@@ -198,6 +233,7 @@ mod tests {
             route: "/api/x",
             duration: Duration::from_micros(1_234),
             id: "abc",
+            at: Instant::now(),
         };
         let line = closing.build(|l| String::from_utf8(l.to_vec()).unwrap());
         let (time, rest) = line.split_once(' ').unwrap();

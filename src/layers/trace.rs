@@ -189,7 +189,8 @@ impl fmt::Display for Scrubbed<'_> {
 /// still decides whether it is written. Otherwise (colours on a terminal,
 /// the tests' own subscribers) it is a `tracing` event.
 pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Instant, id: &str) {
-    let duration = start.elapsed();
+    let end = Instant::now();
+    let duration = end.saturating_duration_since(start);
     let uri = Scrubbed::of(uri);
     macro_rules! log_at {
         ($level:ident, $name:literal) => {
@@ -203,6 +204,7 @@ pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Ins
                         route,
                         duration,
                         id,
+                        at: end,
                     };
                     closing.build(|line| lines.write_bytes(line));
                 }

@@ -196,7 +196,7 @@ async fn accept(
 fn http1(header_timeout: Duration) -> hyper::server::conn::http1::Builder {
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .timer(timer::HeadTimer::new())
+        .timer(timer::HeadTimer::for_timeout(header_timeout))
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .keep_alive(true);
