@@ -46,6 +46,9 @@ const CLOSING: u8 = 1;
 /// Close now.
 const CLOSED: u8 = 2;
 
+/// How long closed connections get to go once the grace period is over.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
 /// Ends [`serve`]: cheap to clone.
 #[derive(Clone, Default)]
 pub struct Stopper {
@@ -189,7 +192,9 @@ where
         .is_err()
     {
         stopper.set(CLOSED);
-        stopper.drained().await;
+        // Served connections end at their next poll; one still in its TLS handshake or first
+        // bytes ends at the acceptors' own deadline, which is not waited for.
+        let _ = tokio::time::timeout(CLOSE_WAIT, stopper.drained()).await;
     }
     Ok(())
 }
@@ -373,6 +378,36 @@ mod tests {
             TcpStream::connect(addr).await.is_err(),
             "the listener is closed"
         );
+    }
+
+    /// A connection still in its acceptor (here: sending nothing to a head sniff with an hour's
+    /// deadline) does not hold up the end of the server past the grace period.
+    #[tokio::test]
+    async fn a_connection_still_being_accepted_does_not_hold_up_the_stop() {
+        let stopper = Stopper::new();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = super::super::head::HeadAcceptor::new(
+            axum_server::accept::DefaultAcceptor::new(),
+            Duration::from_secs(3600),
+        );
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let task = tokio::spawn(serve(
+            listener,
+            acceptor,
+            app,
+            http1::Builder::new(),
+            stopper.clone(),
+        ));
+        let _silent = TcpStream::connect(addr).await.unwrap();
+        // Registered once the server has accepted it.
+        while lock(&stopper.inner.open).is_empty() {
+            tokio::task::yield_now().await;
+        }
+        stopper.stop(Duration::from_millis(20));
+        // The bound only keeps a broken stop from hanging the suite.
+        let ended = tokio::time::timeout(Duration::from_secs(60), task).await;
+        ended.expect("the server ended").unwrap().unwrap();
     }
 
     #[tokio::test]
