@@ -1,4 +1,4 @@
-//! HTTP layers that wrap every route: [`front`] (one pass doing the request id, span and log
+//! HTTP layers around the router: [`front`] (one pass doing the request id, span and log
 //! line, the Host/Origin guard with CORS, authentication, the timeout and the body limit),
 //! built from the Host/Origin policy ([`origin`]) and the request log with secrets scrubbed
 //! ([`trace`]); and the process's non-blocking log writer ([`logging`]).
