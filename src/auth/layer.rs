@@ -85,6 +85,41 @@ pub async fn check(
     decide(auth, surface, method, ip, resolved)
 }
 
+/// [`check`] for a request to a route that needs `surface` (the future borrows the request's
+/// parts, not the request, whose body is not `Sync`).
+pub fn check_request<'a>(
+    auth: &'a Auth,
+    surface: Surface,
+    req: &'a Request,
+) -> impl Future<Output = Result<Principal, Rejection>> + Send + 'a {
+    let ip = peer_ip(auth, req);
+    check(
+        auth,
+        surface,
+        req.method(),
+        req.headers(),
+        req.uri().query(),
+        ip,
+    )
+}
+
+/// [`check_now`] for a request to a route that needs `surface`.
+pub fn check_request_now(
+    auth: &Auth,
+    surface: Surface,
+    req: &Request,
+) -> Option<Result<Principal, Rejection>> {
+    let ip = peer_ip(auth, req);
+    check_now(
+        auth,
+        surface,
+        req.method(),
+        req.headers(),
+        req.uri().query(),
+        ip,
+    )
+}
+
 /// [`check`]'s answer when it needs no OAuth lookup (no API key, no access token to look up):
 /// the shared token, a missing or malformed credential, auth off, a blocked address. `None`:
 /// only [`check`] can tell. The request path answers most requests from here, without a future.
