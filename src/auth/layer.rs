@@ -68,56 +68,40 @@ pub enum Surface {
     WebSocket,
 }
 
+/// What a request presents to [`check`], borrowed from its parts (the check's future holds
+/// these, not the request, whose body is not `Sync`).
+#[derive(Clone, Copy)]
+pub struct Asked<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+    /// The client's address ([`peer_ip`]).
+    ip: IpAddr,
+}
+
+impl<'a> Asked<'a> {
+    pub fn of(auth: &Auth, req: &'a Request) -> Self {
+        Asked {
+            method: req.method(),
+            headers: req.headers(),
+            query: req.uri().query(),
+            ip: peer_ip(auth, req),
+        }
+    }
+}
+
 /// Who is calling, or why they may not. Every method is checked alike: CORS preflights are
 /// answered before this layer, so an `OPTIONS` that gets here is an ordinary request.
 pub async fn check(
     auth: &Auth,
     surface: Surface,
-    method: &Method,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    ip: IpAddr,
+    asked: Asked<'_>,
 ) -> Result<Principal, Rejection> {
-    if let Some(decided) = check_now(auth, surface, method, headers, query, ip) {
+    if let Some(decided) = check_now(auth, surface, asked) {
         return decided;
     }
-    let resolved = resolve(auth, surface, headers, query).await;
-    decide(auth, surface, method, ip, resolved)
-}
-
-/// [`check`] for a request to a route that needs `surface` (the future borrows the request's
-/// parts, not the request, whose body is not `Sync`).
-pub fn check_request<'a>(
-    auth: &'a Auth,
-    surface: Surface,
-    req: &'a Request,
-) -> impl Future<Output = Result<Principal, Rejection>> + Send + 'a {
-    let ip = peer_ip(auth, req);
-    check(
-        auth,
-        surface,
-        req.method(),
-        req.headers(),
-        req.uri().query(),
-        ip,
-    )
-}
-
-/// [`check_now`] for a request to a route that needs `surface`.
-pub fn check_request_now(
-    auth: &Auth,
-    surface: Surface,
-    req: &Request,
-) -> Option<Result<Principal, Rejection>> {
-    let ip = peer_ip(auth, req);
-    check_now(
-        auth,
-        surface,
-        req.method(),
-        req.headers(),
-        req.uri().query(),
-        ip,
-    )
+    let resolved = resolve(auth, surface, asked.headers, asked.query).await;
+    decide(auth, surface, asked.method, asked.ip, resolved)
 }
 
 /// [`check`]'s answer when it needs no OAuth lookup (no API key, no access token to look up):
@@ -126,11 +110,14 @@ pub fn check_request_now(
 pub fn check_now(
     auth: &Auth,
     surface: Surface,
-    method: &Method,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    ip: IpAddr,
+    asked: Asked<'_>,
 ) -> Option<Result<Principal, Rejection>> {
+    let Asked {
+        method,
+        headers,
+        query,
+        ip,
+    } = asked;
     if !auth.enabled() {
         return Some(Ok(Principal::Anonymous));
     }

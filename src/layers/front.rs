@@ -32,7 +32,7 @@ use tracing::{Instrument as _, Span};
 use super::origin::{OriginPolicy, Verdict, add_cors};
 use super::security;
 use super::trace::{REQUEST_ID, Seen};
-use crate::auth::layer::{Surface, check_request, check_request_now};
+use crate::auth::layer::{Asked, Surface, check, check_now};
 use crate::auth::revocation::credential_of;
 use crate::auth::{Auth, Principal};
 use crate::routes::RouteTable;
@@ -130,7 +130,7 @@ where
             Verdict::Pass(allow_origin) => allow_origin,
         };
         if let Some(surface) = known.surface {
-            match check_request_now(&config.auth, surface, &req) {
+            match check_now(&config.auth, surface, Asked::of(&config.auth, &req)) {
                 Some(Ok(principal)) => admit(&mut req, surface, principal),
                 Some(Err(rejection)) => {
                     let res = with_cors(rejection.into_response(), allow_origin);
@@ -318,7 +318,7 @@ where
     let deadline = start + time_allowed(config.timeout, req.headers());
     let work = pin!(async move {
         if let Some(surface) = surface {
-            match check_request(&config.auth, surface, &req).await {
+            match check(&config.auth, surface, Asked::of(&config.auth, &req)).await {
                 Ok(principal) => admit(&mut req, surface, principal),
                 Err(rejection) => return rejection.into_response(),
             }
@@ -407,9 +407,7 @@ mod tests {
             Ok::<_, Infallible>(Response::new(axum::body::Body::empty()))
         });
         let req = Request::new(axum::body::Body::empty());
-        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-        let checked =
-            crate::auth::layer::check(&auth, Surface::Rest, req.method(), req.headers(), None, ip);
+        let checked = check(&auth, Surface::Rest, Asked::of(&auth, &req));
         let check_size = std::mem::size_of_val(&checked);
         drop(checked);
         let seen = Seen::of(&req, "/");

@@ -329,17 +329,27 @@ mod tests {
             .route("/", axum::routing::get(|| async { "hi" }))
             .route("/held", axum::routing::get(held))
             .with_state(gate.clone());
+        let acceptor = axum_server::accept::DefaultAcceptor::new();
+        let (addr, task) = spawn_serve(acceptor, router, stopper).await;
+        (addr, gate, started_rx, task)
+    }
+
+    /// [`serve`] on a fresh port, in a task.
+    async fn spawn_serve<A>(
+        acceptor: A,
+        app: axum::Router,
+        stopper: Stopper,
+    ) -> (SocketAddr, tokio::task::JoinHandle<io::Result<()>>)
+    where
+        A: Accept<TcpStream, ()> + Clone + Send + Sync + 'static,
+        A::Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        A::Future: Send + 'static,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let acceptor = axum_server::accept::DefaultAcceptor::new();
-        let task = tokio::spawn(serve(
-            listener,
-            acceptor,
-            router,
-            http1::Builder::new(),
-            stopper,
-        ));
-        (addr, gate, started_rx, task)
+        let http = http1::Builder::new();
+        let task = tokio::spawn(serve(listener, acceptor, app, http, stopper));
+        (addr, task)
     }
 
     async fn send(stream: &mut TcpStream, path: &str) {
@@ -385,20 +395,12 @@ mod tests {
     #[tokio::test]
     async fn a_connection_still_being_accepted_does_not_hold_up_the_stop() {
         let stopper = Stopper::new();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let acceptor = super::super::head::HeadAcceptor::new(
             axum_server::accept::DefaultAcceptor::new(),
             Duration::from_secs(3600),
         );
         let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
-        let task = tokio::spawn(serve(
-            listener,
-            acceptor,
-            app,
-            http1::Builder::new(),
-            stopper.clone(),
-        ));
+        let (addr, task) = spawn_serve(acceptor, app, stopper.clone()).await;
         let _silent = TcpStream::connect(addr).await.unwrap();
         // Registered once the server has accepted it.
         while lock(&stopper.inner.open).is_empty() {
