@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
 use super::oauth::{OAuth, secrets};
@@ -75,18 +75,24 @@ pub struct Asked<'a> {
     method: &'a Method,
     headers: &'a HeaderMap,
     query: Option<&'a str>,
-    /// The client's address ([`peer_ip`]).
-    ip: IpAddr,
+    /// Where the client's address is found ([`Asked::ip`]): looked up only when needed (a
+    /// failure to count, a limited address), not for every request.
+    extensions: &'a Extensions,
 }
 
 impl<'a> Asked<'a> {
-    pub fn of(auth: &Auth, req: &'a Request) -> Self {
+    pub fn of(req: &'a Request) -> Self {
         Asked {
             method: req.method(),
             headers: req.headers(),
             query: req.uri().query(),
-            ip: peer_ip(auth, req),
+            extensions: req.extensions(),
         }
+    }
+
+    /// The client's address ([`peer_ip`]).
+    fn ip(&self, auth: &Auth) -> IpAddr {
+        client_ip(auth, self.extensions, self.headers)
     }
 }
 
@@ -101,7 +107,7 @@ pub async fn check(
         return decided;
     }
     let resolved = resolve(auth, surface, asked.headers, asked.query).await;
-    decide(auth, surface, asked.method, asked.ip, resolved)
+    decide(auth, surface, asked, resolved)
 }
 
 /// [`check`]'s answer when it needs no OAuth lookup (no API key, no access token to look up):
@@ -112,33 +118,26 @@ pub fn check_now(
     surface: Surface,
     asked: Asked<'_>,
 ) -> Option<Result<Principal, Rejection>> {
-    let Asked {
-        method,
-        headers,
-        query,
-        ip,
-    } = asked;
     if !auth.enabled() {
         return Some(Ok(Principal::Anonymous));
     }
     let limiter = auth.limiter();
     if !limiter.is_quiet()
-        && let Err(retry) = limiter.check(ip, auth.now())
+        && let Err(retry) = limiter.check(asked.ip(auth), auth.now())
     {
         return Some(Err(Rejection::TooMany {
             retry_secs: retry.as_secs().max(1),
         }));
     }
-    let resolved = resolve_now(auth, surface, headers, query)?;
-    Some(decide(auth, surface, method, ip, resolved))
+    let resolved = resolve_now(auth, surface, asked.headers, asked.query)?;
+    Some(decide(auth, surface, asked, resolved))
 }
 
 /// The principal, or the rejection, for what the credentials resolved to.
 fn decide(
     auth: &Auth,
     surface: Surface,
-    method: &Method,
-    ip: IpAddr,
+    asked: Asked<'_>,
     resolved: Resolved,
 ) -> Result<Principal, Rejection> {
     let p = match resolved {
@@ -150,6 +149,7 @@ fn decide(
             });
         }
         Resolved::Invalid => {
+            let ip = asked.ip(auth);
             tracing::debug!(client.ip = %ip, "authentication failed");
             auth.limiter().record_failure(ip, auth.now());
             return Err(Rejection::Unauthorized {
@@ -158,7 +158,7 @@ fn decide(
             });
         }
     };
-    let needed = match (surface, method) {
+    let needed = match (surface, asked.method) {
         (Surface::WebSocket, _) => SCOPE_READ,
         (Surface::Rest, &Method::GET | &Method::HEAD) => SCOPE_READ,
         (Surface::Rest, _) => SCOPE_WRITE,
@@ -321,12 +321,15 @@ fn www_authenticate(oauth: Option<&OAuth>, invalid: bool) -> HeaderValue {
 /// The client's address: the peer from axum's connect info, or behind a trusted proxy
 /// (`JEAN2_TRUSTED_PROXIES`) the right-most untrusted `X-Forwarded-For` entry.
 pub fn peer_ip(auth: &Auth, req: &Request) -> IpAddr {
-    let peer = req
-        .extensions()
+    client_ip(auth, req.extensions(), req.headers())
+}
+
+fn client_ip(auth: &Auth, extensions: &Extensions, headers: &HeaderMap) -> IpAddr {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    auth.client_ip(peer, req.headers())
+    auth.client_ip(peer, headers)
 }
 
 /// 401 with the body the clients know.

@@ -130,7 +130,7 @@ where
             Verdict::Pass(allow_origin) => allow_origin,
         };
         if let Some(surface) = known.surface {
-            match check_now(&config.auth, surface, Asked::of(&config.auth, &req)) {
+            match check_now(&config.auth, surface, Asked::of(&req)) {
                 Some(Ok(principal)) => admit(&mut req, surface, principal),
                 Some(Err(rejection)) => {
                     let res = with_cors(rejection.into_response(), allow_origin);
@@ -318,7 +318,7 @@ where
     let deadline = start + time_allowed(config.timeout, req.headers());
     let work = pin!(async move {
         if let Some(surface) = surface {
-            match check(&config.auth, surface, Asked::of(&config.auth, &req)).await {
+            match check(&config.auth, surface, Asked::of(&req)).await {
                 Ok(principal) => admit(&mut req, surface, principal),
                 Err(rejection) => return rejection.into_response(),
             }
@@ -407,7 +407,7 @@ mod tests {
             Ok::<_, Infallible>(Response::new(axum::body::Body::empty()))
         });
         let req = Request::new(axum::body::Body::empty());
-        let checked = check(&auth, Surface::Rest, Asked::of(&auth, &req));
+        let checked = check(&auth, Surface::Rest, Asked::of(&req));
         let check_size = std::mem::size_of_val(&checked);
         drop(checked);
         let seen = Seen::of(&req, "/");

@@ -1,19 +1,27 @@
 //! The process's log writer: a request never waits for the log, and logging a line costs a
-//! copy into a shared buffer under a short lock. Lines are formatted on the thread that logs
-//! them; one writer thread takes the whole buffer and writes it to standard output (the daemon's
-//! `server.log`) in one system call, at most once every [`WRITE_EVERY`] (sooner once it holds
-//! [`WRITE_AT`] bytes). The first line after a quiet spell is written at once (`jean2 start`
-//! then `jean2 logs` shows the start-up lines); while nothing is logged the writer sleeps, so an
-//! idle server does not wake up for its log.
+//! copy into a buffer of the logging thread's own. Lines are formatted on the thread that logs
+//! them, into that thread's buffer under a lock only the writer thread ever shares (once per
+//! write); one writer thread takes every buffer, merges their lines by timestamp, and writes
+//! them to standard output (the daemon's `server.log`) in one system call, at most once every
+//! [`WRITE_EVERY`] (sooner once a buffer holds [`WRITE_AT`] bytes). The first line after a
+//! quiet spell is written at once (`jean2 start` then `jean2 logs` shows the start-up lines);
+//! while nothing is logged the writer sleeps, so an idle server does not wake up for its log.
+//!
+//! One buffer per thread, not one for the process: the worker threads took turns on a shared
+//! buffer's lock and its cache lines for every request's line (docs/benchmarks.md, "Request
+//! path"). Each thread's lines are in the order it logged them; every line starts with its
+//! timestamp, so merging the buffers by the lines' first bytes gives one log in time order.
 //!
 //! Not `tracing-appender`'s non-blocking writer: it allocates every line and hands it through a
 //! channel that wakes its writer thread per line, which cost a third of the throughput of a
-//! small authenticated request (docs/benchmarks.md, "Request path").
+//! small authenticated request.
 //!
 //! When the log cannot keep up (a full disk, a stalled pipe, a flood), new lines are dropped once
-//! [`MAX_BUFFERED`] bytes wait, never waited for, and counted; every [`DROP_REPORT`] in which lines
-//! were lost ends with a warning that says how many, and how many in all since the start.
+//! [`MAX_BUFFERED`] bytes wait in a thread's buffer, never waited for, and counted; every
+//! [`DROP_REPORT`] in which lines were lost ends with a warning that says how many, and how many
+//! in all since the start.
 
+use std::cell::RefCell;
 use std::io::{self, IsTerminal as _, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -22,31 +30,104 @@ use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Bytes that may wait for the writer (about 8,000 lines of 250 bytes).
+/// Bytes that may wait for the writer in one thread's buffer (about 8,000 lines of 250 bytes).
 pub const MAX_BUFFERED: usize = 2 * 1024 * 1024;
-/// The writer is woken early once this much waits.
+/// The writer is woken early once a thread's buffer holds this much.
 pub const WRITE_AT: usize = 64 * 1024;
 /// How long a line may wait for the writer.
 pub const WRITE_EVERY: Duration = Duration::from_millis(20);
 /// How often lost lines are reported.
 pub const DROP_REPORT: Duration = Duration::from_secs(10);
+/// How many leading bytes of two lines are compared to put them in time order: the timestamp
+/// (`2026-01-02T03:04:05.678901Z`, 27 bytes) and, with colours, the escape code before it.
+const ORDER_BY: usize = 32;
+
+/// Lines waiting in one buffer.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// Where each line ends in `bytes` (a line is what one write gave).
+    ends: Vec<usize>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        // A burst's buffer is not kept for good.
+        if self.bytes.capacity() > 4 * WRITE_AT {
+            self.bytes.shrink_to(WRITE_AT);
+            self.ends.shrink_to(WRITE_AT / 64);
+        }
+    }
+}
+
+/// One thread's buffer.
+#[derive(Default)]
+struct Slot {
+    /// The lines the thread logged since the writer last took them.
+    lines: Mutex<Pending>,
+    /// What the writer took last time, written out and cleared (its memory is reused).
+    taken: Mutex<Pending>,
+}
+
+/// What the writer is waiting for.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum Waiting {
+    /// Not waiting: it is writing, or about to look at the buffers.
+    #[default]
+    No,
+    /// Any line.
+    Line,
+    /// The time to write, or a full buffer.
+    Time,
+}
 
 #[derive(Default)]
-struct Buffer {
-    bytes: Vec<u8>,
+struct State {
+    waiting: Waiting,
     closed: bool,
 }
 
 #[derive(Default)]
 struct Shared {
-    buffer: Mutex<Buffer>,
+    /// Every thread's buffer; locked when a thread first logs and once per write.
+    slots: Mutex<Vec<Arc<Slot>>>,
+    state: Mutex<State>,
     wake: Condvar,
     dropped: AtomicU64,
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Buffer> {
-        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    /// Tell a waiting writer that a line came (`full`: that a buffer is full enough to write).
+    fn nudge(&self, full: bool) {
+        let mut state = lock(&self.state);
+        let wanted = match state.waiting {
+            Waiting::No => false,
+            Waiting::Line => true,
+            Waiting::Time => full,
+        };
+        if wanted {
+            state.waiting = Waiting::No;
+            drop(state);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Whether any line waits, or a buffer holds `at_least` bytes.
+    fn any_waiting(&self, at_least: usize) -> bool {
+        lock(&self.slots).iter().any(|slot| {
+            let lines = lock(&slot.lines);
+            !lines.is_empty() && lines.bytes.len() >= at_least
+        })
     }
 }
 
@@ -67,25 +148,64 @@ impl Write for Lines {
 }
 
 impl Lines {
-    /// Copy one line (ending in a newline) into the shared buffer: no `tracing` event, no
+    /// Copy one line (ending in a newline) into this thread's buffer: no `tracing` event, no
     /// allocation. A line that does not fit is dropped whole (and counted).
     pub fn write_bytes(&self, line: &[u8]) {
-        let mut buf = self.0.lock();
-        if buf.bytes.len() + line.len() > MAX_BUFFERED {
-            drop(buf);
+        self.write_with(|out| out.extend_from_slice(line));
+    }
+
+    /// Have `write` append one line (ending in a newline) to this thread's buffer. A line that
+    /// does not fit is dropped whole (and counted).
+    pub fn write_with(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        let mut write = Some(write);
+        let _ = MINE.try_with(|mine| {
+            let Ok(mut mine) = mine.try_borrow_mut() else {
+                return;
+            };
+            if !matches!(&*mine, Some((shared, _)) if Arc::ptr_eq(shared, &self.0)) {
+                let slot = Arc::new(Slot::default());
+                lock(&self.0.slots).push(slot.clone());
+                *mine = Some((self.0.clone(), slot));
+            }
+            if let (Some((_, slot)), Some(write)) = (&*mine, write.take()) {
+                self.append(slot, write);
+            }
+        });
+        // Without this thread's own buffer (its thread-locals are being torn down, or a line
+        // is being logged while one is written), the line goes into a buffer of its own.
+        if let Some(write) = write.take() {
+            let slot = Arc::new(Slot::default());
+            lock(&self.0.slots).push(slot.clone());
+            self.append(&slot, write);
+        }
+    }
+
+    fn append(&self, slot: &Slot, write: impl FnOnce(&mut Vec<u8>)) {
+        let mut lines = lock(&slot.lines);
+        let before = lines.bytes.len();
+        write(&mut lines.bytes);
+        let after = lines.bytes.len();
+        if after > MAX_BUFFERED {
+            lines.bytes.truncate(before);
+            drop(lines);
             self.0.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let before = buf.bytes.len();
-        buf.bytes.extend_from_slice(line);
-        // The first line wakes an idle writer (under load, about once per WRITE_EVERY); a
-        // full WRITE_AT wakes it early.
-        let wake = before == 0 || (before < WRITE_AT && buf.bytes.len() >= WRITE_AT);
-        drop(buf);
-        if wake {
-            self.0.wake.notify_one();
+        lines.ends.push(after);
+        drop(lines);
+        // The first line since the writer took the buffer wakes an idle writer (under load,
+        // once per write per thread); a buffer reaching WRITE_AT wakes it early.
+        let first = before == 0;
+        let full = before < WRITE_AT && after >= WRITE_AT;
+        if first || full {
+            self.0.nudge(full);
         }
     }
+}
+
+thread_local! {
+    /// This thread's buffer, and the log it belongs to.
+    static MINE: RefCell<Option<(Arc<Shared>, Arc<Slot>)>> = const { RefCell::new(None) };
 }
 
 /// The buffer of the process's log when [`init`] installed it without colours: the request log
@@ -114,7 +234,7 @@ pub struct LogGuard {
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        self.shared.lock().closed = true;
+        lock(&self.shared.state).closed = true;
         self.shared.wake.notify_one();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
@@ -136,44 +256,106 @@ pub fn start(out: impl Write + Send + 'static) -> io::Result<(Lines, LogGuard)> 
     Ok((Lines(shared), guard))
 }
 
-/// The writer thread: swap the buffer out, write it, until closed and empty.
+/// The writer thread: wait for lines, take every thread's, write them in time order; until
+/// closed and empty.
 fn write_out(shared: &Shared, mut out: impl Write) {
-    let mut spare = Vec::with_capacity(WRITE_AT);
+    let mut merged = Vec::with_capacity(WRITE_AT);
     // When the last batch was written.
     let mut written: Option<Instant> = None;
     loop {
         let closed = {
-            let mut buf = shared.lock();
+            let mut state = lock(&shared.state);
             // Nothing to write: sleep until a line comes (or the log closes).
-            while buf.bytes.is_empty() && !buf.closed {
-                buf = shared.wake.wait(buf).unwrap_or_else(|e| e.into_inner());
+            while !state.closed && !shared.any_waiting(0) {
+                state.waiting = Waiting::Line;
+                state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+                state.waiting = Waiting::No;
             }
             // At most one write per WRITE_EVERY: lines that follow a write wait for the rest of
-            // it, gathering (a busy log is written in pieces of WRITE_AT); after a quiet spell
-            // the first line goes out at once.
+            // it, gathering (a busy log is written in pieces of about WRITE_AT per thread); after
+            // a quiet spell the first line goes out at once.
             let due = written.map(|at| at + WRITE_EVERY);
             if let Some(wait) = due.and_then(|due| due.checked_duration_since(Instant::now()))
-                && buf.bytes.len() < WRITE_AT
-                && !buf.closed
+                && !state.closed
+                && !shared.any_waiting(WRITE_AT)
             {
-                buf = shared
+                state.waiting = Waiting::Time;
+                state = shared
                     .wake
-                    .wait_timeout(buf, wait)
-                    .map(|(b, _)| b)
+                    .wait_timeout(state, wait)
+                    .map(|(s, _)| s)
                     .unwrap_or_else(|e| e.into_inner().0);
+                state.waiting = Waiting::No;
             }
-            std::mem::swap(&mut buf.bytes, &mut spare);
-            buf.closed
+            state.closed
         };
-        if !spare.is_empty() {
+        let slots: Vec<Arc<Slot>> = {
+            let mut slots = lock(&shared.slots);
+            // A buffer only the list holds is a finished thread's: taken this once more, then
+            // let go.
+            let all = slots.clone();
+            slots.retain(|slot| Arc::strong_count(slot) > 2);
+            all
+        };
+        let mut taken: Vec<MutexGuard<'_, Pending>> = Vec::with_capacity(slots.len());
+        for slot in &slots {
+            let mut mine = lock(&slot.taken);
+            std::mem::swap(&mut *lock(&slot.lines), &mut *mine);
+            if !mine.is_empty() {
+                taken.push(mine);
+            }
+        }
+        let batch: &[u8] = match taken.as_slice() {
+            [] => &[],
+            [one] => &one.bytes,
+            many => {
+                merge(many, &mut merged);
+                &merged
+            }
+        };
+        if !batch.is_empty() {
             // Nowhere to report a failing log; the lines are lost.
-            let _ = out.write_all(&spare).and_then(|()| out.flush());
-            spare.clear();
+            let _ = out.write_all(batch).and_then(|()| out.flush());
             written = Some(Instant::now());
         }
-        if closed && shared.lock().bytes.is_empty() {
+        for pending in &mut taken {
+            pending.clear();
+        }
+        merged.clear();
+        drop(taken);
+        if closed && !shared.any_waiting(0) {
             return;
         }
+    }
+}
+
+/// The lines of `buffers` (each in its own order) into `out`, in the order of their first
+/// [`ORDER_BY`] bytes; a line that compares equal to another's goes after those of earlier
+/// buffers.
+fn merge(buffers: &[MutexGuard<'_, Pending>], out: &mut Vec<u8>) {
+    // For each buffer: the index of its next line, and where that line starts.
+    let mut next: Vec<(usize, usize)> = vec![(0, 0); buffers.len()];
+    let key = |b: usize, (line, from): (usize, usize)| -> Option<&[u8]> {
+        let pending = &buffers[b];
+        let end = *pending.ends.get(line)?;
+        Some(&pending.bytes[from..end.min(from + ORDER_BY)])
+    };
+    loop {
+        let mut first: Option<(usize, &[u8])> = None;
+        for (b, &at) in next.iter().enumerate() {
+            if let Some(k) = key(b, at)
+                && first.is_none_or(|(_, best)| k < best)
+            {
+                first = Some((b, k));
+            }
+        }
+        let Some((b, _)) = first else {
+            return;
+        };
+        let (line, from) = next[b];
+        let end = buffers[b].ends[line];
+        out.extend_from_slice(&buffers[b].bytes[from..end]);
+        next[b] = (line + 1, end);
     }
 }
 
@@ -334,5 +516,111 @@ mod tests {
         let text = String::from_utf8(sink.bytes.lock().unwrap().clone()).unwrap();
         assert!(text.starts_with("first\nsecond 2\n"), "{}", &text[..20]);
         assert_eq!(text.len(), 15 + (n - dropped) * 1001, "whole lines only");
+    }
+
+    /// Waits (bounded) until `sink` holds `n` lines.
+    fn wait_for_lines(sink: &Sink, n: usize) -> bool {
+        // Bounded: 10 s is 500 times the writer's interval.
+        for _ in 0..1000 {
+            if sink
+                .bytes
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                >= n
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn the_lines_of_many_threads_are_all_written_whole_each_thread_in_its_order() {
+        let sink = Sink::default();
+        let (lines, guard) = start(sink.clone()).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let lines = lines.clone();
+                std::thread::spawn(move || {
+                    for i in 0..2_000 {
+                        lines.write_bytes(format!("thread {t} line {i:05}\n").as_bytes());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(guard);
+        let text = String::from_utf8(sink.bytes.lock().unwrap().clone()).unwrap();
+        let mut seen = vec![Vec::new(); 8];
+        for line in text.lines() {
+            let (t, i) = line
+                .strip_prefix("thread ")
+                .and_then(|rest| rest.split_once(" line "))
+                .unwrap_or_else(|| panic!("not a whole line: {line:?}"));
+            seen[t.parse::<usize>().unwrap()].push(i.parse::<u32>().unwrap());
+        }
+        for (t, got) in seen.iter().enumerate() {
+            assert_eq!(*got, (0..2_000).collect::<Vec<_>>(), "thread {t}");
+        }
+    }
+
+    #[test]
+    fn merged_lines_go_in_the_order_of_their_timestamps() {
+        let pending = |lines: &[&str]| {
+            let mut p = Pending::default();
+            for l in lines {
+                p.bytes.extend_from_slice(l.as_bytes());
+                p.ends.push(p.bytes.len());
+            }
+            Mutex::new(p)
+        };
+        let a = pending(&[
+            "2026-01-02T03:04:05.000001Z  INFO a1\n",
+            "2026-01-02T03:04:05.000004Z  INFO a2\n",
+            "2026-01-02T03:04:06.000000Z  WARN a3\n",
+        ]);
+        let b = pending(&[
+            "2026-01-02T03:04:05.000002Z  INFO b1 a longer line\n",
+            "2026-01-02T03:04:05.000004Z  INFO b2\n",
+        ]);
+        let c = pending(&["2026-01-02T03:04:05.000003Z DEBUG c1\n"]);
+        let guards = [a.lock().unwrap(), b.lock().unwrap(), c.lock().unwrap()];
+        let mut out = Vec::new();
+        merge(&guards, &mut out);
+        let order: Vec<&str> = std::str::from_utf8(&out)
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit(' ').next().unwrap())
+            .collect();
+        // Equal timestamps: the earlier buffer's line first.
+        assert_eq!(order, ["a1", "line", "c1", "a2", "b2", "a3"]);
+    }
+
+    #[test]
+    fn a_finished_threads_lines_are_written_and_its_buffer_let_go() {
+        let sink = Sink::default();
+        let (lines, guard) = start(sink.clone()).unwrap();
+        for t in 0..10 {
+            let lines = lines.clone();
+            std::thread::spawn(move || lines.write_bytes(format!("from {t}\n").as_bytes()))
+                .join()
+                .unwrap();
+        }
+        assert!(
+            wait_for_lines(&sink, 10),
+            "the threads' lines were not written"
+        );
+        // One more pass of the writer, after the threads are gone.
+        lines.write_bytes(b"last\n");
+        assert!(wait_for_lines(&sink, 11), "the last line was not written");
+        let kept = lock(&lines.0.slots).len();
+        assert!(kept <= 2, "{kept} buffers kept after their threads ended");
+        drop(guard);
     }
 }

@@ -126,11 +126,13 @@ impl Scrubbed<'_> {
     /// Whether an API key could hide in the URI: every key holds `jean_sk_`, written out or
     /// percent-encoded. Most URIs hold neither, and are written without an allocation.
     fn may_hold_api_key(&self) -> bool {
+        // One pass for `%`, `j` or `J`; only then the slower look for the word.
         let suspect = |s: &str| {
-            s.contains('%')
-                || s.as_bytes()
-                    .windows(4)
-                    .any(|w| w.eq_ignore_ascii_case(b"jean"))
+            s.bytes().any(|b| b == b'%' || b | 0x20 == b'j')
+                && (s.contains('%')
+                    || s.as_bytes()
+                        .windows(4)
+                        .any(|w| w.eq_ignore_ascii_case(b"jean")))
         };
         suspect(self.path) || self.query.is_some_and(suspect)
     }
@@ -206,7 +208,7 @@ pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Ins
                         id,
                         at: end,
                     };
-                    closing.build(|line| lines.write_bytes(line));
+                    lines.write_with(|out| closing.write_to(out));
                 }
                 Some(_) => {}
                 None => tracing::event!(
