@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::{Instrument as _, Span};
 
-use super::line::Closing;
+use super::line::{Closing, Level};
 
 /// The header that carries the request id (taken from the client when it sends one).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -195,11 +195,11 @@ pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Ins
     let duration = end.saturating_duration_since(start);
     let uri = Scrubbed::of(uri);
     macro_rules! log_at {
-        ($level:ident, $name:literal) => {
+        ($level:ident, $name:ident) => {
             match super::logging::direct() {
                 Some(lines) if tracing::enabled!(tracing::Level::$level) => {
                     let closing = Closing {
-                        level: $name,
+                        level: Level::$name,
                         method: method.as_str(),
                         uri,
                         status,
@@ -222,11 +222,11 @@ pub fn log_done(route: &str, method: &Method, uri: &Uri, status: u16, start: Ins
         };
     }
     if route == "/api/health" || route == "/" {
-        log_at!(DEBUG, "DEBUG");
+        log_at!(DEBUG, Debug);
     } else if status >= 500 {
-        log_at!(WARN, "WARN");
+        log_at!(WARN, Warn);
     } else {
-        log_at!(INFO, "INFO");
+        log_at!(INFO, Info);
     }
 }
 
