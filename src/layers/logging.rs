@@ -30,8 +30,10 @@ use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Bytes that may wait for the writer in one thread's buffer (about 8,000 lines of 250 bytes).
-pub const MAX_BUFFERED: usize = 2 * 1024 * 1024;
+/// Bytes that may wait for the writer in one thread's buffer (about 7,000 request lines, 0.1 s
+/// of a worker thread at full load). Only the threads that log hold a buffer: the async workers,
+/// and now and then a blocking thread; what waits is at most this much for each of them.
+pub const MAX_BUFFERED: usize = 1024 * 1024;
 /// The writer is woken early once a thread's buffer holds this much.
 pub const WRITE_AT: usize = 64 * 1024;
 /// How long a line may wait for the writer.
