@@ -90,7 +90,7 @@ impl<'a> Asked<'a> {
         }
     }
 
-    /// The client's address ([`peer_ip`]).
+    /// The client's address ([`client_ip`]).
     fn ip(&self, auth: &Auth) -> IpAddr {
         client_ip(auth, self.extensions, self.headers)
     }
@@ -320,10 +320,6 @@ fn www_authenticate(oauth: Option<&OAuth>, invalid: bool) -> HeaderValue {
 
 /// The client's address: the peer from axum's connect info, or behind a trusted proxy
 /// (`JEAN2_TRUSTED_PROXIES`) the right-most untrusted `X-Forwarded-For` entry.
-pub fn peer_ip(auth: &Auth, req: &Request) -> IpAddr {
-    client_ip(auth, req.extensions(), req.headers())
-}
-
 fn client_ip(auth: &Auth, extensions: &Extensions, headers: &HeaderMap) -> IpAddr {
     let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()

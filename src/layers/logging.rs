@@ -165,9 +165,7 @@ impl Lines {
                 return;
             };
             if !matches!(&*mine, Some((shared, _)) if Arc::ptr_eq(shared, &self.0)) {
-                let slot = Arc::new(Slot::default());
-                lock(&self.0.slots).push(slot.clone());
-                *mine = Some((self.0.clone(), slot));
+                *mine = Some((self.0.clone(), self.new_slot()));
             }
             if let (Some((_, slot)), Some(write)) = (&*mine, write.take()) {
                 self.append(slot, write);
@@ -176,10 +174,15 @@ impl Lines {
         // Without this thread's own buffer (its thread-locals are being torn down, or a line
         // is being logged while one is written), the line goes into a buffer of its own.
         if let Some(write) = write.take() {
-            let slot = Arc::new(Slot::default());
-            lock(&self.0.slots).push(slot.clone());
-            self.append(&slot, write);
+            self.append(&self.new_slot(), write);
         }
+    }
+
+    /// A new buffer, in the writer's list.
+    fn new_slot(&self) -> Arc<Slot> {
+        let slot = Arc::new(Slot::default());
+        lock(&self.0.slots).push(slot.clone());
+        slot
     }
 
     fn append(&self, slot: &Slot, write: impl FnOnce(&mut Vec<u8>)) {
