@@ -6,14 +6,17 @@ use crate::routes::Routes;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Serialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 use super::client;
+use super::paging::json_response;
 
 use crate::VERSION;
 use crate::app::AppState;
 use crate::error::ApiJson;
-use crate::time::now_iso;
+use crate::time::{ISO_LEN, now_iso, now_ms, write_iso};
 
 pub fn public_router() -> Routes {
     Routes::new()
@@ -41,8 +44,19 @@ async fn root(State(app): State<AppState>, req: Request) -> Response {
     .into_response()
 }
 
-async fn health() -> ApiJson<Value> {
-    ApiJson(json!({"status": "healthy", "timestamp": now_iso()}))
+/// Polled by monitors and health checks: the body is written straight (no `Value` tree).
+async fn health() -> Response {
+    #[derive(Serialize)]
+    struct Health<'a> {
+        status: &'a str,
+        timestamp: &'a str,
+    }
+    let mut at = [0u8; ISO_LEN];
+    let timestamp = &stamp(&mut at);
+    small_json(&Health {
+        status: "healthy",
+        timestamp,
+    })
 }
 
 async fn info(State(app): State<AppState>) -> ApiJson<Value> {
@@ -62,6 +76,35 @@ async fn info(State(app): State<AppState>) -> ApiJson<Value> {
     }))
 }
 
-async fn verify() -> ApiJson<Value> {
-    ApiJson(json!({"valid": true, "timestamp": now_iso()}))
+/// Called before every WebSocket (re)connect: the body is written straight (no `Value` tree),
+/// `{"valid":true,"timestamp":"…"}` in PROTOCOL.md's order.
+async fn verify() -> Response {
+    #[derive(Serialize)]
+    struct Verified<'a> {
+        valid: bool,
+        timestamp: &'a str,
+    }
+    let mut at = [0u8; ISO_LEN];
+    let timestamp = &stamp(&mut at);
+    small_json(&Verified {
+        valid: true,
+        timestamp,
+    })
+}
+
+/// Now as an ISO string, written into `buf` (or, beyond year 9999, allocated).
+fn stamp(buf: &mut [u8; ISO_LEN]) -> Cow<'_, str> {
+    match write_iso(now_ms(), buf) {
+        Some(text) => Cow::Borrowed(text),
+        None => Cow::Owned(now_iso()),
+    }
+}
+
+/// A 200 with `body` as JSON, serialized into a buffer sized for a small answer.
+fn small_json(body: &impl Serialize) -> Response {
+    let mut bytes = Vec::with_capacity(64);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => json_response(bytes),
+        Err(e) => crate::error::AppError::Internal(e.into()).into_response(),
+    }
 }
