@@ -13,8 +13,8 @@
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request};
-use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
 use super::oauth::{OAuth, secrets};
@@ -75,24 +75,25 @@ pub struct Asked<'a> {
     method: &'a Method,
     headers: &'a HeaderMap,
     query: Option<&'a str>,
-    /// Where the client's address is found ([`Asked::ip`]): looked up only when needed (a
-    /// failure to count, a limited address), not for every request.
-    extensions: &'a Extensions,
+    /// The connection's peer (`None` where unknown): the client's address is worked out from
+    /// it only when needed ([`Asked::ip`]: a failure to count, a limited address).
+    peer: Option<SocketAddr>,
 }
 
 impl<'a> Asked<'a> {
-    pub fn of(req: &'a Request) -> Self {
+    /// What `req`, from `peer`, presents.
+    pub fn of(req: &'a Request, peer: Option<SocketAddr>) -> Self {
         Asked {
             method: req.method(),
             headers: req.headers(),
             query: req.uri().query(),
-            extensions: req.extensions(),
+            peer,
         }
     }
 
     /// The client's address ([`client_ip`]).
     fn ip(&self, auth: &Auth) -> IpAddr {
-        client_ip(auth, self.extensions, self.headers)
+        client_ip(auth, self.peer, self.headers)
     }
 }
 
@@ -318,13 +319,10 @@ fn www_authenticate(oauth: Option<&OAuth>, invalid: bool) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
-/// The client's address: the peer from axum's connect info, or behind a trusted proxy
+/// The client's address: the connection's peer, or behind a trusted proxy
 /// (`JEAN2_TRUSTED_PROXIES`) the right-most untrusted `X-Forwarded-For` entry.
-fn client_ip(auth: &Auth, extensions: &Extensions, headers: &HeaderMap) -> IpAddr {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+fn client_ip(auth: &Auth, peer: Option<SocketAddr>, headers: &HeaderMap) -> IpAddr {
+    let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip());
     auth.client_ip(peer, headers)
 }
 

@@ -15,12 +15,13 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
@@ -80,14 +81,21 @@ impl<S> Layer<S> for Front {
         FrontService {
             inner,
             front: self.clone(),
+            peer: None,
         }
     }
 }
 
-/// The service [`Front`] wraps the router in.
+/// The service [`Front`] wraps the router in; each connection has its own clone, told the
+/// client's address ([`FrontService::set_peer`]).
 pub struct FrontService<S> {
     inner: S,
     front: Front,
+    /// The connection's peer: for the failed-attempt limiter, and as axum's `ConnectInfo` for
+    /// the public routes (the OAuth sign-in pages limit by address). Not an extension on every
+    /// request: with the caller's and axum's two, a fourth extension made each request's map
+    /// grow.
+    peer: Option<SocketAddr>,
 }
 
 impl<S: Clone> Clone for FrontService<S> {
@@ -95,7 +103,15 @@ impl<S: Clone> Clone for FrontService<S> {
         FrontService {
             inner: self.inner.clone(),
             front: self.front.clone(),
+            peer: self.peer,
         }
+    }
+}
+
+impl<S> FrontService<S> {
+    /// The client's address for every request this clone serves (one connection's).
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = Some(peer);
     }
 }
 
@@ -119,6 +135,11 @@ where
     fn call(&mut self, mut req: Request) -> Self::Future {
         let config = &*self.front.config;
         let known = config.table.of(req.uri().path());
+        if known.surface.is_none()
+            && let Some(peer) = self.peer
+        {
+            req.extensions_mut().insert(ConnectInfo(peer));
+        }
         let seen = Seen::of(&req, known.route);
         let hsts = security::wants_hsts(config.tls, &req);
         let span = seen.span();
@@ -130,7 +151,7 @@ where
             Verdict::Pass(allow_origin) => allow_origin,
         };
         if let Some(surface) = known.surface {
-            match check_now(&config.auth, surface, Asked::of(&req)) {
+            match check_now(&config.auth, surface, Asked::of(&req, self.peer)) {
                 Some(Ok(principal)) => admit(&mut req, surface, principal),
                 Some(Err(rejection)) => {
                     let res = with_cors(rejection.into_response(), allow_origin);
@@ -169,8 +190,13 @@ where
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
         let front = self.front.clone();
+        let asking = Asking {
+            req,
+            surface,
+            peer: self.peer,
+        };
         FrontFuture::Boxed {
-            fut: Box::pin(handle(front, inner, req, surface, seen, hsts, span)),
+            fut: Box::pin(handle(front, inner, asking, seen, hsts, span)),
         }
     }
 }
@@ -280,8 +306,7 @@ where
 async fn handle<S>(
     front: Front,
     inner: S,
-    req: Request,
-    surface: Option<Surface>,
+    asking: Asking,
     seen: Seen,
     hsts: bool,
     span: Option<Span>,
@@ -289,7 +314,7 @@ async fn handle<S>(
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let mut work = pin!(serve(&front, inner, req, surface, seen.start));
+    let mut work = pin!(serve(&front, inner, asking, seen.start));
     let res = match span {
         Some(span) => work.as_mut().instrument(span).await,
         None => work.await,
@@ -298,16 +323,22 @@ where
 }
 
 /// Guard, authenticate, run the route within the timeout, add CORS headers.
-async fn serve<S>(
-    front: &Front,
-    mut inner: S,
-    mut req: Request,
+/// A request for the `async` pass, the credential its route needs and where it came from.
+struct Asking {
+    req: Request,
     surface: Option<Surface>,
-    start: Instant,
-) -> Response
+    peer: Option<SocketAddr>,
+}
+
+async fn serve<S>(front: &Front, mut inner: S, asking: Asking, start: Instant) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
+    let Asking {
+        mut req,
+        surface,
+        peer,
+    } = asking;
     let config = &*front.config;
     let allow_origin = match config.policy.judge(&req) {
         Verdict::Answer(res) => return res,
@@ -316,7 +347,7 @@ where
     let deadline = start + time_allowed(config.timeout, req.headers());
     let work = pin!(async move {
         if let Some(surface) = surface {
-            match check(&config.auth, surface, Asked::of(&req)).await {
+            match check(&config.auth, surface, Asked::of(&req, peer)).await {
                 Ok(principal) => admit(&mut req, surface, principal),
                 Err(rejection) => return rejection.into_response(),
             }
@@ -405,12 +436,17 @@ mod tests {
             Ok::<_, Infallible>(Response::new(axum::body::Body::empty()))
         });
         let req = Request::new(axum::body::Body::empty());
-        let checked = check(&auth, Surface::Rest, Asked::of(&req));
+        let checked = check(&auth, Surface::Rest, Asked::of(&req, None));
         let check_size = std::mem::size_of_val(&checked);
         drop(checked);
         let seen = Seen::of(&req, "/");
         let surface = Some(Surface::Rest);
-        let handled = handle(front.clone(), inner, req, surface, seen, false, None);
+        let asking = Asking {
+            req,
+            surface,
+            peer: None,
+        };
+        let handled = handle(front.clone(), inner, asking, seen, false, None);
         let handle_size = std::mem::size_of_val(&handled);
         drop(handled);
         let usual =
@@ -491,6 +527,61 @@ mod tests {
         assert_eq!(usual[2].0, StatusCode::UNAUTHORIZED);
         assert_eq!(usual[3].0, StatusCode::OK);
         assert!(usual.iter().all(|(_, id, nosniff, _)| *id && *nosniff));
+    }
+
+    /// The connection's peer reaches the limiter (failures are counted per address) and, as
+    /// axum's `ConnectInfo`, the public routes; not the guarded ones' requests.
+    #[tokio::test]
+    async fn the_peer_is_counted_by_the_limiter_and_given_to_public_routes() {
+        use tower::ServiceExt as _;
+        let mut settings = crate::config::Settings::for_data_dir(std::env::temp_dir());
+        settings.auth_token = Some(crate::config::Secret::new("tok"));
+        settings.auth_max_failures = 2;
+        let auth = Auth::new(&settings, None);
+        let policy = OriginPolicy::new(&settings, auth.clone());
+        let mut table = RouteTable::default();
+        table.insert("/api/x", Some(Surface::Rest));
+        table.insert("/open", None);
+        let front = Front::new(policy, auth, Duration::from_secs(1), false, table);
+        let route = tower::service_fn(|req: Request| async move {
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0);
+            Ok::<_, Infallible>(Response::new(axum::body::Body::from(format!("{peer:?}"))))
+        });
+        let from = |ip: &str| {
+            let mut svc = front.layer(route);
+            svc.set_peer(SocketAddr::new(ip.parse().unwrap(), 4000));
+            svc
+        };
+        let ask = |svc: FrontService<_>, path: &str, token: &str| {
+            let req = Request::builder()
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            async move {
+                let res = svc.oneshot(req).await.unwrap();
+                let status = res.status();
+                let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+                    .await
+                    .unwrap();
+                (status, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        let open = ask(from("192.0.2.1"), "/open", "").await;
+        assert_eq!(open.1, "Some(192.0.2.1:4000)");
+        let guarded = ask(from("192.0.2.1"), "/api/x", "tok").await;
+        assert_eq!(guarded, (StatusCode::OK, "None".to_owned()));
+        for _ in 0..2 {
+            let wrong = ask(from("192.0.2.1"), "/api/x", "wrong").await;
+            assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+        }
+        let limited = ask(from("192.0.2.1"), "/api/x", "tok").await;
+        assert_eq!(limited.0, StatusCode::TOO_MANY_REQUESTS, "that address");
+        let other = ask(from("198.51.100.7"), "/api/x", "tok").await;
+        assert_eq!(other.0, StatusCode::OK, "another address");
     }
 
     #[tokio::test]

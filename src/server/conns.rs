@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::response::Response;
 use axum_server::accept::Accept;
 use futures_util::task::AtomicWaker;
@@ -148,7 +148,7 @@ where
     A: Accept<TcpStream, ()> + Clone + Send + Sync + 'static,
     A::Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A::Future: Send + 'static,
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + ForPeer + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     let http = Arc::new(http);
@@ -160,7 +160,8 @@ where
         };
         let registration = stopper.register();
         let acceptor = acceptor.clone();
-        let app = app.clone();
+        let mut app = app.clone();
+        app.set_peer(peer);
         let http = http.clone();
         tokio::spawn(async move {
             // The handshake and the first bytes are bounded by the acceptors' own deadline.
@@ -169,7 +170,6 @@ where
             };
             let service = ConnService {
                 app: RefCell::new(app),
-                peer,
             };
             let conn = http
                 .serve_connection(TokioIo::new(stream), service)
@@ -213,13 +213,22 @@ async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
     }
 }
 
-/// The app as hyper's service for one connection: the client's address goes into every request
-/// (axum's `ConnectInfo`), and the app (the router behind the front layer: a few `Arc`s) is
-/// this connection's own, called by reference. hyper calls it from the connection's task only,
-/// one call at a time.
+/// The app a connection is served by, told the client's address once for the connection.
+pub trait ForPeer {
+    fn set_peer(&mut self, peer: SocketAddr);
+}
+
+impl<S> ForPeer for crate::layers::front::FrontService<S> {
+    fn set_peer(&mut self, peer: SocketAddr) {
+        crate::layers::front::FrontService::set_peer(self, peer);
+    }
+}
+
+/// The app as hyper's service for one connection: the app (the router behind the front layer:
+/// a few `Arc`s, and the client's address) is this connection's own, called by reference.
+/// hyper calls it from the connection's task only, one call at a time.
 struct ConnService<S> {
     app: RefCell<S>,
-    peer: SocketAddr,
 }
 
 impl<S> hyper::service::Service<hyper::Request<Incoming>> for ConnService<S>
@@ -231,8 +240,7 @@ where
     type Future = S::Future;
 
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
-        let mut req = req.map(Body::new);
-        req.extensions_mut().insert(ConnectInfo(self.peer));
+        let req = req.map(Body::new);
         // Always ready (axum's router is; the front layer passes that on); no borrow outlives
         // this call.
         self.app.borrow_mut().call(req)
@@ -299,6 +307,11 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
+
+    /// These routes do not ask who is calling.
+    impl ForPeer for axum::Router {
+        fn set_peer(&mut self, _: SocketAddr) {}
+    }
 
     /// `/` answers at once; `/held` says it has started and answers once released.
     struct Gate {
