@@ -23,7 +23,7 @@ use crate::time::Clock;
 use limiter::FailureLimiter;
 use oauth::OAuth;
 use proxies::TrustedProxies;
-use token::TokenDigest;
+use token::SharedToken;
 
 /// Who is calling. Attached to every request that passed the auth layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub struct Auth {
 }
 
 struct AuthInner {
-    token: ArcSwapOption<TokenDigest>,
+    token: ArcSwapOption<SharedToken>,
     limiter: FailureLimiter,
     /// The limiter's clock (the OAuth clock: tests move it instead of sleeping).
     clock: Clock,
@@ -146,7 +146,7 @@ impl Auth {
     ) -> Self {
         Self {
             inner: Arc::new(AuthInner {
-                token: ArcSwapOption::new(token.map(|t| Arc::new(TokenDigest::of(t)))),
+                token: ArcSwapOption::new(token.map(|t| Arc::new(SharedToken::of(t)))),
                 limiter: FailureLimiter::new(max_failures, window),
                 clock,
                 oauth,
@@ -183,7 +183,7 @@ impl Auth {
     /// still required, the WebSockets opened with the old token (or with none, if auth was
     /// off) are closed (1008).
     pub fn set_token(&self, token: Option<&str>) {
-        let new = token.map(|t| Arc::new(TokenDigest::of(t)));
+        let new = token.map(|t| Arc::new(SharedToken::of(t)));
         let old = self.inner.token.swap(new.clone());
         let changed = match (&old, &new) {
             (Some(a), Some(b)) => !a.same_as(b),
@@ -208,7 +208,7 @@ impl Auth {
     /// Resolve a presented bearer credential. `None` when it is not valid.
     pub fn verify(&self, presented: &str) -> Option<Principal> {
         match &*self.inner.token.load() {
-            Some(digest) if digest.matches(presented) => Some(Principal::Owner),
+            Some(token) if token.matches(presented) => Some(Principal::Owner),
             _ => None,
         }
     }
