@@ -10,6 +10,7 @@ use clap::Parser;
 use jean2::cli::{Cli, Command, ServeArgs};
 use jean2::config::Settings;
 use jean2::daemon::{control, log, pidfile, spawn, token};
+use jean2::layers::logging::Rotation;
 
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
@@ -66,7 +67,8 @@ fn foreground(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let overrides = args.overrides();
     let (settings, report) = Settings::load(&overrides)?;
     // Held until the server has stopped: dropping it writes out the lines still queued.
-    let _log = jean2::layers::logging::init(&settings.log_filter);
+    let rotation = Rotation::of_stdout(&settings.log_file(), settings.log_max_bytes);
+    let _log = jean2::layers::logging::init(&settings.log_filter, rotation);
     // Without its background thread jemalloc purges freed pages only when it allocates again,
     // so an idle server would keep the memory of a past spike.
     #[cfg(feature = "jemalloc")]

@@ -160,6 +160,7 @@ impl Settings {
             log_filter: src
                 .non_empty("JEAN2_LOG")
                 .unwrap_or_else(|| "info".to_owned()),
+            log_max_bytes: src.num("JEAN2_LOG_MAX_MB", 64u64, 0, 1_000_000)? * 1024 * 1024,
             max_connections: src.num("JEAN2_MAX_CONNECTIONS", 10_000usize, 16, 1_000_000)?,
             llm: llm(&src, file, env)?,
             oauth: oauth(&src)?,

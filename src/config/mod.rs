@@ -44,6 +44,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "JEAN2_DATABASE_URL",
     "JEAN2_DATABASE_POOL_SIZE",
     "JEAN2_LOG",
+    "JEAN2_LOG_MAX_MB",
     "JEAN2_MAX_CONNECTIONS",
     "JEAN2_LLM_BASE_URL",
     "JEAN2_LLM_TEMPERATURE",
@@ -161,6 +162,9 @@ pub struct Settings {
     pub database_pool_size: usize,
     /// `JEAN2_LOG`: tracing filter (default `info`).
     pub log_filter: String,
+    /// `JEAN2_LOG_MAX_MB`: `server.log` is rotated once it holds this many bytes (default
+    /// 64 MiB; 0 never rotates). See `layers::logging::Rotation`.
+    pub log_max_bytes: u64,
     /// `JEAN2_MAX_CONNECTIONS`: open TCP connections served at once (default 10000).
     pub max_connections: usize,
     /// LLM providers.

@@ -22,7 +22,11 @@
 //! in all since the start.
 
 use std::cell::RefCell;
+use std::fs::File;
 use std::io::{self, IsTerminal as _, Write};
+use std::os::fd::AsFd as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
@@ -364,9 +368,123 @@ fn merge(buffers: &[MutexGuard<'_, Pending>], out: &mut Vec<u8>) {
     }
 }
 
+/// Where the log is a file this process keeps to a size: `server.log` when standard output is
+/// that file (as `jean2 start` runs the server). Past `max_bytes` it is renamed `<name>.1`
+/// (replacing the one before) and a new file is opened in its place, for standard output and
+/// error alike, so the log takes at most about twice `max_bytes` on disk however fast requests
+/// come (at full load, one line per request is ~18 MB/s).
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    pub path: PathBuf,
+    pub max_bytes: u64,
+}
+
+impl Rotation {
+    /// `path` kept to `max_bytes`, if standard output is that file and `max_bytes` is not 0.
+    pub fn of_stdout(path: &Path, max_bytes: u64) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        if max_bytes == 0 {
+            return None;
+        }
+        let out = File::from(io::stdout().as_fd().try_clone_to_owned().ok()?).metadata();
+        let (out, file) = (out.ok()?, std::fs::metadata(path).ok()?);
+        (out.is_file() && out.dev() == file.dev() && out.ino() == file.ino()).then(|| Rotation {
+            path: path.to_owned(),
+            max_bytes,
+        })
+    }
+}
+
+/// What a rotated log's new file replaces: standard output and error (their descriptors are
+/// pointed at it), or, in tests, a file of their own.
+pub trait Reopen: Write {
+    fn reopen(&mut self, file: File) -> io::Result<()>;
+}
+
+impl Reopen for io::Stdout {
+    fn reopen(&mut self, file: File) -> io::Result<()> {
+        use std::os::fd::AsRawFd as _;
+        for fd in [1, 2] {
+            nix::unistd::dup2(file.as_raw_fd(), fd).map_err(io::Error::from)?;
+        }
+        Ok(())
+    }
+}
+
+impl Reopen for File {
+    fn reopen(&mut self, file: File) -> io::Result<()> {
+        *self = file;
+        Ok(())
+    }
+}
+
+/// The writer's output with [`Rotation`]: written batch by batch, rotated between batches.
+pub struct Rotating<W> {
+    out: W,
+    rotation: Rotation,
+    /// Bytes in the current file.
+    written: u64,
+}
+
+impl<W: Reopen> Rotating<W> {
+    /// `out` writes to `rotation.path`, which holds what it holds already.
+    pub fn new(out: W, rotation: Rotation) -> Self {
+        let written = std::fs::metadata(&rotation.path).map_or(0, |m| m.len());
+        Rotating {
+            out,
+            rotation,
+            written,
+        }
+    }
+
+    /// `server.log` → `server.log.1`, and a new `server.log`.
+    fn rotate(&mut self) -> io::Result<()> {
+        let path = &self.rotation.path;
+        let mut old = path.as_os_str().to_owned();
+        old.push(".1");
+        std::fs::rename(path, &old)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        self.out.reopen(file)
+    }
+}
+
+impl<W: Reopen> Write for Rotating<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    /// The end of a batch: the time to rotate, once the file is full.
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        if self.written < self.rotation.max_bytes {
+            return Ok(());
+        }
+        // Failed or not, the next try is another `max_bytes` away (a failure every batch
+        // would fill the log with its own reports).
+        self.written = 0;
+        if let Err(e) = self.rotate() {
+            let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+            let line = format!(
+                "{at}  WARN cannot rotate the log {}: {e}; it goes on growing (JEAN2_LOG_MAX_MB)\n",
+                self.rotation.path.display()
+            );
+            self.out.write_all(line.as_bytes())?;
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+}
+
 /// Install the global subscriber: `filter` (an `EnvFilter` directive such as `info`), ANSI
-/// colours only on a terminal, through the buffered writer.
-pub fn init(filter: &str) -> Option<LogGuard> {
+/// colours only on a terminal, through the buffered writer; with `rotation`, standard output is
+/// that file, kept to its size.
+pub fn init(filter: &str, rotation: Option<Rotation>) -> Option<LogGuard> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let stdout = io::stdout();
@@ -375,7 +493,11 @@ pub fn init(filter: &str) -> Option<LogGuard> {
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_target(false);
-    match start(stdout) {
+    let started = match rotation {
+        Some(rotation) => start(Rotating::new(stdout, rotation)),
+        None => start(stdout),
+    };
+    match started {
         Ok((lines, guard)) => {
             fmt.with_writer(lines.clone()).init();
             if !ansi {
@@ -423,6 +545,91 @@ fn report_drops(lines: Lines) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_log_is_renamed_and_a_new_one_started() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.log");
+        let old = dir.path().join("server.log.1");
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap()
+        };
+        std::fs::write(&path, "x".repeat(400)).unwrap();
+        let rotation = Rotation {
+            path: path.clone(),
+            max_bytes: 1000,
+        };
+        let mut out = Rotating::new(open(), rotation);
+        let batch = |n: usize, c: char| format!("{}\n", c.to_string().repeat(n - 1));
+        // 400 there already + 300 + 300 = 1000: full after the second batch.
+        for c in ['a', 'b'] {
+            out.write_all(batch(300, c).as_bytes()).unwrap();
+            out.flush().unwrap();
+        }
+        assert_eq!(std::fs::metadata(&old).unwrap().len(), 1000);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            0,
+            "a new, empty log"
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Batches go whole into the new file; the next rotation replaces the old one.
+        for c in ['c', 'd', 'e', 'f'] {
+            out.write_all(batch(300, c).as_bytes()).unwrap();
+            out.flush().unwrap();
+        }
+        let old_text = std::fs::read_to_string(&old).unwrap();
+        assert_eq!(
+            old_text,
+            [
+                batch(300, 'c'),
+                batch(300, 'd'),
+                batch(300, 'e'),
+                batch(300, 'f')
+            ]
+            .concat()
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        out.write_all(b"g\n").unwrap();
+        out.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "g\n");
+    }
+
+    #[test]
+    fn a_rotation_that_fails_is_reported_in_the_log_and_retried_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.log");
+        let file = std::fs::File::create(&path).unwrap();
+        let rotation = Rotation {
+            path: path.clone(),
+            max_bytes: 10,
+        };
+        let mut out = Rotating::new(file, rotation);
+        // The log's directory goes away: renaming fails, the open file still takes lines.
+        let moved = dir.path().with_extension("moved");
+        std::fs::rename(dir.path(), &moved).unwrap();
+        out.write_all(b"0123456789\n").unwrap();
+        out.flush().unwrap();
+        let text = std::fs::read_to_string(moved.join("server.log")).unwrap();
+        assert!(text.contains("WARN cannot rotate the log"), "{text}");
+        std::fs::rename(&moved, dir.path()).unwrap();
+    }
+
+    #[test]
+    fn only_a_regular_file_that_is_standard_output_is_rotated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.log");
+        std::fs::write(&path, "").unwrap();
+        // The test harness's standard output is not this file.
+        assert!(Rotation::of_stdout(&path, 1 << 20).is_none());
+        assert!(Rotation::of_stdout(&dir.path().join("missing.log"), 1 << 20).is_none());
+    }
 
     /// A sink the test can read, that can be made to stall.
     #[derive(Clone, Default)]

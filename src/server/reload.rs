@@ -76,7 +76,7 @@ fn apply(
 /// The variables that differ in `new` but only take effect at start: what a reload leaves as it
 /// was, said plainly rather than ignored.
 fn needing_restart(old: &Settings, new: &Settings, tls_on: bool) -> Vec<&'static str> {
-    let checks: [(bool, &'static str); 17] = [
+    let checks: [(bool, &'static str); 18] = [
         (old.host == new.host, "JEAN2_HOST"),
         (old.port == new.port, "JEAN2_PORT"),
         (tls_on == new.tls.is_some(), "JEAN2_TLS_ENABLED"),
@@ -110,6 +110,7 @@ fn needing_restart(old: &Settings, new: &Settings, tls_on: bool) -> Vec<&'static
             "JEAN2_DATABASE_POOL_SIZE",
         ),
         (old.log_filter == new.log_filter, "JEAN2_LOG"),
+        (old.log_max_bytes == new.log_max_bytes, "JEAN2_LOG_MAX_MB"),
         (
             old.max_connections == new.max_connections,
             "JEAN2_MAX_CONNECTIONS",

@@ -54,3 +54,49 @@ async fn at_warn_a_successful_request_writes_no_line() {
     let log = log_of_one_request("warn").await;
     assert!(!log.contains("/api/auth/verify"), "{log}");
 }
+
+/// `server.log` past `JEAN2_LOG_MAX_MB` is renamed `server.log.1` and a new one started, which
+/// the server's standard output and error then go to (its stop lines land there), and
+/// `jean2 logs` reads.
+#[tokio::test]
+async fn a_full_log_is_rotated_and_the_server_writes_on_into_the_new_one() {
+    let d = Daemon::new();
+    d.write_env(&format!("JEAN2_AUTH_TOKEN={TOKEN}\nJEAN2_LOG_MAX_MB=1\n"));
+    d.ok(&["start", "-p", "0"]);
+    // ~2 KB lines: 1 MiB in about 500 requests.
+    let url = format!("{}/api/auth/verify?pad={}", d.url(), "p".repeat(2000));
+    let http = client();
+    let rotated = d.path("server.log.1");
+    for _ in 0..5000 {
+        let res = http
+            .get(&url)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+        if rotated.exists() {
+            break;
+        }
+    }
+    assert!(rotated.exists(), "no rotation after 10 MB of lines");
+    let old = std::fs::metadata(&rotated).unwrap().len();
+    assert!(old >= 1024 * 1024, "rotated at {old} bytes");
+    let last = http
+        .get(format!("{}/api/auth/verify?last=1", d.url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(last.status(), 200);
+    d.ok(&["stop"]);
+    let log = d.log();
+    assert!(log.len() < 1024 * 1024, "the new log: {} bytes", log.len());
+    assert!(log.contains("GET /api/auth/verify?last=1 200"), "{log}");
+    assert!(
+        log.contains("INFO stopped"),
+        "the stop lines go to the new file:\n{log}"
+    );
+    let shown = d.ok(&["logs", "--no-follow", "-n", "3"]).all();
+    assert!(shown.contains("INFO stopped"), "{shown}");
+}
