@@ -86,11 +86,15 @@ pub fn last_lines(file: &mut File, n: usize) -> io::Result<(String, u64)> {
     Ok((keep_last_lines(&String::from_utf8_lossy(&buf), n), len))
 }
 
-/// What was appended to `path` after byte `offset`, at most its last `n` lines.
+/// What was appended to `path` after byte `offset`, at most its last `n` lines; all of it when
+/// the file is now shorter (it was rotated since: the server starts a new `server.log` once the
+/// old one is full, which can be its first write).
 pub fn lines_since(path: &Path, offset: u64, n: usize) -> String {
     let Ok(mut file) = File::open(path) else {
         return String::new();
     };
+    let len = file.metadata().map_or(0, |m| m.len());
+    let offset = if len < offset { 0 } else { offset };
     let mut buf = Vec::new();
     if file.seek(SeekFrom::Start(offset)).is_err() || file.read_to_end(&mut buf).is_err() {
         return String::new();
@@ -154,5 +158,15 @@ mod tests {
         let offset = tmp.as_file().metadata().unwrap().len();
         write!(tmp, "new 1\nnew 2\nnew 3\n").unwrap();
         assert_eq!(lines_since(tmp.path(), offset, 2), "new 2\nnew 3\n");
+    }
+
+    #[test]
+    fn lines_since_an_offset_past_the_end_read_a_rotated_log_from_its_start() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        writeln!(tmp, "first line of a new log").unwrap();
+        assert_eq!(
+            lines_since(tmp.path(), 10_000_000, 5),
+            "first line of a new log\n"
+        );
     }
 }
