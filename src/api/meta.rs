@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use std::borrow::Cow;
 
 use super::client;
-use super::paging::json_response;
 
 use crate::VERSION;
 use crate::app::AppState;
@@ -44,7 +43,7 @@ async fn root(State(app): State<AppState>, req: Request) -> Response {
     .into_response()
 }
 
-/// Polled by monitors and health checks: the body is written straight (no `Value` tree).
+/// Polled by monitors and health checks: a typed body serialized straight (no `Value` tree).
 async fn health() -> Response {
     #[derive(Serialize)]
     struct Health<'a> {
@@ -53,10 +52,11 @@ async fn health() -> Response {
     }
     let mut at = [0u8; ISO_LEN];
     let timestamp = &stamp(&mut at);
-    small_json(&Health {
+    ApiJson(Health {
         status: "healthy",
         timestamp,
     })
+    .into_response()
 }
 
 async fn info(State(app): State<AppState>) -> ApiJson<Value> {
@@ -76,7 +76,7 @@ async fn info(State(app): State<AppState>) -> ApiJson<Value> {
     }))
 }
 
-/// Called before every WebSocket (re)connect: the body is written straight (no `Value` tree),
+/// Called before every WebSocket (re)connect: a typed body serialized straight (no `Value` tree),
 /// `{"valid":true,"timestamp":"…"}` in PROTOCOL.md's order.
 async fn verify() -> Response {
     #[derive(Serialize)]
@@ -86,10 +86,11 @@ async fn verify() -> Response {
     }
     let mut at = [0u8; ISO_LEN];
     let timestamp = &stamp(&mut at);
-    small_json(&Verified {
+    ApiJson(Verified {
         valid: true,
         timestamp,
     })
+    .into_response()
 }
 
 /// Now as an ISO string, written into `buf` (or, beyond year 9999, allocated).
@@ -97,14 +98,5 @@ fn stamp(buf: &mut [u8; ISO_LEN]) -> Cow<'_, str> {
     match write_iso(now_ms(), buf) {
         Some(text) => Cow::Borrowed(text),
         None => Cow::Owned(now_iso()),
-    }
-}
-
-/// A 200 with `body` as JSON, serialized into a buffer sized for a small answer.
-fn small_json(body: &impl Serialize) -> Response {
-    let mut bytes = Vec::with_capacity(64);
-    match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => json_response(bytes),
-        Err(e) => crate::error::AppError::Internal(e.into()).into_response(),
     }
 }

@@ -456,20 +456,27 @@ mod tests {
         assert!(usual <= 640, "usual pass: {usual} bytes");
     }
 
+    /// A front layer with the shared token `tok`, a guarded `/api/x` and an open `/open`;
+    /// `max_failures` wrong tokens from one address before 429.
+    fn front_with_token(max_failures: u32) -> Front {
+        let mut settings = crate::config::Settings::for_data_dir(std::env::temp_dir());
+        settings.auth_token = Some(crate::config::Secret::new("tok"));
+        settings.auth_max_failures = max_failures;
+        let auth = Auth::new(&settings, None);
+        let policy = OriginPolicy::new(&settings, auth.clone());
+        let mut table = RouteTable::default();
+        table.insert("/api/x", Some(Surface::Rest));
+        table.insert("/open", None);
+        Front::new(policy, auth, Duration::from_secs(1), false, table)
+    }
+
     /// Both passes (the usual one and the `async` one with the span) answer alike: a guarded
     /// route with the right token, without it, and an open route, each with the request id and
     /// `nosniff`.
     #[tokio::test]
     async fn the_usual_and_the_async_pass_answer_alike() {
         use tower::ServiceExt as _;
-        let mut settings = crate::config::Settings::for_data_dir(std::env::temp_dir());
-        settings.auth_token = Some(crate::config::Secret::new("tok"));
-        let auth = Auth::new(&settings, None);
-        let policy = OriginPolicy::new(&settings, auth.clone());
-        let mut table = RouteTable::default();
-        table.insert("/api/x", Some(Surface::Rest));
-        table.insert("/open", None);
-        let front = Front::new(policy, auth, Duration::from_secs(1), false, table);
+        let front = front_with_token(20);
         let route = tower::service_fn(|req: Request| async move {
             let who = format!("{:?}", req.extensions().get::<Principal>());
             Ok::<_, Infallible>(Response::new(axum::body::Body::from(who)))
@@ -534,15 +541,7 @@ mod tests {
     #[tokio::test]
     async fn the_peer_is_counted_by_the_limiter_and_given_to_public_routes() {
         use tower::ServiceExt as _;
-        let mut settings = crate::config::Settings::for_data_dir(std::env::temp_dir());
-        settings.auth_token = Some(crate::config::Secret::new("tok"));
-        settings.auth_max_failures = 2;
-        let auth = Auth::new(&settings, None);
-        let policy = OriginPolicy::new(&settings, auth.clone());
-        let mut table = RouteTable::default();
-        table.insert("/api/x", Some(Surface::Rest));
-        table.insert("/open", None);
-        let front = Front::new(policy, auth, Duration::from_secs(1), false, table);
+        let front = front_with_token(2);
         let route = tower::service_fn(|req: Request| async move {
             let peer = req
                 .extensions()
